@@ -1,0 +1,170 @@
+"""``load_dataset``: the bundled datasets by name, or a user file in one of the reader formats.
+
+>>> ds = load_dataset("rotten_tomatoes")
+>>> ds.labels, len(ds.train) > 10_000
+(['negative', 'positive'], True)
+
+A file that carries a split per example (the bundled ones, a CSV with a
+``split`` column, aclImdb's train/test) keeps it; examples without one are
+split into train/valid/test with the seeded, stratified ``stratified_split``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textclf.data import readers
+from textclf.data.errors import DataError, ErrorPolicy, Problem
+from textclf.data.files import require_exists
+from textclf.data.readers import Column, Example, Record
+from textclf.data.splits import SPLITS, stratified_split
+
+BUNDLED_DIR = Path(__file__).parent / "bundled"
+BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.jsonl.gz", "bbc_news": "bbc_news.jsonl.gz"}
+FORMATS = ("csv", "tsv", "jsonl", "sms_spam", "ag_news", "aclimdb")
+
+
+@dataclass
+class TextDataset:
+    """Labelled texts in fixed train/valid/test splits; ``labels[i]`` is class id ``i``."""
+
+    name: str
+    labels: list[str]
+    train: list[Example]
+    valid: list[Example]
+    test: list[Example]
+    skipped: list[Problem] = field(default_factory=list)
+
+    def split(self, name: str) -> list[Example]:
+        if name not in SPLITS:
+            raise KeyError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return getattr(self, name)
+
+    def label_index(self, label: str) -> int:
+        return self.labels.index(label)
+
+    def counts(self) -> dict[str, Counter]:
+        return {s: Counter(ex.label for ex in self.split(s)) for s in SPLITS}
+
+    def summary(self) -> str:
+        """A table of examples per label and split."""
+        counts = self.counts()
+        width = max(len(y) for y in [*self.labels, "label"])
+        lines = [f"{'label':<{width}} " + " ".join(f"{s:>7}" for s in SPLITS)]
+        for y in self.labels:
+            lines.append(f"{y:<{width}} " + " ".join(f"{counts[s][y]:>7}" for s in SPLITS))
+        lines.append(f"{'total':<{width}} " + " ".join(f"{len(self.split(s)):>7}" for s in SPLITS))
+        return "\n".join(lines)
+
+    def subsample(self, per_split: int, seed: int = 0) -> TextDataset:
+        """A smaller copy (at most ``per_split`` examples per split), for quick runs and CI."""
+        rng = random.Random(seed)
+        parts = {s: rng.sample(self.split(s), min(per_split, len(self.split(s)))) for s in SPLITS}
+        return TextDataset(self.name, list(self.labels), **parts, skipped=list(self.skipped))
+
+
+def load_dataset(
+    name_or_path: str | Path,
+    *,
+    format: str | None = None,
+    text_column: Column | tuple[Column, ...] = "text",
+    label_column: Column = "label",
+    split_column: Column | None = "split",
+    header: bool = True,
+    labels: Sequence[str] | None = None,
+    on_error: str = "raise",
+    valid_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+) -> TextDataset:
+    """Load a bundled dataset (``rotten_tomatoes``, ``bbc_news``) or a user file/directory.
+
+    ``format`` is guessed from the name when omitted (``.csv``, ``.tsv``, ``.jsonl``
+    with optional ``.gz``; a directory or ``.tar.gz`` holding aclImdb). ``labels``
+    lists the allowed label names (any others are an error, or skipped with
+    ``on_error="skip"``; the skipped rows are in ``dataset.skipped``).
+    """
+    policy = ErrorPolicy(on_error)
+    if str(name_or_path) in BUNDLED:
+        path, name = BUNDLED_DIR / BUNDLED[str(name_or_path)], str(name_or_path)
+        records = readers.read_jsonl(path)
+    else:
+        path = require_exists(unknown_name_check(name_or_path))
+        name = path.name
+        fmt = format or guess_format(path)
+        records = read_records(path, fmt, text_column, label_column, split_column, header, labels, policy)
+    if not records:
+        raise DataError(path, None, "no usable examples; expected at least one row with a text and a label")
+    return assemble(name, records, labels, policy.problems, valid_fraction, test_fraction, seed)
+
+
+def unknown_name_check(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if not path.exists() and path.suffix == "" and "/" not in str(name_or_path):
+        names = ", ".join(BUNDLED)
+        raise DataError(path, None, f"no such file, and not a bundled dataset; expected one of: {names}, "
+                        "or a path to a csv/tsv/jsonl file, an aclImdb directory or archive")
+    return path
+
+
+def guess_format(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    if path.is_dir():
+        if (path / "train.csv").exists():
+            return "ag_news"
+        return "aclimdb"
+    if name.endswith(".tar") or path.name.lower().endswith(".tgz"):
+        return "aclimdb"
+    for fmt in ("csv", "tsv", "jsonl"):
+        if name.endswith("." + fmt):
+            return fmt
+    raise DataError(path, None, f"cannot tell the format from the name; pass format= one of: {', '.join(FORMATS)}")
+
+
+def read_records(path, fmt, text_column, label_column, split_column, header, labels, policy) -> list[Record]:
+    if fmt in ("csv", "tsv"):
+        return readers.read_delimited(path, delimiter="," if fmt == "csv" else "\t", text_column=text_column,
+                                      label_column=label_column, split_column=split_column, header=header,
+                                      labels=labels, policy=policy)
+    if fmt == "jsonl":
+        return readers.read_jsonl(path, text_column=text_column, label_column=label_column,
+                                  split_column=split_column, labels=labels, policy=policy)
+    if fmt == "sms_spam":
+        return readers.read_sms_spam(path, policy=policy)
+    if fmt == "aclimdb":
+        return readers.read_aclimdb(path, policy=policy)
+    if fmt == "ag_news":
+        if path.is_dir():
+            return ag_news_dir(path, policy)
+        return readers.read_ag_news(path, policy=policy)
+    raise DataError(path, None, f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+
+
+def ag_news_dir(path: Path, policy: ErrorPolicy) -> list[Record]:
+    """The extracted ``ag_news_csv`` folder: ``train.csv`` and ``test.csv``."""
+    train = readers.read_ag_news(path / "train.csv", policy=policy)
+    test = readers.read_ag_news(path / "test.csv", policy=policy) if (path / "test.csv").exists() else []
+    return [Record(r.example, None) for r in train] + [Record(r.example, "test") for r in test]
+
+
+def assemble(name, records, labels, problems, valid_fraction, test_fraction, seed) -> TextDataset:
+    """Keep given splits (``train`` without ``valid`` gets one carved out), split the rest."""
+    label_names = list(labels) if labels else sorted({r.example.label for r in records})
+    if all(r.example.label in readers.AG_NEWS_LABELS for r in records) and not labels:
+        label_names = [y for y in readers.AG_NEWS_LABELS if y in label_names]
+    given = {r.split for r in records if r.split in SPLITS}
+    parts: dict[str, list[Example]] = {s: [] for s in SPLITS}
+    unsplit = []
+    for r in records:
+        (parts[r.split] if r.split in SPLITS else unsplit).append(r.example)
+    if "valid" not in given and parts["train"]:
+        unsplit, parts["train"] = unsplit + parts["train"], []
+    fractions = (valid_fraction, 0.0 if "test" in given else test_fraction)
+    assignment = stratified_split([ex.label for ex in unsplit], *fractions, seed=seed)
+    for example, split in zip(unsplit, assignment):
+        parts[split].append(example)
+    return TextDataset(name, label_names, **parts, skipped=list(problems))

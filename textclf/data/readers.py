@@ -1,0 +1,217 @@
+"""Readers for user files in their original formats.
+
+- CSV / TSV / JSONL with chosen text and label columns (by name, or by
+  0-based index for files without a header). The UCI SMS Spam Collection is
+  TSV without a header: ``label<TAB>text``, i.e. ``format="sms_spam"``.
+- AG News CSV: no header, ``"3","title","description"``, classes 1–4.
+- IMDB: an ``aclImdb`` directory or the ``aclImdb_v1.tar.gz`` archive
+  (``train|test/pos|neg/<id>_<rating>.txt``).
+
+Each reader returns ``Record`` s (an ``Example`` plus the split it came with,
+if any). A bad row raises ``DataError`` naming file, line and what was
+expected, or is skipped and recorded by ``ErrorPolicy(on_error="skip")``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tarfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from textclf.data.errors import DataError, ErrorPolicy
+from textclf.data.files import decode_utf8, read_text, require_exists
+
+AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
+IMDB_LABELS = {"neg": "negative", "pos": "positive"}
+SMS_LABELS = ("ham", "spam")
+Column = str | int
+
+
+@dataclass(frozen=True)
+class Example:
+    """One text and its label name."""
+
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Record:
+    example: Example
+    split: str | None = None
+
+
+def checked_example(
+    text: object, label: object, where: tuple[str, int], labels: Sequence[str] | None,
+    policy: ErrorPolicy, split: str | None = None,
+) -> Record | None:
+    """The shared row checks: text present and non-empty, label among the allowed ones."""
+    path, line = where
+    if not isinstance(text, str) or not text.strip():
+        policy.bad_row(path, line, f"empty text; expected a non-empty text, found {text!r}")
+        return None
+    label = "" if label is None else str(label).strip()
+    if not label:
+        policy.bad_row(path, line, "empty label; expected a label")
+        return None
+    if labels is not None and label not in labels:
+        allowed = ", ".join(labels)
+        policy.bad_row(path, line, f"unknown label {label!r}; expected one of: {allowed}")
+        return None
+    return Record(Example(text, label), split)
+
+
+def column_index(column: Column, header: list[str] | None, path: Path) -> int:
+    if isinstance(column, int):
+        return column
+    if header is None:
+        raise DataError(path, 1, f"column {column!r} named, but the file has no header; pass a 0-based index")
+    if column not in header:
+        raise DataError(path, 1, f"no column {column!r} in the header; expected one of: {', '.join(header)}")
+    return header.index(column)
+
+
+def read_delimited(
+    path: str | Path, *, delimiter: str = ",", text_column: Column = "text",
+    label_column: Column = "label", split_column: Column | None = None, header: bool = True,
+    labels: Sequence[str] | None = None, policy: ErrorPolicy | None = None,
+) -> list[Record]:
+    """CSV (``delimiter=","``, RFC 4180 quoting) or TSV (``"\\t"``, no quoting) rows.
+
+    ``text_column`` may be a tuple of columns, joined with a space (AG News: title + description).
+    """
+    path, policy = Path(path), policy or ErrorPolicy()
+    text_columns = text_column if isinstance(text_column, tuple) else (text_column,)
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(read_text(path, "delimited text"), newline=""),
+                        delimiter=delimiter, quoting=quoting, strict=True)
+    rows = rows_with_lines(reader, path)
+    names = next(rows)[1] if header else None
+    text_at = [column_index(c, names, path) for c in text_columns]
+    label_at = column_index(label_column, names, path)
+    split_at = None
+    if split_column is not None and (names is None or split_column in names or isinstance(split_column, int)):
+        split_at = column_index(split_column, names, path)
+    n_fields = len(names) if names else None
+    records = []
+    for line, row in rows:
+        n_fields = n_fields or len(row)
+        if len(row) != n_fields:
+            shown = f" (like the header: {delimiter.join(names)})" if names else ""
+            policy.bad_row(path, line, f"expected {n_fields} fields{shown}, found {len(row)}")
+            continue
+        split = row[split_at] if split_at is not None else None
+        text = " ".join(row[i] for i in text_at)
+        record = checked_example(text, row[label_at], (str(path), line), labels, policy, split)
+        if record:
+            records.append(record)
+    return records
+
+
+def rows_with_lines(reader, path: Path) -> Iterable[tuple[int, list[str]]]:
+    """Yield ``(first line of the record, fields)``, skipping blank lines."""
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            if "end of data" in str(err) or "EOF" in str(err):
+                raise DataError(path, start, "unterminated quote: this record's quoted field never "
+                                "closes before the end of the file; expected a closing '\"'") from None
+            raise DataError(path, start, f"malformed row ({err}); expected delimited fields") from None
+        if row:
+            yield start, row
+        start = reader.line_num + 1
+
+
+def read_jsonl(
+    path: str | Path, *, text_column: str = "text", label_column: str = "label",
+    split_column: str | None = "split", labels: Sequence[str] | None = None,
+    policy: ErrorPolicy | None = None,
+) -> list[Record]:
+    """One JSON object per line, e.g. ``{"text": "...", "label": "spam"}``."""
+    path, policy = Path(path), policy or ErrorPolicy()
+    records = []
+    for line, raw in enumerate(read_text(path, "JSON Lines").split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as err:
+            policy.bad_row(path, line, f"invalid JSON: {err.msg} (column {err.colno}); "
+                           "expected one JSON object per line")
+            continue
+        if not isinstance(obj, dict) or text_column not in obj or label_column not in obj:
+            found = f"keys {sorted(obj)}" if isinstance(obj, dict) else type(obj).__name__
+            policy.bad_row(path, line, f"expected an object with {text_column!r} and {label_column!r} "
+                           f"fields, found {found}")
+            continue
+        split = obj.get(split_column) if split_column else None
+        record = checked_example(obj[text_column], obj[label_column], (str(path), line), labels, policy, split)
+        if record:
+            records.append(record)
+    return records
+
+
+def read_ag_news(path: str | Path, *, policy: ErrorPolicy | None = None) -> list[Record]:
+    """AG News ``train.csv``/``test.csv``: ``"class index","title","description"``, classes 1–4."""
+    policy = policy or ErrorPolicy()
+    rows = read_delimited(path, text_column=(1, 2), label_column=0, header=False,
+                          labels=[str(i) for i in range(1, len(AG_NEWS_LABELS) + 1)], policy=policy)
+    return [Record(Example(ag_news_text(r.example.text), AG_NEWS_LABELS[int(r.example.label) - 1]))
+            for r in rows]
+
+
+def ag_news_text(title_and_description: str) -> str:
+    """AG News writes a line break inside a description as a backslash: make it a space."""
+    return re.sub(r"\\+", " ", title_and_description)
+
+
+def read_sms_spam(path: str | Path, *, policy: ErrorPolicy | None = None) -> list[Record]:
+    """The UCI SMS Spam Collection file: ``ham<TAB>text`` per line, no header."""
+    return read_delimited(path, delimiter="\t", text_column=1, label_column=0, header=False,
+                          labels=SMS_LABELS, policy=policy)
+
+
+IMDB_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/[^/]+\.txt$")
+
+
+def read_aclimdb(path: str | Path, *, policy: ErrorPolicy | None = None) -> list[Record]:
+    """An extracted ``aclImdb`` directory or the ``aclImdb_v1.tar.gz`` archive (``unsup`` is ignored)."""
+    path, policy = require_exists(path), policy or ErrorPolicy()
+    files = imdb_tar_members(path) if path.is_file() else imdb_dir_files(path)
+    records = []
+    for name, raw in files:
+        match = IMDB_MEMBER.search(name)
+        split, polarity = match.group(1), match.group(2)
+        text = decode_utf8(raw, name).strip()
+        record = checked_example(text, IMDB_LABELS[polarity], (name, 1), None, policy, split)
+        if record:
+            records.append(record)
+    if not records:
+        raise DataError(path, None, "no reviews found; expected train/pos, train/neg, test/pos, "
+                        "test/neg folders of .txt files (the aclImdb layout)")
+    return records
+
+
+def imdb_dir_files(root: Path) -> Iterable[tuple[str, bytes]]:
+    for file in sorted(root.rglob("*.txt")):
+        if IMDB_MEMBER.search(file.relative_to(root).as_posix()):
+            yield str(file), file.read_bytes()
+
+
+def imdb_tar_members(archive: Path) -> Iterable[tuple[str, bytes]]:
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                if member.isfile() and IMDB_MEMBER.search(member.name):
+                    yield f"{archive}:{member.name}", tar.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DataError(archive, None, f"cannot read the archive ({err}); expected aclImdb_v1.tar.gz") from None
