@@ -38,7 +38,7 @@ def read_text(path: str | Path, what: str = "text") -> str:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise DataError(path, None, f"not a valid gzip file ({err}); expected gzip-compressed {what}")
+            raise DataError(path, None, f"not a valid gzip file ({err}); expected gzip-compressed {what}") from None
     text = decode_utf8(raw, path)
     if not text.strip():
         raise DataError(path, 1, f"the file is empty; expected {what}")
