@@ -1,0 +1,50 @@
+"""The exercise pattern: the reference solution passes `textclf check`, the untouched stub fails it."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+STUBS = sorted((ROOT / "lessons" / "exercises").glob("ex[0-9][0-9]_*.py"))
+
+
+def check(lesson: int, file: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "textclf", "check", str(lesson), "--file", str(file)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def exercises_in(file: Path) -> set[str]:
+    return set(re.findall(r'NotImplementedError\("Exercise (\d+\.\d+)"\)', file.read_text()))
+
+
+@pytest.mark.parametrize("stub", STUBS, ids=lambda p: p.stem)
+def test_reference_passes_and_stub_fails(stub):
+    lesson = int(stub.name[2:4])
+    solution = ROOT / "lessons" / "solutions" / stub.name
+    expected = exercises_in(stub)
+    assert len(expected) >= 3, "each lesson has at least three exercises"
+    assert not exercises_in(solution)
+
+    passed = check(lesson, solution)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert set(re.findall(r"Exercise (\d+\.\d+): passed", passed.stdout)) == expected
+
+    failed = check(lesson, stub)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    for ex in expected:
+        assert re.search(rf"Exercise {ex}: not yet .*NotImplementedError: Exercise {ex}", failed.stdout)
+
+
+def test_check_one_exercise_and_bad_arguments(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "textclf", "check", "1.2", "--file",
+                             str(ROOT / "lessons" / "solutions" / "ex01_text_to_tensors.py")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0 and "Exercise 1.2: passed" in result.stdout and "1.1" not in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "textclf", "check", "one"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "expected an exercise like 1.2" in bad.stderr
+    missing = subprocess.run([sys.executable, "-m", "textclf", "check", "1"], capture_output=True, text=True,
+                             cwd=tmp_path)
+    assert missing.returncode == 2 and "pass --file PATH" in missing.stderr
