@@ -1,7 +1,10 @@
 """The ``textclf`` command.
 
-    textclf data [NAME_OR_PATH]     load a dataset, show its splits, tokens, vocabulary, GloVe coverage, padding
-    textclf check 1.1 [--file F]    grade a lesson exercise
+    textclf train [--dataset D] [--model cnn] [--embeddings glove] [--out DIR]   train, test, write a bundle
+    textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
+    textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
+    textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
+    textclf check 1.1 [--file F]            grade a lesson exercise
 
 Bad input files end with one line naming the file, the line and what was
 expected (exit status 2), never with a traceback.
@@ -20,8 +23,9 @@ def column(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
 
-def add_dataset_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", nargs="?", default="rotten_tomatoes",
+def add_dataset_options(parser: argparse.ArgumentParser, positional: bool = True, default="rotten_tomatoes") -> None:
+    names = ["dataset"] if positional else ["--dataset"]
+    parser.add_argument(*names, nargs="?" if positional else None, default=default,
                         help="bundled name (rotten_tomatoes, bbc_news) or a csv/tsv/jsonl file, aclImdb dir/archive")
     parser.add_argument("--format", choices=["csv", "tsv", "jsonl", "sms_spam", "ag_news", "aclimdb"])
     parser.add_argument("--text-column", type=column, default="text", help="name, or 0-based index without header")
@@ -54,6 +58,60 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from textclf.pipeline import JobConfig, train_job
+    from textclf.training import TrainConfig, TrainingDiverged, TrainingInterrupted
+
+    ds = load_from_args(args)
+    options = {k: getattr(args, k) for k in ("hidden_dim", "num_layers", "n_filters", "dropout")
+               if getattr(args, k) is not None}
+    train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                        seed=args.seed, device=args.device, monitor=args.monitor, progress=not args.quiet)
+    job = JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
+                    min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train)
+    print(f"training {args.model} on {ds.name} -> {args.out}")
+    try:
+        metrics = train_job(ds, job, args.out, resume=args.resume)
+    except (TrainingDiverged, TrainingInterrupted) as err:
+        print(f"textclf train: {err}", file=sys.stderr)
+        return 130 if isinstance(err, TrainingInterrupted) else 3
+    print(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json")
+    print(f"test_accuracy={metrics['test_accuracy']:.4f} test_f1={metrics['test_f1']:.4f}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from textclf.batching import EncodedDataset
+    from textclf.export import load_bundle
+    from textclf.metrics import format_confusion
+    from textclf.training import evaluate
+
+    bundle = load_bundle(args.bundle)
+    args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
+    ds = load_from_args(args)
+    if sorted(ds.labels) != sorted(bundle.labels):
+        raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
+    data = EncodedDataset.from_examples(ds.split(args.split), bundle.vocab, bundle.labels, max_len=bundle.max_len)
+    result = evaluate(bundle.model, data)
+    print(f"{ds.name} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  loss {result.loss:.4f}  "
+          f"({len(data)} texts)")
+    print(format_confusion(result.confusion(len(bundle.labels)), bundle.labels))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from textclf.export import load_bundle
+
+    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()] if args.texts == ["-"] else args.texts
+    bundle = load_bundle(args.bundle)
+    for text, probs in zip(texts, bundle.predict(texts)):
+        label = max(probs, key=probs.get)
+        print(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from textclf.grading import report, run_checks
 
@@ -66,6 +124,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textclf", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model on a dataset and write a bundle directory")
+    add_dataset_options(train, positional=False)
+    train.add_argument("--model", default="cnn", choices=["nbow", "lstm", "gru", "cnn"])
+    train.add_argument("--embeddings", default="glove",
+                       help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
+    train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
+    train.add_argument("--out", type=Path, default=Path("runs/model"), help="bundle directory (default runs/model)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--patience", type=int, default=3)
+    train.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
+    train.add_argument("--min-freq", type=int, default=2)
+    train.add_argument("--max-len", type=int, default=400, help="tokens kept per text")
+    train.add_argument("--hidden-dim", type=int, help="RNN hidden size (default 128)")
+    train.add_argument("--num-layers", type=int, help="RNN layers (default 1)")
+    train.add_argument("--n-filters", type=int, help="CNN filters per kernel size (default 100)")
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
+    train.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a trained bundle on a dataset split")
+    evaluate.add_argument("bundle", type=Path)
+    add_dataset_options(evaluate, positional=False, default=None)
+    evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="label probabilities for texts (- reads them from stdin)")
+    predict.add_argument("bundle", type=Path)
+    predict.add_argument("texts", nargs="+", help="texts to classify, or - to read one per line from stdin")
+    predict.set_defaults(run=cmd_predict)
 
     data = commands.add_parser("data", help="load a dataset and show what the pipeline makes of it")
     add_dataset_options(data)

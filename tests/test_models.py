@@ -1,0 +1,75 @@
+"""Models: padding invariance, short texts, batch of one, packing against nn.utils.rnn, GloVe init."""
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from textclf.models import build_model
+from textclf.models.cnn import max_over_time
+
+NAMES = ["nbow", "lstm", "gru", "cnn"]
+SMALL = dict(vocab_size=40, n_classes=3, embed_dim=8, hidden_dim=6, n_filters=5)
+
+
+def model(name, **extra):
+    torch.manual_seed(0)
+    m, _ = build_model(name, **{**SMALL, **extra})
+    return m.eval()
+
+
+def padded(texts, width):
+    ids = torch.zeros(len(texts), width, dtype=torch.long)
+    for i, t in enumerate(texts):
+        ids[i, : len(t)] = torch.tensor(t)
+    return ids, ids != 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("extra", [{}, {"num_layers": 2}, {"kernel_sizes": [2, 7]}])
+def test_logits_do_not_depend_on_padding(name, extra):
+    m = model(name, **extra)
+    texts = [[3, 4, 5, 6, 7, 8], [9, 10], [11]]
+    tight = m(*padded(texts, 6))
+    loose = m(*padded(texts, 15))
+    alone = torch.cat([m(*padded([t], len(t))) for t in texts])
+    torch.testing.assert_close(tight, loose, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(tight, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_batch_of_one_and_text_shorter_than_widest_kernel(name):
+    m = model(name, kernel_sizes=[3, 4, 5])
+    logits = m(*padded([[5, 6]], 2))  # 2 tokens < widest kernel 5
+    assert logits.shape == (1, 3) and torch.isfinite(logits).all()
+
+
+def test_rnn_final_states_match_an_unpadded_run():
+    m = model("lstm")
+    texts = [[3, 4, 5, 6], [7, 8]]
+    ids, mask = padded(texts, 4)
+    emb = m.embedding(ids)
+    packed = pack_padded_sequence(emb, mask.sum(1), batch_first=True, enforce_sorted=False)
+    _, (h, _) = m.rnn(packed)
+    for row, text in enumerate(texts):  # reference: each text alone, no padding at all
+        _, (h_alone, _) = m.rnn(m.embedding(torch.tensor([text])))
+        torch.testing.assert_close(h[:, row], h_alone[:, 0])
+
+
+def test_max_over_time_ignores_windows_in_padding():
+    features = torch.tensor([[[1.0, 5.0, 9.0]], [[2.0, 7.0, 8.0]]])  # [batch 2, filters 1, windows 3]
+    pooled = max_over_time(features, torch.tensor([4, 2]), kernel_size=2)
+    assert pooled.tolist() == [[9.0], [2.0]]  # length 4 -> 3 windows; length 2 -> 1 window
+
+
+def test_pretrained_embeddings_frozen_or_trainable():
+    vectors = torch.randn(40, 8)
+    frozen = model("cnn", freeze_embeddings=True)
+    frozen, _ = build_model("cnn", vectors, **SMALL, freeze_embeddings=True)
+    assert torch.equal(frozen.embedding.weight[1:], vectors[1:]) and not frozen.embedding.weight.requires_grad
+    assert torch.equal(frozen.embedding.weight[0], torch.zeros(8))  # pad row
+    trainable, _ = build_model("nbow", vectors, **SMALL)
+    assert trainable.embedding.weight.requires_grad
+    with pytest.raises(ValueError, match="expected"):
+        build_model("nbow", torch.randn(5, 8), **SMALL)
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("bert", **SMALL)

@@ -1,0 +1,43 @@
+"""Classifiers: each an ``nn.Module`` plus one config dataclass; ``build_model`` makes one by name."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from textclf.models.cnn import CNNConfig, KimCNN
+from textclf.models.embedding import TextClassifier, make_embedding
+from textclf.models.nbow import NBoW, NBoWConfig
+from textclf.models.rnn import RNNClassifier, RNNConfig
+
+MODELS = {
+    "nbow": (NBoW, NBoWConfig),
+    "lstm": (RNNClassifier, RNNConfig),
+    "gru": (RNNClassifier, RNNConfig),
+    "cnn": (KimCNN, CNNConfig),
+}
+
+
+def build_model(name: str, pretrained: torch.Tensor | None = None, **options) -> tuple[TextClassifier, object]:
+    """``build_model("cnn", vocab_size=..., n_classes=..., n_filters=100)`` -> (model, its config).
+
+    Options that the model's config does not have are ignored, so one set of
+    command-line options can serve every model.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
+    model_class, config_class = MODELS[name]
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    config = config_class(**{k: v for k, v in options.items() if k in fields})
+    if name in ("lstm", "gru"):
+        config.cell = name
+    return model_class(config, pretrained), config
+
+
+def config_from_dict(name: str, values: dict):
+    return MODELS[name][1](**values)
+
+
+__all__ = ["MODELS", "CNNConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig", "TextClassifier",
+           "build_model", "config_from_dict", "make_embedding"]

@@ -1,0 +1,62 @@
+"""A Kim-style CNN (Kim 2014): parallel 1-d convolutions of several widths, max-over-time pooling.
+
+Each filter slides over the text and fires on an n-gram; max-over-time
+pooling keeps its strongest firing anywhere in the text. Windows that reach
+into padding are masked out before the max, so a text's logits do not depend on
+how much padding its batch has. A text shorter than the widest kernel still
+gets exactly one window per filter (the text, then zero vectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from textclf.models.embedding import TextClassifier, make_embedding
+
+
+@dataclass
+class CNNConfig:
+    vocab_size: int
+    n_classes: int
+    embed_dim: int = 100
+    n_filters: int = 100
+    kernel_sizes: list[int] = field(default_factory=lambda: [3, 4, 5])
+    pad_index: int = 0
+    dropout: float = 0.5
+    freeze_embeddings: bool = False
+
+
+class KimCNN(TextClassifier):
+    def __init__(self, config: CNNConfig, pretrained: torch.Tensor | None = None):
+        super().__init__()
+        self.config = config
+        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
+                                        config.freeze_embeddings)
+        self.convs = nn.ModuleList(nn.Conv1d(config.embed_dim, config.n_filters, k) for k in config.kernel_sizes)
+        self.dropout = nn.Dropout(config.dropout)
+        self.out = nn.Linear(config.n_filters * len(config.kernel_sizes), config.n_classes)
+
+    def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        widest = max(self.config.kernel_sizes)
+        x = embedded * mask.unsqueeze(-1).to(embedded.dtype)  # [batch, seq_len, embed]: padding -> zeros
+        if x.shape[1] < widest:
+            x = F.pad(x, (0, 0, 0, widest - x.shape[1]))  # [batch, widest, embed]
+        x = x.transpose(1, 2)  # [batch, embed, seq_len]
+        lengths = mask.sum(dim=1)  # [batch]
+        pooled = [max_over_time(F.relu(conv(x)), lengths, k) for conv, k in zip(self.convs, self.config.kernel_sizes)]
+        return self.out(self.dropout(torch.cat(pooled, dim=1)))  # [batch, n_classes]
+
+
+def max_over_time(features: torch.Tensor, lengths: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """Max of ``features`` ``[batch, filters, windows]`` over each text's valid windows -> ``[batch, filters]``.
+
+    A text of length L has ``max(L - k + 1, 1)`` windows that do not reach into batch padding.
+    """
+    windows = torch.arange(features.shape[2], device=features.device)  # [windows]
+    valid = windows.unsqueeze(0) < (lengths - kernel_size + 1).clamp(min=1).unsqueeze(1)  # [batch, windows]
+    masked = features.masked_fill(~valid.unsqueeze(1), float("-inf"))  # [batch, filters, windows]
+    return masked.max(dim=2).values  # [batch, filters]

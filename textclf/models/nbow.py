@@ -1,0 +1,40 @@
+"""Neural bag of words: the average of the word vectors, then a linear layer.
+
+Word order is ignored, so this is the baseline every other model must beat.
+The average is over real tokens only (the mask), so padding never changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from textclf.models.embedding import TextClassifier, make_embedding
+
+
+@dataclass
+class NBoWConfig:
+    vocab_size: int
+    n_classes: int
+    embed_dim: int = 100
+    pad_index: int = 0
+    dropout: float = 0.3
+    freeze_embeddings: bool = False
+
+
+class NBoW(TextClassifier):
+    def __init__(self, config: NBoWConfig, pretrained: torch.Tensor | None = None):
+        super().__init__()
+        self.config = config
+        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
+                                        config.freeze_embeddings)
+        self.dropout = nn.Dropout(config.dropout)
+        self.out = nn.Linear(config.embed_dim, config.n_classes)
+
+    def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        weights = mask.unsqueeze(-1).to(embedded.dtype)  # [batch, seq_len, 1]
+        summed = (embedded * weights).sum(dim=1)  # [batch, embed_dim]
+        mean = summed / weights.sum(dim=1).clamp(min=1.0)  # [batch, embed_dim]
+        return self.out(self.dropout(mean))  # [batch, n_classes]

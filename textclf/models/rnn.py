@@ -1,0 +1,59 @@
+"""A bi-directional LSTM/GRU classifier over packed sequences.
+
+``pack_padded_sequence`` hands the RNN only the real tokens of each text, so
+the final hidden state of a text is the state after *its own* last token —
+not after a run of padding — and the backward direction starts at its real end.
+The classifier reads the last layer's final forward and backward states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from textclf.models.embedding import TextClassifier, make_embedding
+
+
+@dataclass
+class RNNConfig:
+    vocab_size: int
+    n_classes: int
+    embed_dim: int = 100
+    hidden_dim: int = 128
+    num_layers: int = 1
+    bidirectional: bool = True
+    cell: str = "lstm"  # or "gru"
+    pad_index: int = 0
+    dropout: float = 0.5
+    freeze_embeddings: bool = False
+
+
+class RNNClassifier(TextClassifier):
+    def __init__(self, config: RNNConfig, pretrained: torch.Tensor | None = None):
+        super().__init__()
+        if config.cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be 'lstm' or 'gru', not {config.cell!r}")
+        self.config = config
+        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
+                                        config.freeze_embeddings)
+        rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn_class(config.embed_dim, config.hidden_dim, num_layers=config.num_layers, batch_first=True,
+                             bidirectional=config.bidirectional,
+                             dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        directions = 2 if config.bidirectional else 1
+        self.out = nn.Linear(config.hidden_dim * directions, config.n_classes)
+
+    def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()  # [batch]; packing wants lengths on the CPU
+        packed = pack_padded_sequence(self.dropout(embedded), lengths, batch_first=True, enforce_sorted=False)
+        _, hidden = self.rnn(packed)
+        h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # [layers * directions, batch, hidden]
+        if self.config.bidirectional:
+            final = torch.cat([h_n[-2], h_n[-1]], dim=1)  # [batch, 2 * hidden]: last layer, forward + backward
+        else:
+            final = h_n[-1]  # [batch, hidden]
+        return self.out(self.dropout(final))  # [batch, n_classes]

@@ -1,0 +1,230 @@
+"""``fit``: the training loop, with early stopping that restores the best weights, and crash safety.
+
+One epoch: shuffle the (length-bucketed) batches, step through them, then
+score the whole validation split. The epoch with the best validation metric
+is remembered as a *copy* of the weights (``clone()``: the live tensors keep
+changing). After ``patience`` epochs without improvement training stops and
+the best copy is loaded back.
+
+Crash safety, with ``checkpoint=PATH``:
+
+- after every epoch the full state (model, optimizer, best weights, history)
+  is written atomically (temporary file, then rename) and read back with
+  ``torch.load(weights_only=True)`` — tensors and plain values, no pickled code;
+- a loss that turns NaN/inf stops with ``TrainingDiverged``; the checkpoint
+  of the last good epoch stays as it was;
+- Ctrl-C stops with ``TrainingInterrupted`` after making sure a checkpoint exists;
+- ``resume=True`` continues from the checkpoint. Each epoch's shuffling and
+  dropout are seeded by ``(seed, epoch)``, so a resumed run ends with exactly
+  the weights of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
+from textclf.io import atomic_write
+from textclf.metrics import classification_metrics, confusion_matrix
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C during training; a checkpoint to resume from was saved."""
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 3           # epochs without improvement before stopping
+    monitor: str = "accuracy"   # validation metric that picks the best epoch: accuracy or f1
+    grad_clip: float | None = 5.0
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+
+@dataclass
+class History:
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_metric: float = float("-inf")
+    stopped_early: bool = False
+
+    def table(self) -> str:
+        head = f"{'epoch':>5} {'train loss':>10} {'valid loss':>10} {'valid acc':>9} {'valid f1':>8} {'time':>6}"
+        rows = [f"{e['epoch']:>5} {e['train_loss']:>10.4f} {e['valid_loss']:>10.4f} {e['valid_accuracy']:>9.4f} "
+                f"{e['valid_f1']:>8.4f} {e['seconds']:>5.1f}s" + ("  *" if e["epoch"] == self.best_epoch else "")
+                for e in self.epochs]
+        return "\n".join([head, *rows])
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    f1: float
+    targets: torch.Tensor        # [n]
+    predictions: torch.Tensor    # [n]
+    probabilities: torch.Tensor  # [n, n_classes]
+
+    def confusion(self, n_classes: int) -> torch.Tensor:
+        return confusion_matrix(self.targets, self.predictions, n_classes)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA if there is a GPU, else Apple's MPS, else the CPU."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def pad_index_of(model: nn.Module) -> int:
+    return getattr(getattr(model, "config", None), "pad_index", 0)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, device: str | torch.device = "cpu",
+             n_classes: int | None = None) -> Evaluation:
+    """Loss, accuracy and F1 over the whole split (not averaged over batches)."""
+    device = torch.device(device) if isinstance(device, str) else device
+    model.eval()
+    sampler = BucketBatchSampler(data.lengths, batch_size, shuffle=False)
+    collate = Collator(pad_index_of(model))
+    order, logits = [], []
+    for indices in sampler:
+        batch = collate([data[i] for i in indices]).to(device)
+        logits.append(model(batch.ids, batch.mask).float().cpu())
+        order += indices
+    logits_all = torch.cat(logits)[torch.argsort(torch.tensor(order))]  # [n, n_classes] in dataset order
+    targets = torch.tensor(data.labels)
+    n_classes = n_classes or logits_all.shape[1]
+    loss = nn.functional.cross_entropy(logits_all, targets).item()
+    predictions = logits_all.argmax(dim=1)
+    metrics = classification_metrics(targets, predictions, n_classes)
+    return Evaluation(loss, metrics["accuracy"], metrics["f1"], targets, predictions, logits_all.softmax(dim=1))
+
+
+def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: TrainConfig | None = None, *,
+        checkpoint: str | Path | None = None, resume: bool = False, log: Callable[[str], None] = print,
+        stop_after: int | None = None) -> History:
+    """Train ``model`` in place; on return it holds the weights of the best validation epoch.
+
+    ``stop_after=N`` ends the run after N epochs as if interrupted (for tests and lessons).
+    """
+    config = config or TrainConfig()
+    if config.monitor not in ("accuracy", "f1"):
+        raise ValueError(f"monitor must be 'accuracy' or 'f1', not {config.monitor!r}")
+    device = pick_device(config.device)
+    model.to(device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    state = TrainState(model, optimizer, History(), snapshot(model), 0, 0)
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if resume:
+        if checkpoint is None or not checkpoint.exists():
+            raise FileNotFoundError(f"{checkpoint}: no checkpoint to resume from")
+        state.load(checkpoint, device)
+        log(f"resumed from {checkpoint} after epoch {state.epoch}")
+    elif checkpoint:
+        state.save(checkpoint, config)
+    sampler = BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
+    collate = Collator(pad_index_of(model))
+    try:
+        while state.epoch < config.epochs and state.bad_epochs < config.patience:
+            if stop_after is not None and state.epoch >= stop_after:
+                raise KeyboardInterrupt
+            run_epoch(state, train, valid, sampler, collate, config, device, checkpoint)
+            if checkpoint:
+                state.save(checkpoint, config)
+    except KeyboardInterrupt:
+        where = f"; resume with the checkpoint {checkpoint} (epoch {state.epoch})" if checkpoint else ""
+        raise TrainingInterrupted(f"training interrupted during epoch {state.epoch + 1}{where}") from None
+    state.history.stopped_early = state.bad_epochs >= config.patience
+    model.load_state_dict(state.best)
+    return state.history
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A real copy of the weights (``state_dict()`` alone would share storage with the live model)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@dataclass
+class TrainState:
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: History
+    best: dict[str, torch.Tensor]
+    epoch: int
+    bad_epochs: int
+
+    def save(self, path: Path, config: TrainConfig) -> None:
+        payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": self.best,
+                   "epoch": self.epoch, "bad_epochs": self.bad_epochs, "train_config": asdict(config),
+                   "history": {"epochs": self.history.epochs, "best_epoch": self.history.best_epoch,
+                               "best_metric": self.history.best_metric}}
+        atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+    def load(self, path: Path, device: torch.device) -> None:
+        try:
+            payload = torch.load(path, map_location=device, weights_only=True)
+            self.model.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+        except (RuntimeError, KeyError, EOFError, ValueError) as err:
+            raise ValueError(f"{path}: not a checkpoint of this model ({str(err).splitlines()[0]})") from None
+        self.best = {k: v.to(device) for k, v in payload["best"].items()}
+        self.epoch, self.bad_epochs = payload["epoch"], payload["bad_epochs"]
+        saved = payload["history"]
+        self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"])
+
+
+def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, sampler: BucketBatchSampler,
+              collate: Collator, config: TrainConfig, device: torch.device, checkpoint: Path | None) -> None:
+    model, optimizer = state.model, state.optimizer
+    torch.manual_seed(config.seed * 100_003 + state.epoch)  # dropout: seeded by (seed, epoch)
+    sampler.set_epoch(state.epoch)
+    model.train()
+    start, total, count = time.perf_counter(), 0.0, 0
+    batches = tqdm(sampler, desc=f"epoch {state.epoch + 1}", leave=False, disable=not config.progress)
+    for step, indices in enumerate(batches):
+        batch = collate([train[i] for i in indices]).to(device)
+        loss = nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
+        if not torch.isfinite(loss):
+            kept = f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
+            raise TrainingDiverged(f"loss became {loss.item()} at epoch {state.epoch + 1}, batch {step + 1}; "
+                                   f"{kept}. Try a lower learning rate (now {config.lr}).")
+        optimizer.zero_grad()
+        loss.backward()
+        if config.grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        total, count = total + loss.item() * len(batch), count + len(batch)
+    scores = evaluate(model, valid, device=device)
+    state.epoch += 1
+    metric = getattr(scores, config.monitor)
+    state.history.epochs.append({"epoch": state.epoch, "train_loss": total / max(count, 1), "valid_loss": scores.loss,
+                                 "valid_accuracy": scores.accuracy, "valid_f1": scores.f1,
+                                 "seconds": time.perf_counter() - start})
+    if metric > state.history.best_metric:
+        state.history.best_metric, state.history.best_epoch = metric, state.epoch
+        state.best, state.bad_epochs = snapshot(model), 0
+    else:
+        state.bad_epochs += 1
