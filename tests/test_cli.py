@@ -23,3 +23,27 @@ def test_data_on_user_tsv_with_skip(tmp_path):
     assert "SMSSpamCollection, line 41: expected 2 fields, found 1" in bad.stderr
     good = run("data", str(tmp_path / "SMSSpamCollection"), "--format", "sms_spam", "--skip-bad", "--glove", "none")
     assert good.returncode == 0 and "skipped 1 bad rows" in good.stderr and "spam" in good.stdout
+
+
+def test_train_evaluate_predict_on_a_user_csv(tmp_path):
+    words = {"pos": ["great", "moving", "superb"], "neg": ["dull", "awful", "boring"]}
+    rows = ["review,sentiment"] + [f'"a {words[y][i % 3]} film, {words[y][(i + 1) % 3]}",{y}'
+                                   for i in range(60) for y in ("pos", "neg")]
+    (tmp_path / "reviews.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "bundle"
+    common = ["--dataset", str(tmp_path / "reviews.csv"), "--text-column", "review", "--label-column", "sentiment"]
+    trained = run("train", *common, "--model", "nbow", "--embeddings", "random", "--epochs", "3", "--min-freq", "1",
+                  "--out", str(out), "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    assert "test_accuracy=" in trained.stdout and "valid acc" in trained.stdout
+    evaluated = run("evaluate", str(out), *common)
+    assert evaluated.returncode == 0 and "reviews.csv test: accuracy" in evaluated.stdout
+    predicted = run("predict", str(out), "a superb film", "an awful film")
+    assert predicted.returncode == 0 and predicted.stdout.count('"probabilities"') == 2
+
+
+def test_train_on_a_bad_file_names_the_line(tmp_path):
+    (tmp_path / "bad.csv").write_text("text,label\nfine,a\n\"broken,b\n")
+    result = run("train", "--dataset", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "bad.csv, line 3: unterminated quote" in result.stderr
+    assert not (tmp_path / "o").exists()

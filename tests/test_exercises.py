@@ -48,3 +48,9 @@ def test_check_one_exercise_and_bad_arguments(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "textclf", "check", "1"], capture_output=True, text=True,
                              cwd=tmp_path)
     assert missing.returncode == 2 and "pass --file PATH" in missing.stderr
+
+
+def test_exercise_files_are_generated_from_the_solutions():
+    result = subprocess.run([sys.executable, str(ROOT / "lessons" / "make_exercises.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,19 +1,19 @@
 """Lesson 1 exercises — your file.
 
-Replace each ``raise NotImplementedError`` with your code, then grade it:
+Replace each ``raise NotImplementedError("Exercise N.k")`` with your code, then grade it:
 
-    textclf check 1.1        # one exercise
-    textclf check 1          # all of lesson 1
+    textclf check 1.1      # one exercise
+    textclf check 1        # every exercise of lesson 1
 
-The worked examples next to the stubs are complete; use them.
+The worked examples next to the stubs are complete: read them, use them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np  # noqa: F401  (you will need these)
-import torch  # noqa: F401
+import numpy as np
+import torch
 
 # ----- worked example: counting tokens --------------------------------------------
 

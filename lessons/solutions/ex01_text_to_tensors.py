@@ -1,6 +1,4 @@
 """Lesson 1 exercises — reference solutions.
-
-Compare with your own file in ``lessons/exercises/``; ``textclf check 1`` grades yours.
 """
 
 from __future__ import annotations

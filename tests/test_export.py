@@ -1,0 +1,81 @@
+"""Bundles: save, reload in a fresh process, predict; damaged bundles give located errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from textclf.data import DataError, Example, TextDataset
+from textclf.export import load_bundle
+from textclf.pipeline import JobConfig, train_job
+from textclf.training import TrainConfig
+
+POS = ["a wonderful, moving film", "great acting and a great story", "loved it, wonderful", "superb and moving"]
+NEG = ["a dull, boring mess", "awful acting and a boring story", "hated it, dull", "terrible and boring"]
+
+
+def tiny_dataset():
+    def examples(n):
+        return [Example(t, "positive") for t in POS * n] + [Example(t, "negative") for t in NEG * n]
+    return TextDataset("tiny", ["negative", "positive"], examples(6), examples(1), examples(1))
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle")
+    job = JobConfig(model="cnn", embeddings="random", embed_dim=16, min_freq=1,
+                    model_options={"n_filters": 8}, train=TrainConfig(epochs=8, lr=0.01, progress=False))
+    metrics = train_job(tiny_dataset(), job, out, log=lambda s: None)
+    assert metrics["test_accuracy"] == 1.0
+    return out
+
+
+def test_bundle_files_and_metrics(bundle_dir):
+    assert {p.name for p in bundle_dir.iterdir()} >= {"model.safetensors", "config.json", "vocab.json",
+                                                       "metrics.json"}
+    assert not (bundle_dir / "checkpoint.pt").exists()
+    metrics = json.loads((bundle_dir / "metrics.json").read_text())
+    config = json.loads((bundle_dir / "config.json").read_text())
+    assert {"test_accuracy", "test_f1"} <= metrics.keys()
+    assert config["labels"] == ["negative", "positive"] and config["model"] == "cnn" and "torch" in config["versions"]
+
+
+def test_reload_in_a_fresh_process_gives_the_same_probabilities(bundle_dir):
+    texts = [POS[1], NEG[1]]
+    here = load_bundle(bundle_dir).predict(texts)
+    assert here[0]["positive"] > 0.5 > here[1]["positive"]
+    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), "-"],
+                            input="\n".join(texts) + "\n", capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["label"] for line in lines] == ["positive", "negative"]
+    for line, probs in zip(lines, here):
+        assert line["probabilities"] == pytest.approx(probs, abs=1e-6)
+
+
+def test_damaged_bundles(bundle_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "b"
+    shutil.copytree(bundle_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 20)
+    with pytest.raises(DataError, match=r"model\.safetensors: cannot load weights"):
+        load_bundle(broken)
+    (broken / "config.json").write_text('{"format": "textclf-bundle",\n "model": }')
+    with pytest.raises(DataError, match=r"config\.json, line 2: invalid JSON"):
+        load_bundle(broken)
+    (broken / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"config\.json: no such file"):
+        load_bundle(broken)
+    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(broken), "hi"], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and "config.json: no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_weights_in_bundle_are_plain_tensors(bundle_dir):
+    from safetensors.torch import load_file
+
+    weights = load_file(str(bundle_dir / "model.safetensors"))
+    assert all(isinstance(v, torch.Tensor) for v in weights.values()) and "embedding.weight" in weights
