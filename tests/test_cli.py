@@ -47,3 +47,39 @@ def test_train_on_a_bad_file_names_the_line(tmp_path):
     result = run("train", "--dataset", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "bad.csv, line 3: unterminated quote" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path):
+    import os
+    import signal
+    import time
+
+    from safetensors.torch import load_file
+
+    words = {"pos": ["great", "moving", "superb", "fine"], "neg": ["dull", "awful", "boring", "flat"]}
+    rows = ["text,label"] + [f"{words[y][i % 4]} {words[y][(i // 4) % 4]} plot {i % 7},{y}"
+                             for i in range(150) for y in ("pos", "neg")]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    args = ["train", "--dataset", str(tmp_path / "d.csv"), "--model", "lstm", "--embeddings", "random",
+            "--epochs", "12", "--patience", "99", "--min-freq", "1", "--batch-size", "8", "--quiet"]
+    full = run(*args, "--out", str(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr
+
+    out = tmp_path / "cut"
+    process = subprocess.Popen([sys.executable, "-m", "textclf", *args, "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # somewhere in the first epochs
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "resume with the checkpoint" in stderr and not (out / "model.safetensors").exists()
+
+    resumed = run(*args, "--out", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in resumed.stdout
+    a, b = load_file(str(tmp_path / "full" / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    assert os.path.exists(out / "metrics.json")
