@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from textclf.batching import Collator, EncodedDataset
+from textclf.batching import Collator, encode_splits
 from textclf.data import load_dataset
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.metrics import format_confusion
@@ -84,7 +84,7 @@ ds = load_dataset("rotten_tomatoes")
 if SMOKE:
     ds = ds.subsample(600)
 vocab = Vocab.build((tokenize(ex.text) for ex in ds.train), min_freq=2)
-data = {s: EncodedDataset.from_examples(ds.split(s), vocab, ds.labels) for s in ("train", "valid", "test")}
+data = encode_splits(ds, vocab)  # {"train"|"valid"|"test": EncodedDataset}
 config = RNNConfig(vocab_size=len(vocab), n_classes=len(ds.labels), embed_dim=100, hidden_dim=128,
                    cell="lstm", pad_index=vocab.pad_index)
 model = RNNClassifier(config)

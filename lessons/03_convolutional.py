@@ -28,7 +28,7 @@ import inspect
 import torch
 from torch import nn
 
-from textclf.batching import Collator, EncodedDataset
+from textclf.batching import Collator, encode_splits
 from textclf.data import load_dataset
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import CNNConfig, KimCNN
@@ -73,7 +73,7 @@ ds = load_dataset("rotten_tomatoes")
 if SMOKE:
     ds = ds.subsample(600)
 vocab = Vocab.build((tokenize(ex.text) for ex in ds.train), min_freq=2)
-data = {s: EncodedDataset.from_examples(ds.split(s), vocab, ds.labels) for s in ("train", "valid", "test")}
+data = encode_splits(ds, vocab)  # {"train"|"valid"|"test": EncodedDataset}
 model = KimCNN(CNNConfig(vocab_size=len(vocab), n_classes=2, embed_dim=100, n_filters=100,
                          kernel_sizes=[3, 4, 5], pad_index=vocab.pad_index)).eval()
 collate = Collator(vocab.pad_index)

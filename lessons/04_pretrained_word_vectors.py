@@ -30,7 +30,7 @@ import time
 
 import torch
 
-from textclf.batching import EncodedDataset
+from textclf.batching import encode_splits
 from textclf.data import load_dataset
 from textclf.glove import embedding_matrix, load_glove
 from textclf.lesson_utils import smoke_mode, versions
@@ -95,7 +95,7 @@ print(f"cosine(good, bad) = {similarity:.2f}; cosine(good, film) = "
 # ## 3. Random vs frozen GloVe vs trainable GloVe, measured
 
 # %%
-data = {s: EncodedDataset.from_examples(ds.split(s), vocab, ds.labels) for s in ("train", "valid", "test")}
+data = encode_splits(ds, vocab)  # {"train"|"valid"|"test": EncodedDataset}
 config = TrainConfig(epochs=2 if SMOKE else 15, patience=3, progress=False)
 rows = []
 for model_name in ("nbow", "cnn"):

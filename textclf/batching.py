@@ -69,6 +69,12 @@ class EncodedDataset(Dataset):
         return self.ids[i], self.labels[i]
 
 
+def encode_splits(dataset, vocab: Vocab, max_len: int | None = None) -> dict[str, EncodedDataset]:
+    """``{"train": ..., "valid": ..., "test": ...}`` of a ``TextDataset``, encoded with ``vocab``."""
+    return {s: EncodedDataset.from_examples(dataset.split(s), vocab, dataset.labels, max_len=max_len)
+            for s in ("train", "valid", "test")}
+
+
 class Collator:
     """Collate ``(ids, label)`` pairs into a padded ``Batch`` (a class, so DataLoader workers can pickle it)."""
 

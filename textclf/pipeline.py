@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from textclf.batching import EncodedDataset
+from textclf.batching import encode_splits
 from textclf.data import TextDataset
 from textclf.export import save_bundle
 from textclf.glove import embedding_matrix, load_glove
@@ -54,8 +54,7 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         vocab = Vocab.load(out / "vocab.json")
     elif out:
         vocab.save(out / "vocab.json")
-    encode = {s: EncodedDataset.from_examples(ds.split(s), vocab, ds.labels, max_len=job.max_len)
-              for s in ("train", "valid", "test")}
+    encode = encode_splits(ds, vocab, job.max_len)
     torch.manual_seed(job.train.seed)
     model, model_config = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels),
                                       embed_dim=dim, pad_index=vocab.pad_index,

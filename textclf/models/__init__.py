@@ -7,7 +7,7 @@ import dataclasses
 import torch
 
 from textclf.models.cnn import CNNConfig, KimCNN
-from textclf.models.embedding import TextClassifier, make_embedding
+from textclf.models.embedding import ClassifierConfig, TextClassifier, make_embedding
 from textclf.models.nbow import NBoW, NBoWConfig
 from textclf.models.rnn import RNNClassifier, RNNConfig
 
@@ -35,9 +35,5 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
     return model_class(config, pretrained), config
 
 
-def config_from_dict(name: str, values: dict):
-    return MODELS[name][1](**values)
-
-
-__all__ = ["MODELS", "CNNConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig", "TextClassifier",
-           "build_model", "config_from_dict", "make_embedding"]
+__all__ = ["MODELS", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig",
+           "TextClassifier", "build_model", "make_embedding"]

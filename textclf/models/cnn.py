@@ -15,29 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from textclf.models.embedding import TextClassifier, make_embedding
+from textclf.models.embedding import ClassifierConfig, TextClassifier
 
 
 @dataclass
-class CNNConfig:
-    vocab_size: int
-    n_classes: int
-    embed_dim: int = 100
+class CNNConfig(ClassifierConfig):
     n_filters: int = 100
     kernel_sizes: list[int] = field(default_factory=lambda: [3, 4, 5])
-    pad_index: int = 0
-    dropout: float = 0.5
-    freeze_embeddings: bool = False
 
 
 class KimCNN(TextClassifier):
     def __init__(self, config: CNNConfig, pretrained: torch.Tensor | None = None):
-        super().__init__()
-        self.config = config
-        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
-                                        config.freeze_embeddings)
+        super().__init__(config, pretrained)
         self.convs = nn.ModuleList(nn.Conv1d(config.embed_dim, config.n_filters, k) for k in config.kernel_sizes)
-        self.dropout = nn.Dropout(config.dropout)
         self.out = nn.Linear(config.n_filters * len(config.kernel_sizes), config.n_classes)
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,8 @@ embedding space for every model without special cases.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -30,10 +32,29 @@ def make_embedding(vocab_size: int, dim: int, pad_index: int, pretrained: torch.
     return embedding
 
 
+@dataclass
+class ClassifierConfig:
+    """The fields every classic model's config shares (each model's config adds its own)."""
+
+    vocab_size: int
+    n_classes: int
+    embed_dim: int = 100
+    pad_index: int = 0
+    dropout: float = 0.5
+    freeze_embeddings: bool = False
+
+
 class TextClassifier(nn.Module):
     """Base class: ``forward(ids, mask)`` embeds, then calls the subclass's ``classify``."""
 
     embedding: nn.Embedding
+
+    def __init__(self, config: ClassifierConfig, pretrained: torch.Tensor | None = None):
+        super().__init__()
+        self.config = config
+        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
+                                        config.freeze_embeddings)
+        self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.classify(self.embedding(ids), mask)  # [batch, n_classes]

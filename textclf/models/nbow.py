@@ -11,26 +11,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from textclf.models.embedding import TextClassifier, make_embedding
+from textclf.models.embedding import ClassifierConfig, TextClassifier
 
 
 @dataclass
-class NBoWConfig:
-    vocab_size: int
-    n_classes: int
-    embed_dim: int = 100
-    pad_index: int = 0
+class NBoWConfig(ClassifierConfig):
     dropout: float = 0.3
-    freeze_embeddings: bool = False
 
 
 class NBoW(TextClassifier):
     def __init__(self, config: NBoWConfig, pretrained: torch.Tensor | None = None):
-        super().__init__()
-        self.config = config
-        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
-                                        config.freeze_embeddings)
-        self.dropout = nn.Dropout(config.dropout)
+        super().__init__(config, pretrained)
         self.out = nn.Linear(config.embed_dim, config.n_classes)
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

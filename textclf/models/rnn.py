@@ -14,36 +14,26 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from textclf.models.embedding import TextClassifier, make_embedding
+from textclf.models.embedding import ClassifierConfig, TextClassifier
 
 
 @dataclass
-class RNNConfig:
-    vocab_size: int
-    n_classes: int
-    embed_dim: int = 100
+class RNNConfig(ClassifierConfig):
     hidden_dim: int = 128
     num_layers: int = 1
     bidirectional: bool = True
     cell: str = "lstm"  # or "gru"
-    pad_index: int = 0
-    dropout: float = 0.5
-    freeze_embeddings: bool = False
 
 
 class RNNClassifier(TextClassifier):
     def __init__(self, config: RNNConfig, pretrained: torch.Tensor | None = None):
-        super().__init__()
         if config.cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru', not {config.cell!r}")
-        self.config = config
-        self.embedding = make_embedding(config.vocab_size, config.embed_dim, config.pad_index, pretrained,
-                                        config.freeze_embeddings)
+        super().__init__(config, pretrained)
         rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = rnn_class(config.embed_dim, config.hidden_dim, num_layers=config.num_layers, batch_first=True,
                              bidirectional=config.bidirectional,
                              dropout=config.dropout if config.num_layers > 1 else 0.0)
-        self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1
         self.out = nn.Linear(config.hidden_dim * directions, config.n_classes)
 
