@@ -75,6 +75,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (TrainingDiverged, TrainingInterrupted) as err:
         print(f"textclf train: {err}", file=sys.stderr)
         return 130 if isinstance(err, TrainingInterrupted) else 3
+    except KeyboardInterrupt:  # outside the epoch loop: before training, or while testing/saving
+        checkpoint = args.out / "checkpoint.pt"
+        hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
+        print(f"textclf train: interrupted{hint}", file=sys.stderr)
+        return 130
     print(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json")
     print(f"test_accuracy={metrics['test_accuracy']:.4f} test_f1={metrics['test_f1']:.4f}")
     return 0
