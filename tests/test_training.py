@@ -145,6 +145,9 @@ def test_resume_without_or_with_a_bad_checkpoint(tmp_path):
         fit(new_model("nbow"), TRAIN, VALID, CONFIG, checkpoint=path, stop_after=1, log=lambda s: None)
     with pytest.raises(ValueError, match="not a checkpoint of this model"):
         fit(new_model("cnn"), TRAIN, VALID, CONFIG, checkpoint=path, resume=True, log=lambda s: None)
+    path.write_bytes(path.read_bytes()[:100])  # a truncated file
+    with pytest.raises(ValueError, match="not a checkpoint of this model"):
+        fit(new_model("nbow"), TRAIN, VALID, CONFIG, checkpoint=path, resume=True, log=lambda s: None)
 
 
 def test_device_selection_without_code_changes():

@@ -188,8 +188,9 @@ class TrainState:
             payload = torch.load(path, map_location=device, weights_only=True)
             self.model.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
-        except (RuntimeError, KeyError, EOFError, ValueError) as err:
-            raise ValueError(f"{path}: not a checkpoint of this model ({str(err).splitlines()[0]})") from None
+        except Exception as err:  # a damaged file raises pickle/zip errors; another model, RuntimeError/KeyError
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            raise ValueError(f"{path}: not a checkpoint of this model ({first})") from None
         self.best = {k: v.to(device) for k, v in payload["best"].items()}
         self.epoch, self.bad_epochs = payload["epoch"], payload["bad_epochs"]
         saved = payload["history"]
