@@ -68,21 +68,24 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path):
     out = tmp_path / "cut"
     process = subprocess.Popen([sys.executable, "-m", "textclf", *args, "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (out / "checkpoint.pt").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # somewhere in the first epochs
+    deadline = time.time() + 300
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline:  # written when training starts
+        time.sleep(0.02)
+    first = (out / "checkpoint.pt").stat().st_mtime_ns
+    while (out / "checkpoint.pt").stat().st_mtime_ns == first and time.time() < deadline:  # epoch 1 saved
+        time.sleep(0.02)
+    assert process.poll() is None, "training ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert "resume with the checkpoint" in stderr and not (out / "model.safetensors").exists()
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stdout + stderr
+    assert "resume with the checkpoint" in stderr and not (out / "model.safetensors").exists(), stdout + stderr
 
     resumed = run(*args, "--out", str(out), "--resume")
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     import re
 
     done = int(re.search(r"resumed from .* after epoch (\d+)", resumed.stdout).group(1))
     assert done < 30, "the interruption should land during training"
     a, b = load_file(str(tmp_path / "full" / "model.safetensors")), load_file(str(out / "model.safetensors"))
-    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), resumed.stdout
     assert os.path.exists(out / "metrics.json")
