@@ -34,6 +34,12 @@ def test_tsv_and_columns_by_index(tmp_path):
     assert [r.example.label for r in records] == ["pos", "neg"]
 
 
+def test_headerless_tsv_through_load_dataset(tmp_path):
+    write(tmp_path / "r.tsv", "".join(f"{'pos' if i % 2 else 'neg'}\ttext {i}\n" for i in range(20)))
+    ds = load_dataset(tmp_path / "r.tsv", header=False, text_column=1, label_column=0)
+    assert ds.labels == ["neg", "pos"] and len(ds.train) + len(ds.valid) + len(ds.test) == 20
+
+
 def test_sms_spam_collection_format(tmp_path):
     records = read_sms_spam(write(tmp_path / "SMSSpamCollection", SMS))
     assert [r.example.label for r in records] == ["ham", "spam", "ham"]

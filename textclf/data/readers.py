@@ -95,7 +95,7 @@ def read_delimited(
     text_at = [column_index(c, names, path) for c in text_columns]
     label_at = column_index(label_column, names, path)
     split_at = None
-    if split_column is not None and (names is None or split_column in names or isinstance(split_column, int)):
+    if isinstance(split_column, int) or (names and split_column in names):  # an optional column
         split_at = column_index(split_column, names, path)
     n_fields = len(names) if names else None
     records = []
