@@ -79,6 +79,7 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path):
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stdout + stderr
     assert "resume with the checkpoint" in stderr and not (out / "model.safetensors").exists(), stdout + stderr
+    assert not (out / "vocab.json").exists()  # bundle files appear only when the model is complete
 
     resumed = run(*args, "--out", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

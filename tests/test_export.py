@@ -35,7 +35,7 @@ def bundle_dir(tmp_path_factory):
 def test_bundle_files_and_metrics(bundle_dir):
     assert {p.name for p in bundle_dir.iterdir()} >= {"model.safetensors", "config.json", "vocab.json",
                                                        "metrics.json"}
-    assert not (bundle_dir / "checkpoint.pt").exists()
+    assert not (bundle_dir / "checkpoint.pt").exists() and not (bundle_dir / "checkpoint.vocab.json").exists()
     metrics = json.loads((bundle_dir / "metrics.json").read_text())
     config = json.loads((bundle_dir / "config.json").read_text())
     assert {"test_accuracy", "test_f1"} <= metrics.keys()

@@ -50,10 +50,13 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict."""
     out = Path(out) if out else None
     vocab, pretrained, dim = build_vocab_and_embeddings(ds, job, log)
-    if resume and out and (out / "vocab.json").exists():
-        vocab = Vocab.load(out / "vocab.json")
-    elif out:
-        vocab.save(out / "vocab.json")
+    # The vocabulary a checkpoint was trained with stays beside it; the bundle's own files
+    # (an earlier model's, perhaps) are replaced only once the new model is complete.
+    checkpoint_vocab = out / "checkpoint.vocab.json" if out else None
+    if resume and checkpoint_vocab and checkpoint_vocab.exists():
+        vocab = Vocab.load(checkpoint_vocab)
+    elif checkpoint_vocab:
+        vocab.save(checkpoint_vocab)
     encode = encode_splits(ds, vocab, job.max_len)
     torch.manual_seed(job.train.seed)
     model, model_config = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels),
@@ -79,5 +82,6 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         save_bundle(out, model.cpu(), job.model, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
                     extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train)})
         (out / "checkpoint.pt").unlink(missing_ok=True)
+        checkpoint_vocab.unlink(missing_ok=True)
         atomic_write_text(out / "job.json", json.dumps(asdict(job), indent=2))
     return metrics
