@@ -40,6 +40,13 @@ class Batch:
         return self.ids.shape[0]
 
 
+def encode_text(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] = tokenize,
+                max_len: int | None = None) -> torch.Tensor:
+    """One text as a ``[n_tokens]`` id tensor, cut to ``max_len``; a text with no tokens becomes ``[<unk>]``."""
+    tokens = tokenizer(text)[:max_len] or [vocab.unk_token]
+    return torch.tensor(vocab.encode(tokens), dtype=torch.long)
+
+
 class EncodedDataset(Dataset):
     """Texts as id tensors, with their class ids; ``lengths[i]`` is the length of text ``i``."""
 
@@ -56,10 +63,7 @@ class EncodedDataset(Dataset):
     ) -> EncodedDataset:
         """Tokenize, cut to ``max_len`` tokens, map to ids. A text with no tokens becomes ``[<unk>]``."""
         index = {y: i for i, y in enumerate(label_names)}
-        ids = []
-        for ex in examples:
-            tokens = tokenizer(ex.text)[:max_len] or [vocab.unk_token]
-            ids.append(torch.tensor(vocab.encode(tokens), dtype=torch.long))
+        ids = [encode_text(ex.text, vocab, tokenizer, max_len) for ex in examples]
         return cls(ids, [index[ex.label] for ex in examples])
 
     def __len__(self) -> int:

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 from textclf.data import DataError
+from textclf.data.datasets import FORMATS
+from textclf.models import MODELS
 
 
 def column(value: str) -> str | int:
@@ -27,7 +29,7 @@ def add_dataset_options(parser: argparse.ArgumentParser, positional: bool = True
     names = ["dataset"] if positional else ["--dataset"]
     parser.add_argument(*names, nargs="?" if positional else None, default=default,
                         help="bundled name (rotten_tomatoes, bbc_news) or a csv/tsv/jsonl file, aclImdb dir/archive")
-    parser.add_argument("--format", choices=["csv", "tsv", "jsonl", "sms_spam", "ag_news", "aclimdb"])
+    parser.add_argument("--format", choices=FORMATS)
     parser.add_argument("--text-column", type=column, default="text", help="name, or 0-based index without header")
     parser.add_argument("--label-column", type=column, default="label")
     parser.add_argument("--no-header", action="store_true", help="the csv/tsv file has no header row")
@@ -132,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model on a dataset and write a bundle directory")
     add_dataset_options(train, positional=False)
-    train.add_argument("--model", default="cnn", choices=["nbow", "lstm", "gru", "cnn"])
+    train.add_argument("--model", default="cnn", choices=list(MODELS))
     train.add_argument("--embeddings", default="glove",
                        help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
     train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")

@@ -18,14 +18,14 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from textclf.batching import Collator
+from textclf.batching import Collator, encode_text
 from textclf.data.errors import DataError
 from textclf.data.files import read_text, require_exists
 from textclf.io import atomic_write, atomic_write_text
 from textclf.lesson_utils import versions
 from textclf.models import build_model
 from textclf.models.embedding import TextClassifier
-from textclf.text import Vocab, tokenize
+from textclf.text import Vocab
 
 FORMAT = "textclf-bundle"
 
@@ -70,8 +70,7 @@ class Bundle:
         return self.config.get("max_len")
 
     def encode(self, texts: list[str]) -> list[torch.Tensor]:
-        return [torch.tensor(self.vocab.encode(tokenize(t)[: self.max_len] or [self.vocab.unk_token]))
-                for t in texts]
+        return [encode_text(t, self.vocab, max_len=self.max_len) for t in texts]
 
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:

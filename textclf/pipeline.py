@@ -35,28 +35,30 @@ class JobConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def build_vocab_and_embeddings(ds: TextDataset, job: JobConfig, log=print) -> tuple[Vocab, torch.Tensor | None, int]:
-    vocab = Vocab.build((tokenize(ex.text) for ex in ds.train), min_freq=job.min_freq)
+def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tensor | None, int]:
+    """The pretrained matrix for ``vocab`` (None for random embeddings) and the embedding size."""
     if job.embeddings == "random":
-        return vocab, None, job.embed_dim
+        return None, job.embed_dim
     source = "bundled" if job.embeddings == "glove" else job.embeddings
     matrix, coverage = embedding_matrix(vocab, load_glove(source), seed=job.train.seed)
     log(f"GloVe: {coverage}")
-    return vocab, matrix, matrix.shape[1]
+    return matrix, matrix.shape[1]
 
 
 def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, resume: bool = False,
               log=print) -> dict:
     """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict."""
     out = Path(out) if out else None
-    vocab, pretrained, dim = build_vocab_and_embeddings(ds, job, log)
     # The vocabulary a checkpoint was trained with stays beside it; the bundle's own files
     # (an earlier model's, perhaps) are replaced only once the new model is complete.
     checkpoint_vocab = out / "checkpoint.vocab.json" if out else None
     if resume and checkpoint_vocab and checkpoint_vocab.exists():
         vocab = Vocab.load(checkpoint_vocab)
-    elif checkpoint_vocab:
-        vocab.save(checkpoint_vocab)
+    else:
+        vocab = Vocab.build((tokenize(ex.text) for ex in ds.train), min_freq=job.min_freq)
+        if checkpoint_vocab:
+            vocab.save(checkpoint_vocab)
+    pretrained, dim = embeddings_for(vocab, job, log)
     encode = encode_splits(ds, vocab, job.max_len)
     torch.manual_seed(job.train.seed)
     model, model_config = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels),
