@@ -6,28 +6,15 @@ import sys
 
 import pytest
 import torch
+from conftest import NEG, POS
 
-from textclf.data import DataError, Example, TextDataset
+from textclf.data import DataError
 from textclf.export import load_bundle
-from textclf.pipeline import JobConfig, train_job
-from textclf.training import TrainConfig
-
-POS = ["a wonderful, moving film", "great acting and a great story", "loved it, wonderful", "superb and moving"]
-NEG = ["a dull, boring mess", "awful acting and a boring story", "hated it, dull", "terrible and boring"]
-
-
-def tiny_dataset():
-    def examples(n):
-        return [Example(t, "positive") for t in POS * n] + [Example(t, "negative") for t in NEG * n]
-    return TextDataset("tiny", ["negative", "positive"], examples(6), examples(1), examples(1))
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bundle")
-    job = JobConfig(model="cnn", embeddings="random", embed_dim=16, min_freq=1,
-                    model_options={"n_filters": 8}, train=TrainConfig(epochs=8, lr=0.01, progress=False))
-    metrics = train_job(tiny_dataset(), job, out, log=lambda s: None)
+def bundle_dir(tiny_bundles):
+    out, metrics = tiny_bundles("cnn")
     assert metrics["test_accuracy"] == 1.0
     return out
 

@@ -40,11 +40,16 @@ class Batch:
         return self.ids.shape[0]
 
 
+def text_tokens(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] = tokenize,
+                max_len: int | None = None) -> list[str]:
+    """The tokens the model sees: cut to ``max_len``; a text with no tokens becomes ``[<unk>]``."""
+    return tokenizer(text)[:max_len] or [vocab.unk_token]
+
+
 def encode_text(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] = tokenize,
                 max_len: int | None = None) -> torch.Tensor:
-    """One text as a ``[n_tokens]`` id tensor, cut to ``max_len``; a text with no tokens becomes ``[<unk>]``."""
-    tokens = tokenizer(text)[:max_len] or [vocab.unk_token]
-    return torch.tensor(vocab.encode(tokens), dtype=torch.long)
+    """One text as a ``[n_tokens]`` id tensor (``text_tokens``, then the vocabulary's ids)."""
+    return torch.tensor(vocab.encode(text_tokens(text, vocab, tokenizer, max_len)), dtype=torch.long)
 
 
 class EncodedDataset(Dataset):

@@ -3,6 +3,7 @@
     textclf train [--dataset D] [--model cnn] [--embeddings glove] [--out DIR]   train, test, write a bundle
     textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
     textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
+    textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
     textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
     textclf check 1.1 [--file F]            grade a lesson exercise
 
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from textclf.data import DataError
 from textclf.data.datasets import FORMATS
+from textclf.explain.explainer import BASELINES
+from textclf.explain.integrated_gradients import METHODS, OUTPUTS
 from textclf.models import MODELS
 
 
@@ -119,6 +122,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[str] | None]:
+    """The texts to explain: from the command line / stdin, or (``--split``) from a dataset, with true labels."""
+    if args.split is None:
+        if not args.texts:
+            raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")
+        return ([line.rstrip("\n") for line in sys.stdin if line.strip()] if args.texts == ["-"] else args.texts), None
+    args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
+    examples = load_from_args(args).split(args.split)
+    if args.wrong_only:
+        predictions = bundle.predict([ex.text for ex in examples])
+        examples = [ex for ex, p in zip(examples, predictions) if max(p, key=p.get) != ex.label]
+    examples = examples[: args.limit]
+    return [ex.text for ex in examples], [ex.label for ex in examples]
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from textclf.explain import explain, render_terminal, save_html
+    from textclf.export import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    texts, truth = explain_inputs(args, bundle)
+    explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
+                           steps=args.steps, method=args.method, output=args.output, engine=args.engine)
+    print(render_terminal(explanations, color=False if args.no_color else None))
+    if args.html:
+        save_html(args.html, explanations, title=f"Which words mattered: {args.bundle}")
+        print(f"HTML report written to {args.html}")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from textclf.grading import report, run_checks
 
@@ -166,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("bundle", type=Path)
     predict.add_argument("texts", nargs="+", help="texts to classify, or - to read one per line from stdin")
     predict.set_defaults(run=cmd_predict)
+
+    explain = commands.add_parser("explain", help="which words mattered: integrated gradients for texts")
+    explain.add_argument("bundle", type=Path)
+    explain.add_argument("texts", nargs="*", help="texts to explain, or - to read one per line from stdin")
+    explain.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
+    explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what the words are compared with")
+    explain.add_argument("--steps", type=int, default=50, help="points on the path (more: smaller delta)")
+    explain.add_argument("--method", choices=METHODS, default="trapezoid", help="Riemann rule")
+    explain.add_argument("--output", choices=OUTPUTS, default="probability", help="explain the probability or logit")
+    explain.add_argument("--target", help="explain this label instead of the predicted one")
+    explain.add_argument("--engine", choices=["textclf", "captum"], default="textclf")
+    explain.add_argument("--no-color", action="store_true", help="mark scores as word(+0.12) instead of colours")
+    add_dataset_options(explain, positional=False, default=None)
+    explain.add_argument("--split", choices=["train", "valid", "test"], help="explain texts of this dataset split")
+    explain.add_argument("--limit", type=int, default=5, help="how many texts of --split")
+    explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
+    explain.set_defaults(run=cmd_explain)
 
     data = commands.add_parser("data", help="load a dataset and show what the pipeline makes of it")
     add_dataset_options(data)

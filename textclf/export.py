@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from textclf.batching import Collator, encode_text
+from textclf.batching import Collator, encode_text, text_tokens
 from textclf.data.errors import DataError
 from textclf.data.files import read_text, require_exists
 from textclf.io import atomic_write, atomic_write_text
@@ -68,6 +68,10 @@ class Bundle:
     @property
     def max_len(self) -> int | None:
         return self.config.get("max_len")
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text`` the model sees (before ids)."""
+        return text_tokens(text, self.vocab, max_len=self.max_len)
 
     def encode(self, texts: list[str]) -> list[torch.Tensor]:
         return [encode_text(t, self.vocab, max_len=self.max_len) for t in texts]

@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny sentiment dataset and small bundles trained on it."""
+
+import pytest
+
+from textclf.data import Example, TextDataset
+from textclf.pipeline import JobConfig, train_job
+from textclf.training import TrainConfig
+
+POS = ["a wonderful, moving film", "great acting and a great story", "loved it, wonderful", "superb and moving"]
+NEG = ["a dull, boring mess", "awful acting and a boring story", "hated it, dull", "terrible and boring"]
+
+
+def make_tiny_dataset() -> TextDataset:
+    def examples(n):
+        return [Example(t, "positive") for t in POS * n] + [Example(t, "negative") for t in NEG * n]
+    return TextDataset("tiny", ["negative", "positive"], examples(6), examples(1), examples(1))
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset() -> TextDataset:
+    return make_tiny_dataset()
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tmp_path_factory):
+    """``tiny_bundles(model_name)`` -> the directory of a bundle trained on the tiny dataset (made once)."""
+    made = {}
+
+    def get(name: str = "cnn", **options):
+        key = (name, tuple(sorted(options.items())))
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"bundle_{name}")
+            job = JobConfig(model=name, embeddings="random", embed_dim=16, min_freq=1,
+                            model_options={"n_filters": 8, "hidden_dim": 16, **options},
+                            train=TrainConfig(epochs=8, batch_size=8, lr=0.01, progress=False))
+            made[key] = (out, train_job(make_tiny_dataset(), job, out, log=lambda s: None))
+        return made[key]
+    return get

@@ -1,0 +1,98 @@
+"""From a trained bundle and raw texts to per-word explanations.
+
+``explain(bundle, texts)`` tokenizes the texts the way the model saw them,
+runs integrated gradients (ours, or Captum's with ``engine="captum"``) and
+returns one ``Explanation`` per text: the tokens, a score per token, the
+predicted and explained labels, the probabilities and the completeness delta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from textclf.batching import Collator
+from textclf.explain.integrated_gradients import integrated_gradients
+from textclf.explain.with_captum import captum_integrated_gradients
+
+ENGINES = {"textclf": integrated_gradients, "captum": captum_integrated_gradients}
+BASELINES = ("pad", "unk", "zero")
+
+
+@dataclass
+class Explanation:
+    text: str
+    tokens: list[str]           # as the model saw them (cut to max_len)
+    scores: list[float]         # one attribution per token; > 0 pushed towards `target`
+    known: list[bool]           # False where the token was not in the vocabulary (seen as <unk>)
+    target: str                 # the label whose output is explained
+    predicted: str
+    probabilities: dict[str, float]
+    delta: float                # completeness error: sum(scores) - (f(text) - f(baseline))
+    f_text: float               # the explained output (probability or logit) at the text ...
+    f_baseline: float           # ... and at the baseline
+    true_label: str | None = None
+    settings: dict = field(default_factory=dict)  # baseline, steps, method, output, engine
+
+    @property
+    def score(self) -> float:
+        """The attribution score: all token scores together (≈ f(text) - f(baseline))."""
+        return float(sum(self.scores))
+
+    @property
+    def correct(self) -> bool | None:
+        return None if self.true_label is None else self.true_label == self.predicted
+
+    def top(self, n: int = 3, sign: int = 1) -> list[tuple[str, float]]:
+        """The ``n`` tokens that pushed hardest towards (``sign=1``) or against (``-1``) the target."""
+        ranked = sorted(zip(self.tokens, self.scores), key=lambda pair: -sign * pair[1])
+        return [(t, s) for t, s in ranked[:n] if s * sign > 0]
+
+
+def explain(bundle, texts: Sequence[str], *, true_labels: Sequence[str] | None = None, target: str | None = None,
+            baseline: str = "pad", steps: int = 50, method: str = "trapezoid", output: str = "probability",
+            engine: str = "textclf", batch_size: int = 8) -> list[Explanation]:
+    """Explain ``bundle``'s predictions for ``texts`` (``target``: a label to explain instead of the predicted one)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    if baseline not in BASELINES:
+        raise ValueError(f"unknown baseline {baseline!r}; expected one of: {', '.join(BASELINES)}")
+    if target is not None and target not in bundle.labels:
+        raise ValueError(f"unknown target label {target!r}; the model's labels are: {', '.join(bundle.labels)}")
+    if true_labels is not None and len(true_labels) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(true_labels)} true labels")
+    settings = dict(baseline=baseline, steps=steps, method=method, output=output, engine=engine)
+    results = []
+    for start in range(0, len(texts), batch_size):
+        chunk = list(texts[start : start + batch_size])
+        truth = true_labels[start : start + batch_size] if true_labels is not None else [None] * len(chunk)
+        results += explain_batch(bundle, chunk, truth, target, settings)
+    return results
+
+
+def explain_batch(bundle, texts: list[str], true_labels: list[str | None], target: str | None,
+                  settings: dict) -> list[Explanation]:
+    model = bundle.model
+    device = next(model.parameters()).device
+    batch = Collator(bundle.vocab.pad_index)([(ids, 0) for ids in bundle.encode(texts)]).to(device)
+    with torch.no_grad():
+        model.eval()
+        probabilities = model(batch.ids, batch.mask).softmax(dim=-1).cpu()  # [batch, n_classes]
+    predicted = probabilities.argmax(dim=-1)  # [batch]
+    targets = predicted if target is None else torch.full_like(predicted, bundle.labels.index(target))
+    options = {k: settings[k] for k in ("baseline", "steps", "method", "output")}
+    result = ENGINES[settings["engine"]](model, batch.ids, batch.mask, targets=targets.to(device),
+                                         unk_index=bundle.vocab.unk_index, **options)
+    explanations = []
+    for row, text in enumerate(texts):
+        tokens = bundle.tokens(text)
+        explanations.append(Explanation(
+            text=text, tokens=tokens, scores=result.tokens[row, : len(tokens)].tolist(),
+            known=[t in bundle.vocab for t in tokens], target=bundle.labels[int(targets[row])],
+            predicted=bundle.labels[int(predicted[row])],
+            probabilities=dict(zip(bundle.labels, probabilities[row].tolist())), delta=float(result.delta[row]),
+            f_text=float(result.f_inputs[row]), f_baseline=float(result.f_baseline[row]),
+            true_label=true_labels[row], settings=dict(settings)))
+    return explanations
