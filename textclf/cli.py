@@ -1,6 +1,7 @@
 """The ``textclf`` command.
 
     textclf train [--dataset D] [--model cnn] [--embeddings glove] [--out DIR]   train, test, write a bundle
+    textclf train --init-from DIR --finetune head|last-k|full ...               transfer to a new task
     textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
     textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
     textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
@@ -21,7 +22,11 @@ from textclf.data import DataError
 from textclf.data.datasets import FORMATS
 from textclf.explain.explainer import BASELINES
 from textclf.explain.integrated_gradients import METHODS, OUTPUTS
+from textclf.finetune import MODES
 from textclf.models import MODELS
+
+MODEL_OPTIONS = ("hidden_dim", "num_layers", "n_filters", "dropout", "model_dim", "n_heads", "ff_dim", "positions",
+                 "norm", "pooling")
 
 
 def column(value: str) -> str | int:
@@ -68,12 +73,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from textclf.training import TrainConfig, TrainingDiverged, TrainingInterrupted
 
     ds = load_from_args(args)
-    options = {k: getattr(args, k) for k in ("hidden_dim", "num_layers", "n_filters", "dropout")
-               if getattr(args, k) is not None}
+    options = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                         seed=args.seed, device=args.device, monitor=args.monitor, progress=not args.quiet)
     job = JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
-                    min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train)
+                    min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train,
+                    init_from=str(args.init_from) if args.init_from else None, finetune=args.finetune,
+                    last_k=args.last_k, layer_lr_decay=args.layer_lr_decay, extend_vocab=not args.no_extend_vocab)
     print(f"training {args.model} on {ds.name} -> {args.out}")
     try:
         metrics = train_job(ds, job, args.out, resume=args.resume)
@@ -183,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--num-layers", type=int, help="RNN layers (default 1)")
     train.add_argument("--n-filters", type=int, help="CNN filters per kernel size (default 100)")
     train.add_argument("--dropout", type=float)
+    train.add_argument("--model-dim", type=int, help="transformer width (default 128)")
+    train.add_argument("--n-heads", type=int, help="transformer attention heads (default 4)")
+    train.add_argument("--ff-dim", type=int, help="transformer feed-forward width (default 256)")
+    train.add_argument("--positions", choices=["sinusoidal", "learned"], help="transformer positional encoding")
+    train.add_argument("--norm", choices=["pre", "post"], help="transformer LayerNorm placement (default pre)")
+    train.add_argument("--pooling", choices=["mean", "cls"], help="transformer pooling (default mean)")
+    transfer = train.add_argument_group("transfer (start from a trained bundle)")
+    transfer.add_argument("--init-from", type=Path, help="bundle directory to start from (its model and vocabulary)")
+    transfer.add_argument("--finetune", choices=MODES, default="full",
+                          help="what learns: the new head only, the head + last k stages, or everything")
+    transfer.add_argument("--last-k", type=int, default=1, help="encoder stages trained with --finetune last-k")
+    transfer.add_argument("--layer-lr-decay", type=float,
+                          help="discriminative learning rates: each stage down trains at lr x this")
+    transfer.add_argument("--no-extend-vocab", action="store_true",
+                          help="keep the source vocabulary as is (new words read as <unk>)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
     train.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")

@@ -14,11 +14,13 @@ import torch
 
 from textclf.batching import encode_splits
 from textclf.data import TextDataset
-from textclf.export import save_bundle
+from textclf.export import Bundle, load_bundle, save_bundle
+from textclf.finetune import count_parameters, extend_vocab, parameter_groups, transfer
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import atomic_write_text
 from textclf.metrics import format_confusion
 from textclf.models import build_model
+from textclf.models.embedding import TextClassifier
 from textclf.text import Vocab, tokenize
 from textclf.training import TrainConfig, evaluate, fit, pick_device
 
@@ -33,6 +35,11 @@ class JobConfig:
     max_len: int | None = 400        # tokens kept per text
     model_options: dict = field(default_factory=dict)  # hidden_dim, num_layers, n_filters, dropout, ...
     train: TrainConfig = field(default_factory=TrainConfig)
+    init_from: str | None = None     # a bundle to start from (transfer); its model and vocabulary are used
+    finetune: str = "full"           # with init_from: head | last-k | full
+    last_k: int = 1                  # encoder stages trained in last-k mode
+    layer_lr_decay: float | None = None  # discriminative learning rates: each stage down gets lr * decay^depth
+    extend_vocab: bool = True        # with init_from: append the new task's words to the vocabulary
 
 
 def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tensor | None, int]:
@@ -45,43 +52,79 @@ def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tenso
     return matrix, matrix.shape[1]
 
 
+def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
+    """A new vocabulary from the training texts, or the source model's (extended with the new words)."""
+    tokens = (tokenize(ex.text) for ex in ds.train)
+    if source is None:
+        return Vocab.build(tokens, min_freq=job.min_freq)
+    return extend_vocab(source.vocab, tokens, job.min_freq) if job.extend_vocab else source.vocab
+
+
+def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple[TextClassifier, str]:
+    pretrained, dim = embeddings_for(vocab, job, log)
+    torch.manual_seed(job.train.seed)
+    model, _ = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels), embed_dim=dim,
+                           pad_index=vocab.pad_index, freeze_embeddings=job.freeze_embeddings, **job.model_options)
+    return model, job.model
+
+
+def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobConfig,
+                      log=print) -> tuple[TextClassifier, str]:
+    """The source bundle's model with a new head for ``ds.labels``, embedding rows for new words, frozen by mode."""
+    name, n_old = source.config["model"], len(source.vocab)
+    if job.model != name:
+        log(f"--init-from: using the source's model ({name}), not {job.model}")
+    new_rows = None
+    if len(vocab) > n_old and job.embeddings != "random":
+        matrix, _ = embeddings_for(vocab, job, log=lambda line: None)
+        if matrix is not None and matrix.shape[1] == source.model.config.embed_dim:
+            new_rows = matrix[n_old:]  # GloVe vectors for the words the source never saw
+    model, parameters = transfer(source.model, len(ds.labels), job.finetune, job.last_k, vocab_size=len(vocab),
+                                 new_rows=new_rows, seed=job.train.seed)
+    log(f"transfer from {job.init_from} ({', '.join(source.labels)} -> {', '.join(ds.labels)}): "
+        f"{len(vocab) - n_old:,} new words, fine-tuning: {job.finetune}"
+        + (f" (k={job.last_k})" if job.finetune == "last-k" else ""))
+    return model, name
+
+
 def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, resume: bool = False,
               log=print) -> dict:
     """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict."""
     out = Path(out) if out else None
+    source = load_bundle(job.init_from) if job.init_from else None
     # The vocabulary a checkpoint was trained with stays beside it; the bundle's own files
     # (an earlier model's, perhaps) are replaced only once the new model is complete.
     checkpoint_vocab = out / "checkpoint.vocab.json" if out else None
     if resume and checkpoint_vocab and checkpoint_vocab.exists():
         vocab = Vocab.load(checkpoint_vocab)
     else:
-        vocab = Vocab.build((tokenize(ex.text) for ex in ds.train), min_freq=job.min_freq)
+        vocab = job_vocab(ds, job, source)
         if checkpoint_vocab:
             vocab.save(checkpoint_vocab)
-    pretrained, dim = embeddings_for(vocab, job, log)
     encode = encode_splits(ds, vocab, job.max_len)
-    torch.manual_seed(job.train.seed)
-    model, model_config = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels),
-                                      embed_dim=dim, pad_index=vocab.pad_index,
-                                      freeze_embeddings=job.freeze_embeddings, **job.model_options)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log(f"{job.model}: {trainable:,} trainable parameters of {sum(p.numel() for p in model.parameters()):,}; "
-        f"{len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test texts; "
-        f"device {pick_device(job.train.device)}")
+    model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
+    parameters = count_parameters(model)
+    log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
+        f"texts; device {pick_device(job.train.device)}")
     start = time.perf_counter()
     history = fit(model, encode["train"], encode["valid"], job.train,
-                  checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log)
+                  checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log,
+                  param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay))
     seconds = time.perf_counter() - start
     log(history.table())
     test = evaluate(model, encode["test"], device=pick_device(job.train.device))
-    metrics = {"dataset": ds.name, "model": job.model, "test_accuracy": test.accuracy, "test_f1": test.f1,
+    metrics = {"dataset": ds.name, "model": model_name, "test_accuracy": test.accuracy, "test_f1": test.f1,
                "test_loss": test.loss, "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
-               "stopped_early": history.stopped_early, "history": history.epochs}
+               "stopped_early": history.stopped_early, "trainable_parameters": parameters.trainable,
+               "total_parameters": parameters.total, "history": history.epochs}
+    if source:
+        metrics["transfer"] = {"init_from": str(job.init_from), "finetune": job.finetune, "last_k": job.last_k,
+                               "layer_lr_decay": job.layer_lr_decay}
     log(f"test accuracy {test.accuracy:.4f}  test F1 {test.f1:.4f}  (best epoch {history.best_epoch}, "
         f"{seconds:.0f}s)")
     log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
     if out:
-        save_bundle(out, model.cpu(), job.model, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
+        save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
                     extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train)})
         (out / "checkpoint.pt").unlink(missing_ok=True)
         checkpoint_vocab.unlink(missing_ok=True)

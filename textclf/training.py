@@ -124,9 +124,11 @@ def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, devi
 
 def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: TrainConfig | None = None, *,
         checkpoint: str | Path | None = None, resume: bool = False, log: Callable[[str], None] = print,
-        stop_after: int | None = None) -> History:
+        stop_after: int | None = None, param_groups: list[dict] | None = None) -> History:
     """Train ``model`` in place; on return it holds the weights of the best validation epoch.
 
+    Only parameters with ``requires_grad`` are trained; ``param_groups`` (torch optimizer groups, e.g.
+    ``textclf.finetune.parameter_groups``) give parts of the model their own learning rates.
     ``stop_after=N`` ends the run after N epochs as if interrupted (for tests and lessons).
     """
     config = config or TrainConfig()
@@ -134,7 +136,7 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         raise ValueError(f"monitor must be 'accuracy' or 'f1', not {config.monitor!r}")
     device = pick_device(config.device)
     model.to(device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+    optimizer = torch.optim.Adam(param_groups or [p for p in model.parameters() if p.requires_grad], lr=config.lr,
                                  weight_decay=config.weight_decay)
     state = TrainState(model, optimizer, History(), snapshot(model), 0, 0)
     checkpoint = Path(checkpoint) if checkpoint else None

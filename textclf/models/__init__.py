@@ -10,12 +10,14 @@ from textclf.models.cnn import CNNConfig, KimCNN
 from textclf.models.embedding import ClassifierConfig, TextClassifier, make_embedding
 from textclf.models.nbow import NBoW, NBoWConfig
 from textclf.models.rnn import RNNClassifier, RNNConfig
+from textclf.models.transformer import TransformerClassifier, TransformerConfig
 
 MODELS = {
     "nbow": (NBoW, NBoWConfig),
     "lstm": (RNNClassifier, RNNConfig),
     "gru": (RNNClassifier, RNNConfig),
     "cnn": (KimCNN, CNNConfig),
+    "transformer": (TransformerClassifier, TransformerConfig),
 }
 
 
@@ -36,4 +38,4 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
 
 
 __all__ = ["MODELS", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig",
-           "TextClassifier", "build_model", "make_embedding"]
+           "TextClassifier", "TransformerClassifier", "TransformerConfig", "build_model", "make_embedding"]
