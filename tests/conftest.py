@@ -31,7 +31,8 @@ def tiny_bundles(tmp_path_factory):
         if key not in made:
             out = tmp_path_factory.mktemp(f"bundle_{name}")
             job = JobConfig(model=name, embeddings="random", embed_dim=16, min_freq=1,
-                            model_options={"n_filters": 8, "hidden_dim": 16, **options},
+                            model_options={"n_filters": 8, "hidden_dim": 16, "model_dim": 16, "n_heads": 2,
+                                           "ff_dim": 32, **options},
                             train=TrainConfig(epochs=8, batch_size=8, lr=0.01, progress=False))
             made[key] = (out, train_job(make_tiny_dataset(), job, out, log=lambda s: None))
         return made[key]

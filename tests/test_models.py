@@ -7,8 +7,8 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from textclf.models import build_model
 from textclf.models.cnn import max_over_time
 
-NAMES = ["nbow", "lstm", "gru", "cnn"]
-SMALL = dict(vocab_size=40, n_classes=3, embed_dim=8, hidden_dim=6, n_filters=5)
+NAMES = ["nbow", "lstm", "gru", "cnn", "transformer"]
+SMALL = dict(vocab_size=40, n_classes=3, embed_dim=8, hidden_dim=6, n_filters=5, model_dim=8, n_heads=2, ff_dim=16)
 
 
 def model(name, **extra):

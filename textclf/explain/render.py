@@ -17,6 +17,7 @@ from textclf.explain.explainer import Explanation
 from textclf.io import atomic_write_text
 
 FOR, AGAINST = (26, 150, 65), (215, 48, 39)  # green, red
+LARGE_DELTA = 0.01  # a completeness error above this is flagged
 
 
 def strength(score: float, scale: float) -> float:
@@ -31,6 +32,8 @@ def scale_of(explanation: Explanation) -> float:
 def summary_line(e: Explanation) -> str:
     truth = f"true {e.true_label}  " if e.true_label is not None else ""
     verdict = "" if e.correct is None else ("  [right]" if e.correct else "  [WRONG]")
+    if abs(e.delta) > LARGE_DELTA:
+        verdict += "  [large delta: raise --steps]"
     s = e.settings
     return (f"{truth}predicted {e.predicted} ({e.probabilities[e.predicted]:.2f})  explaining {e.target}: "
             f"attribution score {e.score:+.3f}, delta {e.delta:+.1e} "
