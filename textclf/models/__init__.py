@@ -6,6 +6,7 @@ import dataclasses
 
 import torch
 
+from textclf.models.bert import BertClassifier, BertConfig
 from textclf.models.cnn import CNNConfig, KimCNN
 from textclf.models.embedding import ClassifierConfig, TextClassifier, make_embedding
 from textclf.models.nbow import NBoW, NBoWConfig
@@ -18,6 +19,7 @@ MODELS = {
     "gru": (RNNClassifier, RNNConfig),
     "cnn": (KimCNN, CNNConfig),
     "transformer": (TransformerClassifier, TransformerConfig),
+    "minilm": (BertClassifier, BertConfig),  # pretrained weights: textclf.pretrained.minilm()
 }
 
 
@@ -37,5 +39,5 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
     return model_class(config, pretrained), config
 
 
-__all__ = ["MODELS", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig",
+__all__ = ["MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig",
            "TextClassifier", "TransformerClassifier", "TransformerConfig", "build_model", "make_embedding"]

@@ -1,0 +1,174 @@
+"""A BERT-style encoder (MiniLM-L6: 6 layers, width 384, 12 heads) that reads real pretrained weights.
+
+    ids ─> word vectors + position vectors + token-type vectors ─> LayerNorm ─> 6 x layer ─> mean pool ─> head
+
+A layer is post-norm, as in BERT: self-attention (our ``scaled_dot_product_attention``),
+a dense layer, residual + LayerNorm; then a GELU feed-forward, residual + LayerNorm.
+The module names follow BERT's closely enough that ``hf_to_textclf`` maps every
+pretrained weight name onto ours with a few rules, and ``load_pretrained``
+checks that every tensor arrives with the right shape.
+
+As for every textclf model, ``embedding`` holds the word vectors and
+``classify(embedded, mask)`` does the rest — so integrated gradients, the
+fine-tuning modes and bundles work unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from textclf.data.errors import DataError
+from textclf.data.files import read_text, require_exists
+from textclf.models.attention import scaled_dot_product_attention
+from textclf.models.embedding import ClassifierConfig, TextClassifier
+
+
+@dataclass
+class BertConfig(ClassifierConfig):
+    vocab_size: int = 30522
+    n_classes: int = 2
+    embed_dim: int = 384          # BERT's hidden_size
+    dropout: float = 0.1          # hidden_dropout_prob
+    num_layers: int = 6
+    n_heads: int = 12
+    ff_dim: int = 1536            # intermediate_size
+    max_positions: int = 512
+    type_vocab_size: int = 2
+    layer_norm_eps: float = 1e-12
+    attention_dropout: float = 0.1
+
+    @classmethod
+    def from_json(cls, path: str | Path, n_classes: int = 2) -> BertConfig:
+        """Read a Hugging Face ``config.json`` of a BERT model."""
+        data = json.loads(read_text(path, "a BERT config.json"))
+        if data.get("model_type", "bert") != "bert" or data.get("hidden_act", "gelu") != "gelu":
+            raise DataError(path, None, "expected a BERT config with hidden_act gelu")
+        return cls(vocab_size=data["vocab_size"], n_classes=n_classes, embed_dim=data["hidden_size"],
+                   pad_index=data.get("pad_token_id", 0), dropout=data["hidden_dropout_prob"],
+                   num_layers=data["num_hidden_layers"], n_heads=data["num_attention_heads"],
+                   ff_dim=data["intermediate_size"], max_positions=data["max_position_embeddings"],
+                   type_vocab_size=data["type_vocab_size"], layer_norm_eps=data["layer_norm_eps"],
+                   attention_dropout=data["attention_probs_dropout_prob"])
+
+
+class BertLayer(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        d, eps = config.embed_dim, config.layer_norm_eps
+        self.n_heads = config.n_heads
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.attn_out, self.attn_norm = nn.Linear(d, d), nn.LayerNorm(d, eps=eps)
+        self.ff_in, self.ff_out, self.ff_norm = nn.Linear(d, config.ff_dim), nn.Linear(config.ff_dim, d), \
+            nn.LayerNorm(d, eps=eps)
+        self.attention_dropout, self.dropout = nn.Dropout(config.attention_dropout), nn.Dropout(config.dropout)
+
+    def heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, seq_len, d = x.shape
+        return x.view(batch, seq_len, self.n_heads, d // self.n_heads).transpose(1, 2)  # [batch, heads, seq, hd]
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``[batch, seq_len, hidden]`` -> the same shape."""
+        q, k, v = self.heads(self.query(x)), self.heads(self.key(x)), self.heads(self.value(x))
+        context, _ = scaled_dot_product_attention(q, k, v, mask, self.attention_dropout)  # [batch, heads, seq, hd]
+        context = context.transpose(1, 2).reshape(x.shape)  # [batch, seq_len, hidden]
+        x = self.attn_norm(x + self.dropout(self.attn_out(context)))
+        return self.ff_norm(x + self.dropout(self.ff_out(nn.functional.gelu(self.ff_in(x)))))
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The average of the real tokens' vectors: ``[batch, seq_len, hidden]`` -> ``[batch, hidden]``."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)  # [batch, seq_len, 1]
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+class BertClassifier(TextClassifier):
+    def __init__(self, config: BertConfig, pretrained: torch.Tensor | None = None):
+        super().__init__(config, pretrained)
+        d = config.embed_dim
+        self.positions = nn.Embedding(config.max_positions, d)
+        self.token_types = nn.Embedding(config.type_vocab_size, d)
+        self.embed_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_layers))
+        self.out = nn.Linear(d, config.n_classes)
+
+    def encode(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Word vectors ``[batch, seq_len, hidden]`` -> contextual vectors, the same shape."""
+        seq_len = embedded.shape[1]
+        if seq_len > self.config.max_positions:
+            raise ValueError(f"{seq_len} tokens, but the model has {self.config.max_positions} positions")
+        positions = torch.arange(seq_len, device=embedded.device)
+        x = embedded + self.positions(positions) + self.token_types.weight[0]  # one segment: type 0
+        x = self.dropout(self.embed_norm(x))  # [batch, seq_len, hidden]
+        for layer in self.layers:
+            x = layer(x, mask)
+        return x
+
+    def sentence_embedding(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean-pooled contextual vectors ``[batch, hidden]`` (what sentence-transformers computes)."""
+        return mean_pool(self.encode(self.embedding(ids), mask), mask)
+
+    def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(mean_pool(self.encode(embedded, mask), mask)))  # [batch, n_classes]
+
+    def stages(self) -> list[list[nn.Parameter]]:
+        """Input to output: word vectors; positions, token types and their LayerNorm; each layer."""
+        inputs = [*self.positions.parameters(), *self.token_types.parameters(), *self.embed_norm.parameters()]
+        return [list(self.embedding.parameters()), inputs, *(list(layer.parameters()) for layer in self.layers)]
+
+
+NAME_RULES = [  # (BERT name pattern, our name); the first match wins
+    (r"embeddings\.word_embeddings\.", "embedding."),
+    (r"embeddings\.position_embeddings\.", "positions."),
+    (r"embeddings\.token_type_embeddings\.", "token_types."),
+    (r"embeddings\.LayerNorm\.", "embed_norm."),
+    (r"encoder\.layer\.(\d+)\.attention\.self\.(query|key|value)\.", r"layers.\1.\2."),
+    (r"encoder\.layer\.(\d+)\.attention\.output\.dense\.", r"layers.\1.attn_out."),
+    (r"encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.", r"layers.\1.attn_norm."),
+    (r"encoder\.layer\.(\d+)\.intermediate\.dense\.", r"layers.\1.ff_in."),
+    (r"encoder\.layer\.(\d+)\.output\.dense\.", r"layers.\1.ff_out."),
+    (r"encoder\.layer\.(\d+)\.output\.LayerNorm\.", r"layers.\1.ff_norm."),
+]
+
+
+def hf_to_textclf(name: str) -> str | None:
+    """A pretrained BERT weight's name -> ours (None for what we do not use: the pooler, position ids)."""
+    name = re.sub(r"^bert\.", "", name)
+    name = re.sub(r"\.gamma$", ".weight", re.sub(r"\.beta$", ".bias", name))  # names in old checkpoints
+    for pattern, ours in NAME_RULES:
+        prefix = re.match(pattern, name)
+        if prefix:
+            return prefix.expand(ours) + name[prefix.end():]
+    return None
+
+
+def load_pretrained(model: BertClassifier, path: str | Path) -> list[str]:
+    """Copy the weights of a BERT ``model.safetensors`` into ``model`` (all but the head); returns the
+    names that were not used. Every encoder weight must be there, with the right shape."""
+    path = require_exists(path)
+    try:
+        weights = load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types for a damaged file
+        raise DataError(path, None, f"cannot read safetensors ({str(err).splitlines()[0]})") from None
+    ours, unused, loaded = model.state_dict(), [], set()
+    for name, tensor in weights.items():
+        target = hf_to_textclf(name)
+        if target is None or target not in ours:
+            unused.append(name)
+            continue
+        if tuple(tensor.shape) != tuple(ours[target].shape):
+            raise DataError(path, None, f"{name} has shape {tuple(tensor.shape)}; expected {tuple(ours[target].shape)}"
+                                        f" for {target}")
+        ours[target] = tensor
+        loaded.add(target)
+    missing = [k for k in ours if k not in loaded and not k.startswith("out.")]
+    if missing:
+        raise DataError(path, None, f"no weights for {', '.join(missing[:5])}; expected a BERT checkpoint")
+    model.load_state_dict(ours)
+    return unused
