@@ -39,5 +39,6 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
     return model_class(config, pretrained), config
 
 
-__all__ = ["MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig",
-           "TextClassifier", "TransformerClassifier", "TransformerConfig", "build_model", "make_embedding"]
+__all__ = ["MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig",
+           "RNNClassifier", "RNNConfig", "TextClassifier", "TransformerClassifier", "TransformerConfig", "build_model",
+           "make_embedding"]
