@@ -1,12 +1,24 @@
 """textclf: text classification in plain PyTorch, one small readable module per concept.
 
 The path of the data: ``textclf.data`` (files -> examples) -> ``textclf.text``
-(tokens, Vocab) -> ``textclf.glove`` (word vectors) -> ``textclf.batching``
-(padded tensors). Lessons in ``lessons/`` walk through it in order.
+(tokens, Vocab, WordPiece) -> ``textclf.glove`` (word vectors) -> ``textclf.batching``
+(padded tensors) -> ``textclf.models`` -> ``textclf.training`` -> ``textclf.export``.
+Lessons in ``lessons/`` walk through it in order. ``textclf.TextClassifier`` is the
+few-lines facade over all of it (``textclf.api``; not to be confused with
+``textclf.models.TextClassifier``, the base class of the networks).
 """
 
 from textclf.data import DataError, Example, TextDataset, load_dataset
 from textclf.text import Vocab, tokenize
 
 __version__ = "0.1.0"
-__all__ = ["DataError", "Example", "TextDataset", "Vocab", "__version__", "load_dataset", "tokenize"]
+__all__ = ["DataError", "Example", "TextClassifier", "TextDataset", "Vocab", "__version__", "list_models",
+           "load_dataset", "tokenize"]
+
+
+def __getattr__(name: str):
+    if name in ("TextClassifier", "list_models"):  # imported on first use: it pulls in the whole pipeline
+        from textclf import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'textclf' has no attribute {name!r}")

@@ -42,7 +42,14 @@ class Batch:
 
 def text_tokens(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] = tokenize,
                 max_len: int | None = None) -> list[str]:
-    """The tokens the model sees: cut to ``max_len``; a text with no tokens becomes ``[<unk>]``."""
+    """The tokens the model sees: cut to ``max_len``; a text with no tokens becomes ``[<unk>]``.
+
+    A tokenizer with a ``frame`` (WordPiece: ``("[CLS]", "[SEP]")``) has its tokens put
+    between the two, all within ``max_len``.
+    """
+    frame = getattr(tokenizer, "frame", None)
+    if frame:
+        return [frame[0], *tokenizer(text)[: max_len - 2 if max_len else None], frame[1]]
     return tokenizer(text)[:max_len] or [vocab.unk_token]
 
 
@@ -78,9 +85,10 @@ class EncodedDataset(Dataset):
         return self.ids[i], self.labels[i]
 
 
-def encode_splits(dataset, vocab: Vocab, max_len: int | None = None) -> dict[str, EncodedDataset]:
+def encode_splits(dataset, vocab: Vocab, max_len: int | None = None,
+                  tokenizer: Callable[[str], list[str]] = tokenize) -> dict[str, EncodedDataset]:
     """``{"train": ..., "valid": ..., "test": ...}`` of a ``TextDataset``, encoded with ``vocab``."""
-    return {s: EncodedDataset.from_examples(dataset.split(s), vocab, dataset.labels, max_len=max_len)
+    return {s: EncodedDataset.from_examples(dataset.split(s), vocab, dataset.labels, tokenizer, max_len)
             for s in ("train", "valid", "test")}
 
 

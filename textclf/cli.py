@@ -5,6 +5,7 @@
     textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
     textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
     textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
+    textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
     textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
     textclf check 1.1 [--file F]            grade a lesson exercise
 
@@ -27,6 +28,13 @@ from textclf.models import MODELS
 
 MODEL_OPTIONS = ("hidden_dim", "num_layers", "n_filters", "dropout", "model_dim", "n_heads", "ff_dim", "positions",
                  "norm", "pooling")
+
+
+# Training defaults: the classic models from scratch, and fine-tuning the pretrained MiniLM.
+DEFAULTS = dict(epochs=10, batch_size=64, lr=1e-3, max_len=400, optimizer="adam", warmup=0.0, schedule="constant",
+                weight_decay=0.0, grad_clip=5.0)
+PRETRAINED_DEFAULTS = dict(epochs=3, batch_size=32, lr=5e-5, max_len=128, optimizer="adamw", warmup=0.1,
+                           schedule="linear", weight_decay=0.01, grad_clip=1.0)
 
 
 def column(value: str) -> str | int:
@@ -74,8 +82,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     ds = load_from_args(args)
     options = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
+    for key, value in (PRETRAINED_DEFAULTS if args.model == "minilm" else DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                        seed=args.seed, device=args.device, monitor=args.monitor, progress=not args.quiet)
+                        seed=args.seed, device=args.device, monitor=args.monitor, progress=not args.quiet,
+                        optimizer=args.optimizer, warmup=args.warmup, schedule=args.schedule,
+                        weight_decay=args.weight_decay, grad_clip=args.grad_clip or None)
     job = JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
                     min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train,
                     init_from=str(args.init_from) if args.init_from else None, finetune=args.finetune,
@@ -158,6 +171,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokenize(args: argparse.Namespace) -> int:
+    import json
+
+    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()] if args.texts == ["-"] else args.texts
+    if args.tokenizer == "minilm":
+        from textclf.pretrained import minilm_tokenizer
+
+        wordpiece = minilm_tokenizer()
+        for text in texts:
+            ids = wordpiece.encode(text, args.max_len)
+            print(json.dumps({"text": text, "tokens": wordpiece.vocab.decode(ids), "ids": ids}, ensure_ascii=False))
+    else:
+        from textclf.text import tokenize
+
+        for text in texts:
+            print(json.dumps({"text": text, "tokens": tokenize(text)}, ensure_ascii=False))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from textclf.grading import report, run_checks
 
@@ -178,13 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
     train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
     train.add_argument("--out", type=Path, default=Path("runs/model"), help="bundle directory (default runs/model)")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--epochs", type=int, help="default 10 (minilm: 3)")
+    train.add_argument("--batch-size", type=int, help="default 64 (minilm: 32)")
+    train.add_argument("--lr", type=float, help="learning rate, default 1e-3 (minilm: 5e-5)")
+    train.add_argument("--optimizer", choices=["adam", "adamw"], help="default adam (minilm: adamw)")
+    train.add_argument("--weight-decay", type=float, help="default 0 (minilm: 0.01)")
+    train.add_argument("--warmup", type=float, help="share of steps for learning-rate warm-up (minilm: 0.1)")
+    train.add_argument("--schedule", choices=["constant", "linear"], help="after warm-up (minilm: linear decay)")
+    train.add_argument("--grad-clip", type=float, help="max gradient norm, 0 for none (default 5; minilm: 1)")
     train.add_argument("--patience", type=int, default=3)
     train.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
     train.add_argument("--min-freq", type=int, default=2)
-    train.add_argument("--max-len", type=int, default=400, help="tokens kept per text")
+    train.add_argument("--max-len", type=int, help="tokens kept per text (default 400; minilm: 128)")
     train.add_argument("--hidden-dim", type=int, help="RNN hidden size (default 128)")
     train.add_argument("--num-layers", type=int, help="RNN layers (default 1)")
     train.add_argument("--n-filters", type=int, help="CNN filters per kernel size (default 100)")
@@ -237,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--limit", type=int, default=5, help="how many texts of --split")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
+
+    tok = commands.add_parser("tokenize", help="show the tokens (and ids) a tokenizer makes of texts")
+    tok.add_argument("texts", nargs="+", help="texts, or - to read one per line from stdin")
+    tok.add_argument("--tokenizer", choices=["minilm", "basic"], default="minilm",
+                     help="minilm: WordPiece with MiniLM's vocab.txt ([CLS] ... [SEP]); basic: the classic models'")
+    tok.add_argument("--max-len", type=int, default=512, help="WordPiece: at most this many ids")
+    tok.set_defaults(run=cmd_tokenize)
 
     data = commands.add_parser("data", help="load a dataset and show what the pipeline makes of it")
     add_dataset_options(data)

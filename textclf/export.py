@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -25,19 +26,20 @@ from textclf.io import atomic_write, atomic_write_text
 from textclf.lesson_utils import versions
 from textclf.models import build_model
 from textclf.models.embedding import TextClassifier
-from textclf.text import Vocab
+from textclf.text import Vocab, make_tokenizer
 
 FORMAT = "textclf-bundle"
 
 
 def save_bundle(out: str | Path, model: TextClassifier, model_name: str, vocab: Vocab, labels: list[str], *,
-                max_len: int | None, metrics: dict | None = None, extra: dict | None = None) -> Path:
+                max_len: int | None, metrics: dict | None = None, extra: dict | None = None,
+                tokenizer: str = "basic") -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(out / "model.safetensors", lambda tmp: save_file(weights, str(tmp)))
     config = {"format": FORMAT, "version": 1, "model": model_name,
-              "model_config": dataclasses.asdict(model.config), "labels": list(labels), "tokenizer": "basic",
+              "model_config": dataclasses.asdict(model.config), "labels": list(labels), "tokenizer": tokenizer,
               "max_len": max_len, "versions": versions(), **(extra or {})}
     atomic_write_text(out / "config.json", json.dumps(config, indent=2))
     vocab.save(out / "vocab.json")
@@ -64,17 +66,22 @@ class Bundle:
     vocab: Vocab
     labels: list[str]
     config: dict
+    path: Path | None = None  # the directory it was loaded from
 
     @property
     def max_len(self) -> int | None:
         return self.config.get("max_len")
 
+    @cached_property
+    def tokenizer(self):
+        return make_tokenizer(self.config.get("tokenizer", "basic"), self.vocab)
+
     def tokens(self, text: str) -> list[str]:
         """The tokens of ``text`` the model sees (before ids)."""
-        return text_tokens(text, self.vocab, max_len=self.max_len)
+        return text_tokens(text, self.vocab, self.tokenizer, self.max_len)
 
     def encode(self, texts: list[str]) -> list[torch.Tensor]:
-        return [encode_text(t, self.vocab, max_len=self.max_len) for t in texts]
+        return [encode_text(t, self.vocab, self.tokenizer, self.max_len) for t in texts]
 
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:
@@ -106,4 +113,4 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bu
         raise DataError(weights_path, None, f"cannot load weights ({first}); expected the weights of a "
                         f"{config['model']} model as described in config.json") from None
     model.to(device).eval()
-    return Bundle(model, vocab, config["labels"], config)
+    return Bundle(model, vocab, config["labels"], config, directory)

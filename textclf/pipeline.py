@@ -15,14 +15,17 @@ import torch
 from textclf.batching import encode_splits
 from textclf.data import TextDataset
 from textclf.export import Bundle, load_bundle, save_bundle
-from textclf.finetune import count_parameters, extend_vocab, parameter_groups, transfer
+from textclf.finetune import count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import atomic_write_text
 from textclf.metrics import format_confusion
 from textclf.models import build_model
 from textclf.models.embedding import TextClassifier
-from textclf.text import Vocab, tokenize
+from textclf.pretrained import minilm, minilm_dir, minilm_tokenizer
+from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.training import TrainConfig, evaluate, fit, pick_device
+
+PRETRAINED = "minilm"
 
 
 @dataclass
@@ -52,8 +55,18 @@ def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tenso
     return matrix, matrix.shape[1]
 
 
+def tokenizer_name(job: JobConfig, source: Bundle | None) -> str:
+    """``wordpiece`` for MiniLM and models fine-tuned from it, else ``basic``."""
+    if source is not None:
+        return source.config.get("tokenizer", "basic")
+    return "wordpiece" if job.model == PRETRAINED else "basic"
+
+
 def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
-    """A new vocabulary from the training texts, or the source model's (extended with the new words)."""
+    """A new vocabulary from the training texts, or the source model's (extended with the new words);
+    MiniLM's WordPiece vocabulary is fixed."""
+    if tokenizer_name(job, source) == "wordpiece":
+        return source.vocab if source is not None else minilm_tokenizer().vocab
     tokens = (tokenize(ex.text) for ex in ds.train)
     if source is None:
         return Vocab.build(tokens, min_freq=job.min_freq)
@@ -61,6 +74,11 @@ def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
 
 
 def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple[TextClassifier, str]:
+    if job.model == PRETRAINED:  # the pretrained encoder with a new head, frozen by mode
+        model, _ = minilm(len(ds.labels), seed=job.train.seed)
+        set_trainable(model, job.finetune, job.last_k)
+        log(f"MiniLM-L6 pretrained encoder from {minilm_dir()}, fine-tuning: {job.finetune}")
+        return model, job.model
     pretrained, dim = embeddings_for(vocab, job, log)
     torch.manual_seed(job.train.seed)
     model, _ = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels), embed_dim=dim,
@@ -101,7 +119,8 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         vocab = job_vocab(ds, job, source)
         if checkpoint_vocab:
             vocab.save(checkpoint_vocab)
-    encode = encode_splits(ds, vocab, job.max_len)
+    tokenizer = tokenizer_name(job, source)
+    encode = encode_splits(ds, vocab, job.max_len, make_tokenizer(tokenizer, vocab))
     model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
     parameters = count_parameters(model)
     log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
@@ -125,6 +144,7 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
     if out:
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
+                    tokenizer=tokenizer,
                     extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train)})
         (out / "checkpoint.pt").unlink(missing_ok=True)
         checkpoint_vocab.unlink(missing_ok=True)

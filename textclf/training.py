@@ -49,6 +49,9 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
+    optimizer: str = "adam"     # or "adamw" (decoupled weight decay; biases and LayerNorms are not decayed)
+    warmup: float = 0.0         # share of all steps over which the learning rate climbs from 0
+    schedule: str = "constant"  # or "linear": after warm-up, decay linearly to 0 at the last step
     patience: int = 3           # epochs without improvement before stopping
     monitor: str = "accuracy"   # validation metric that picks the best epoch: accuracy or f1
     grad_clip: float | None = 5.0
@@ -136,9 +139,10 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         raise ValueError(f"monitor must be 'accuracy' or 'f1', not {config.monitor!r}")
     device = pick_device(config.device)
     model.to(device)
-    optimizer = torch.optim.Adam(param_groups or [p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                                 weight_decay=config.weight_decay)
-    state = TrainState(model, optimizer, History(), snapshot(model), 0, 0)
+    sampler = BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
+    optimizer = make_optimizer(model, config, param_groups)
+    scheduler = make_scheduler(optimizer, config, config.epochs * len(sampler))
+    state = TrainState(model, optimizer, History(), snapshot(model), 0, 0, scheduler)
     checkpoint = Path(checkpoint) if checkpoint else None
     if resume:
         if checkpoint is None or not checkpoint.exists():
@@ -147,7 +151,6 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         log(f"resumed from {checkpoint} after epoch {state.epoch}")
     elif checkpoint:
         state.save(checkpoint, config)
-    sampler = BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
     collate = Collator(pad_index_of(model))
     try:
         while state.epoch < config.epochs and state.bad_epochs < config.patience:
@@ -164,6 +167,38 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     return state.history
 
 
+def make_optimizer(model: nn.Module, config: TrainConfig, param_groups: list[dict] | None = None):
+    """Adam, or AdamW with weight decay on the weight matrices only (not on biases and LayerNorm scales)."""
+    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer != "adamw":
+        raise ValueError(f"optimizer must be 'adam' or 'adamw', not {config.optimizer!r}")
+    split = []
+    for group in groups:
+        options = {k: v for k, v in group.items() if k != "params"}
+        split.append({**options, "params": [p for p in group["params"] if p.dim() >= 2]})
+        split.append({**options, "params": [p for p in group["params"] if p.dim() < 2], "weight_decay": 0.0})
+    return torch.optim.AdamW([g for g in split if g["params"]], lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
+    """Linear warm-up over ``warmup * total_steps`` steps, then constant or linear decay to 0 (None: no schedule)."""
+    if config.schedule not in ("constant", "linear"):
+        raise ValueError(f"schedule must be 'constant' or 'linear', not {config.schedule!r}")
+    if config.warmup == 0 and config.schedule == "constant":
+        return None
+    warmup = int(config.warmup * total_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "constant":
+            return 1.0
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     """A real copy of the weights (``state_dict()`` alone would share storage with the live model)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -177,9 +212,11 @@ class TrainState:
     best: dict[str, torch.Tensor]
     epoch: int
     bad_epochs: int
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
 
     def save(self, path: Path, config: TrainConfig) -> None:
         payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": self.best,
+                   "scheduler": self.scheduler.state_dict() if self.scheduler else None,
                    "epoch": self.epoch, "bad_epochs": self.bad_epochs, "train_config": asdict(config),
                    "history": {"epochs": self.history.epochs, "best_epoch": self.history.best_epoch,
                                "best_metric": self.history.best_metric}}
@@ -190,6 +227,8 @@ class TrainState:
             payload = torch.load(path, map_location=device, weights_only=True)
             self.model.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(payload["scheduler"])
         except Exception as err:  # a damaged file raises pickle/zip errors; another model, RuntimeError/KeyError
             first = (str(err).splitlines() or [type(err).__name__])[0]
             raise ValueError(f"{path}: not a checkpoint of this model ({first})") from None
@@ -219,6 +258,8 @@ def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, s
         if config.grad_clip:
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
+        if state.scheduler is not None:
+            state.scheduler.step()
         total, count = total + loss.item() * len(batch), count + len(batch)
     scores = evaluate(model, valid, device=device)
     state.epoch += 1

@@ -1,6 +1,21 @@
-"""Text to ids: the basic tokenizer and the vocabulary."""
+"""Text to ids: the basic tokenizer, the vocabulary, and WordPiece."""
+
+from collections.abc import Callable
 
 from textclf.text.tokenizer import tokenize
 from textclf.text.vocab import PAD, UNK, Vocab
+from textclf.text.wordpiece import WordPiece
 
-__all__ = ["PAD", "UNK", "Vocab", "tokenize"]
+TOKENIZERS = ("basic", "wordpiece")
+
+
+def make_tokenizer(name: str, vocab: Vocab) -> Callable[[str], list[str]]:
+    """The tokenizer a bundle names in its config: ``basic`` (``tokenize``) or ``wordpiece`` over ``vocab``."""
+    if name == "basic":
+        return tokenize
+    if name == "wordpiece":
+        return WordPiece(vocab)
+    raise ValueError(f"unknown tokenizer {name!r}; expected one of: {', '.join(TOKENIZERS)}")
+
+
+__all__ = ["PAD", "TOKENIZERS", "UNK", "Vocab", "WordPiece", "make_tokenizer", "tokenize"]

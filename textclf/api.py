@@ -1,0 +1,186 @@
+"""``TextClassifier``: the whole library in a few lines.
+
+    from textclf import TextClassifier
+    clf = TextClassifier("minilm").finetune(texts, labels, epochs=2)
+    clf("a gripping, beautifully acted film")   # {"negative": 0.03, "positive": 0.97}
+    clf.save("runs/mine");  clf = TextClassifier.load("runs/mine")
+
+Under the hood: ``train_job`` (the same as ``textclf train``) on a
+``TextDataset`` made from the lists, a bundle directory, ``Bundle.predict``.
+``batch_size=None`` measures how much memory a batch needs and takes the
+largest that fits (``find_batch_size``), up to 256 on a GPU and 64 on a CPU
+(where bigger batches are not faster), and small enough for ~8 steps an epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from textclf.data import Example, TextDataset
+from textclf.data.splits import stratified_split
+from textclf.export import Bundle, load_bundle
+from textclf.models import MODELS
+from textclf.pipeline import PRETRAINED, JobConfig, train_job
+from textclf.training import TrainConfig, pick_device
+
+BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
+
+
+def list_models() -> list[str]:
+    """Model names ``TextClassifier`` and ``textclf train --model`` accept."""
+    return list(MODELS)
+
+
+def saved_activation_bytes(model: nn.Module, batch_size: int, seq_len: int, vocab_size: int) -> int:
+    """Bytes autograd keeps for the backward pass of one training step (measured with saved-tensor hooks)."""
+    total = 0
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    ids = torch.randint(1, vocab_size, (batch_size, seq_len), device=next(model.parameters()).device)
+    mask = torch.ones_like(ids, dtype=torch.bool)
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(ids, mask).sum().backward()
+    model.zero_grad(set_to_none=True)
+    return total
+
+
+def available_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def find_batch_size(model: nn.Module, seq_len: int, device: torch.device | str = "cpu", *, share: float = 0.5,
+                    largest: int = 256, smallest: int = 1) -> int:
+    """The largest power of two up to ``largest`` whose training step fits in ``share`` of the free memory.
+
+    Memory = weights + gradients + Adam's two moments (4 x the parameters) + the tensors autograd
+    saves for the backward pass, measured for batches of 2 and 4 at ``seq_len``: the difference is
+    the cost of each further example (some saved tensors, like weight matrices, do not grow).
+    On CUDA the chosen size is then tried for real and halved while it runs out of memory.
+    """
+    device = torch.device(device)
+    model.to(device)
+    fixed = 4 * sum(p.numel() * p.element_size() for p in model.parameters())
+    two, four = (saved_activation_bytes(model, n, seq_len, model.config.vocab_size) for n in (2, 4))
+    per_example = (four - two) / 2
+    budget = share * available_memory(device) - fixed - (two - 2 * per_example)
+    size = largest
+    while size > smallest and size * per_example > budget:
+        size //= 2
+    while device.type == "cuda" and size > smallest:
+        try:
+            saved_activation_bytes(model, size, seq_len, model.config.vocab_size)
+            break
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            size //= 2
+    return size
+
+
+def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple | None, seed: int) -> TextDataset:
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    names = sorted(set(labels))
+    if len(names) < 2:
+        raise ValueError("fine-tuning needs at least two different labels")
+    examples = [Example(t, y) for t, y in zip(texts, labels)]
+    if valid is not None:
+        held_out = [Example(t, y) for t, y in zip(*valid)]
+        train = examples
+    else:  # hold out 10% (stratified) to pick the best epoch
+        splits = stratified_split(list(labels), valid_fraction=0.1, test_fraction=0.0, seed=seed)
+        train = [ex for ex, s in zip(examples, splits) if s == "train"]
+        held_out = [ex for ex, s in zip(examples, splits) if s != "train"]
+    return TextDataset("texts", names, train, held_out, held_out)
+
+
+class TextClassifier:
+    """A text classifier in a few lines: pick a model, fine-tune on lists, call it, save it, load it."""
+
+    def __init__(self, model: str = PRETRAINED, *, device: str = "auto", max_len: int | None = None, **options):
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(list_models())}")
+        self.model_name, self.device, self.options = model, device, options
+        self.max_len = max_len or (128 if model == PRETRAINED else 400)
+        self.bundle: Bundle | None = None
+        self.metrics: dict | None = None
+
+    def finetune(self, texts: Sequence[str], labels: Sequence[str], *, epochs: int = 3,
+                 batch_size: int | None = None, lr: float | None = None, mode: str = "full",
+                 valid: tuple[Sequence[str], Sequence[str]] | None = None, seed: int = 0,
+                 progress: bool = False) -> TextClassifier:
+        """Train on ``texts``/``labels`` (10% held out for the best epoch unless ``valid=(texts, labels)``)."""
+        ds = dataset_from_lists(texts, labels, valid, seed)
+        pretrained = self.model_name == PRETRAINED
+        train = TrainConfig(epochs=epochs, batch_size=batch_size or 32, lr=lr or (5e-5 if pretrained else 1e-3),
+                            patience=max(2, epochs), seed=seed, device=self.device, progress=progress,
+                            **(dict(optimizer="adamw", warmup=0.1, schedule="linear", weight_decay=0.01,
+                                    grad_clip=1.0) if pretrained else {}))
+        job = JobConfig(model=self.model_name, max_len=self.max_len, min_freq=1, model_options=self.options,
+                        train=train, finetune=mode)
+        if batch_size is None:
+            train.batch_size = self.largest_batch(ds, job)
+        work = Path(tempfile.mkdtemp(prefix="textclf-"))
+        self.metrics = train_job(ds, job, work, log=lambda line: None)
+        self.bundle = load_bundle(work)
+        return self
+
+    def largest_batch(self, ds: TextDataset, job: JobConfig) -> int:
+        from textclf.pipeline import job_vocab, new_model
+
+        model, _ = new_model(job_vocab(ds, job, None), ds, job, log=lambda line: None)
+        device = pick_device(self.device)
+        # A CPU gains little speed past 64; and an epoch should have at least ~8 steps.
+        largest = min(256 if device.type == "cuda" else 64, max(8, len(ds.train) // 8))
+        return find_batch_size(model, job.max_len, device, largest=largest)
+
+    def __call__(self, text: str | Sequence[str]) -> dict[str, float] | list[dict[str, float]]:
+        """``{label: probability}`` for one text, a list of them for a list of texts."""
+        if self.bundle is None:
+            raise RuntimeError("this classifier has not been trained yet: call .finetune(texts, labels) first")
+        if isinstance(text, str):
+            return self.bundle.predict([text])[0]
+        return self.bundle.predict(list(text))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.bundle.labels) if self.bundle else []
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the bundle (the files ``textclf predict`` reads) to ``directory``."""
+        if self.bundle is None:
+            raise RuntimeError("nothing to save: call .finetune(texts, labels) first")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        source = Path(self.bundle.path)
+        for name in BUNDLE_FILES:
+            if (source / name).exists():
+                shutil.copyfile(source / name, directory / f".{name}.tmp")
+                os.replace(directory / f".{name}.tmp", directory / name)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "cpu") -> TextClassifier:
+        bundle = load_bundle(directory, device)
+        clf = cls(bundle.config["model"], device=device, max_len=bundle.max_len)
+        clf.bundle, clf.metrics = bundle, None
+        return clf
