@@ -24,7 +24,8 @@ def rate(tokenize, texts: list[str]) -> tuple[float, int]:
 def main() -> None:
     texts = [ex.text for name in ("rotten_tomatoes", "bbc_news") for ex in load_dataset(name).train]
     ours = minilm_tokenizer()
-    rows = [("textclf WordPiece, cold cache", *rate(ours, texts)), ("textclf WordPiece, warm cache", *rate(ours, texts))]
+    rows = [("textclf WordPiece, cold cache", *rate(ours, texts)),
+            ("textclf WordPiece, warm cache", *rate(ours, texts))]
     try:
         from transformers import BertTokenizer
 
