@@ -62,8 +62,9 @@ def trainer_throughput(texts: list[str], labels: list[int], batch_size: int, max
     encoded = tokenizer(texts, truncation=True, max_length=max_len)
     dataset = [{"input_ids": i, "attention_mask": m, "labels": y}
                for i, m, y in zip(encoded["input_ids"], encoded["attention_mask"], labels)]
+    # transformers 5: warmup_steps takes a float in [0, 1) as a share of the steps (warmup_ratio is gone)
     args = TrainingArguments(output_dir="/tmp/textclf-hf-trainer", per_device_train_batch_size=batch_size,
-                             num_train_epochs=1, learning_rate=TRAIN["lr"], warmup_ratio=TRAIN["warmup"],
+                             num_train_epochs=1, learning_rate=TRAIN["lr"], warmup_steps=TRAIN["warmup"],
                              lr_scheduler_type="linear", weight_decay=TRAIN["weight_decay"], max_grad_norm=1.0,
                              save_strategy="no", eval_strategy="no", report_to=[], logging_strategy="no",
                              use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, seed=0)

@@ -73,7 +73,7 @@ def test_delta_shrinks_with_steps_and_is_small_at_the_default(name, output):
         assert deltas[2] < 5e-3
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", [f for f in FAMILIES if f != "minilm"])  # MiniLM: test_api, lesson 7
 def test_delta_small_on_trained_bundles(name, tiny_bundles):
     from conftest import NEG, POS
     bundle = load_bundle(tiny_bundles(name)[0])
