@@ -37,6 +37,15 @@ def test_basic_tokenization_rules():
     assert basic_tokenize("Keep Case", lowercase=False) == ["Keep", "Case"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=50), st.booleans())
+def test_ascii_fast_path_equals_the_general_rules(text, lowercase):
+    from textclf.text.wordpiece import clean_text, split_punctuation, strip_accents
+    general = [p for w in clean_text(text).split() for p in split_punctuation(strip_accents(w.lower()) if lowercase
+                                                                                else w)]
+    assert basic_tokenize(text, lowercase) == general
+
+
 def test_encode_truncates_inside_cls_and_sep_and_batches():
     wp = WordPiece(SMALL)
     assert wp.encode("run run run run run", max_len=4) == [2, 9, 9, 3]
