@@ -119,12 +119,43 @@ class Attributions:
     targets: torch.Tensor    # [batch] the class each row's output belongs to
 
 
+def class_scores(model: nn.Module, embedded: torch.Tensor, mask: torch.Tensor,
+                 output: str = "probability") -> torch.Tensor:
+    """Every class's probability (or logit), ``[rows, n_classes]``."""
+    logits = model.classify(embedded, mask)  # [rows, n_classes]
+    return logits.softmax(dim=-1) if output == "probability" else logits
+
+
 def model_output(model: nn.Module, embedded: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
                  output: str = "probability") -> torch.Tensor:
     """The number being explained: the target class's probability (or logit) per row, ``[rows]``."""
-    logits = model.classify(embedded, mask)  # [rows, n_classes]
-    scores = logits.softmax(dim=-1) if output == "probability" else logits
-    return scores.gather(1, targets.view(-1, 1)).squeeze(1)  # [rows]
+    return class_scores(model, embedded, mask, output).gather(1, targets.view(-1, 1)).squeeze(1)  # [rows]
+
+
+@torch.no_grad()
+def endpoints(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor | None,
+              baseline: str, unk_index: int | None, output: str
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The two ends of the path, ``x`` and ``x'`` ``[batch, seq_len, dim]``, and the targets ``[batch]``
+    (the predicted classes unless given). Checks ``output`` and puts the model in eval mode."""
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown output {output!r}; expected one of: {', '.join(OUTPUTS)}")
+    model.eval()
+    inputs = model.embedding(ids)  # [batch, seq_len, dim]
+    reference = baseline_embeddings(model, ids, mask, baseline, unk_index)  # [batch, seq_len, dim]
+    if targets is None:
+        targets = model.classify(inputs, mask).argmax(dim=-1)  # [batch]
+    return inputs, reference, targets
+
+
+@torch.no_grad()
+def attributions(model: nn.Module, per_dim: torch.Tensor, inputs: torch.Tensor, reference: torch.Tensor,
+                 mask: torch.Tensor, targets: torch.Tensor, output: str) -> Attributions:
+    """Per-dimension attributions ``[batch, seq_len, dim]`` -> token scores, with f(x), f(x') and the delta."""
+    tokens = per_dim.double().sum(dim=-1) * mask  # [batch, seq_len]
+    f_inputs = model_output(model, inputs, mask, targets, output).double()  # [batch]
+    f_baseline = model_output(model, reference, mask, targets, output).double()  # [batch]
+    return Attributions(tokens, completeness_delta(tokens, f_inputs, f_baseline), f_inputs, f_baseline, targets)
 
 
 def integrated_gradients(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, *,
@@ -137,15 +168,8 @@ def integrated_gradients(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor
     points are pushed through the model ``internal_batch_size`` texts' worth at
     a time, so memory stays bounded for long paths.
     """
-    if output not in OUTPUTS:
-        raise ValueError(f"unknown output {output!r}; expected one of: {', '.join(OUTPUTS)}")
-    model.eval()
     alphas, weights = riemann_points(steps, method)
-    with torch.no_grad():
-        inputs = model.embedding(ids)  # [batch, seq_len, dim]
-        reference = baseline_embeddings(model, ids, mask, baseline, unk_index)  # [batch, seq_len, dim]
-        if targets is None:
-            targets = model.classify(inputs, mask).argmax(dim=-1)  # [batch]
+    inputs, reference, targets = endpoints(model, ids, mask, targets, baseline, unk_index, output)
     total_gradient = torch.zeros_like(inputs, dtype=torch.float64)  # [batch, seq_len, dim]
     chunk = max(1, internal_batch_size // ids.shape[0])  # path points per forward pass
     with rnn_backward_allowed(inputs.device):
@@ -158,11 +182,7 @@ def integrated_gradients(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor
             gradient = gradient.view(k, *inputs.shape).double()  # [k, batch, seq_len, dim]
             total_gradient += average_gradient(gradient, weights[start : start + k])  # [batch, seq_len, dim]
     per_dim = (inputs - reference).double() * total_gradient  # [batch, seq_len, dim]
-    tokens = per_dim.sum(dim=-1) * mask  # [batch, seq_len]
-    with torch.no_grad():
-        f_inputs = model_output(model, inputs, mask, targets, output).double()  # [batch]
-        f_baseline = model_output(model, reference, mask, targets, output).double()  # [batch]
-    return Attributions(tokens, completeness_delta(tokens, f_inputs, f_baseline), f_inputs, f_baseline, targets)
+    return attributions(model, per_dim, inputs, reference, mask, targets, output)
 
 
 def rnn_backward_allowed(device: torch.device):
