@@ -37,6 +37,11 @@ PRETRAINED_DEFAULTS = dict(epochs=3, batch_size=32, lr=5e-5, max_len=128, optimi
                            schedule="linear", weight_decay=0.01, grad_clip=1.0)
 
 
+def texts_from(texts: list[str]) -> list[str]:
+    """The texts given on the command line, or ``-``: one per non-empty line of standard input."""
+    return [line.rstrip("\n") for line in sys.stdin if line.strip()] if texts == ["-"] else texts
+
+
 def column(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
@@ -133,7 +138,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from textclf.export import load_bundle
 
-    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()] if args.texts == ["-"] else args.texts
+    texts = texts_from(args.texts)
     bundle = load_bundle(args.bundle)
     for text, probs in zip(texts, bundle.predict(texts)):
         label = max(probs, key=probs.get)
@@ -146,7 +151,7 @@ def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[st
     if args.split is None:
         if not args.texts:
             raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")
-        return ([line.rstrip("\n") for line in sys.stdin if line.strip()] if args.texts == ["-"] else args.texts), None
+        return texts_from(args.texts), None
     args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
     examples = load_from_args(args).split(args.split)
     if args.wrong_only:
@@ -174,7 +179,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_tokenize(args: argparse.Namespace) -> int:
     import json
 
-    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()] if args.texts == ["-"] else args.texts
+    texts = texts_from(args.texts)
     if args.tokenizer == "minilm":
         from textclf.pretrained import minilm_tokenizer
 
