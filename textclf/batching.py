@@ -44,12 +44,11 @@ def text_tokens(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] =
                 max_len: int | None = None) -> list[str]:
     """The tokens the model sees: cut to ``max_len``; a text with no tokens becomes ``[<unk>]``.
 
-    A tokenizer with a ``frame`` (WordPiece: ``("[CLS]", "[SEP]")``) has its tokens put
-    between the two, all within ``max_len``.
+    A tokenizer with a ``framed`` method (WordPiece: ``[CLS] ... [SEP]``) frames and cuts the
+    tokens itself.
     """
-    frame = getattr(tokenizer, "frame", None)
-    if frame:
-        return [frame[0], *tokenizer(text)[: max_len - 2 if max_len else None], frame[1]]
+    if hasattr(tokenizer, "framed"):
+        return tokenizer.framed(text, max_len)
     return tokenizer(text)[:max_len] or [vocab.unk_token]
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from textclf.batching import BucketBatchSampler, Collator
 from textclf.models.bert import BertClassifier
 from textclf.text.wordpiece import WordPiece
 
@@ -34,17 +35,11 @@ def embed(model: BertClassifier, tokenizer: WordPiece, texts: Sequence[str], bat
     """Unit-length sentence embeddings ``[len(texts), hidden]``; texts of similar length are batched together."""
     model.eval()
     device = next(model.parameters()).device
-    encoded = [tokenizer.encode(t, max_len) for t in texts]
-    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-    out = torch.empty(len(texts), model.config.embed_dim)
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        width = max(len(encoded[i]) for i in rows)
-        ids = torch.full((len(rows), width), tokenizer.vocab.pad_index, dtype=torch.long)
-        for r, i in enumerate(rows):
-            ids[r, : len(encoded[i])] = torch.tensor(encoded[i])
-        mask = torch.arange(width)[None, :] < torch.tensor([len(encoded[i]) for i in rows])[:, None]
-        vectors = model.sentence_embedding(ids.to(device), mask.to(device)).cpu()  # [rows, hidden]
+    encoded = [torch.tensor(tokenizer.encode(t, max_len)) for t in texts]
+    collate, out = Collator(tokenizer.vocab.pad_index), torch.empty(len(texts), model.config.embed_dim)
+    for rows in BucketBatchSampler([len(e) for e in encoded], batch_size, shuffle=False):
+        batch = collate([(encoded[i], 0) for i in rows]).to(device)
+        vectors = model.sentence_embedding(batch.ids, batch.mask).cpu()  # [rows, hidden]
         out[rows] = F.normalize(vectors, dim=-1)
     return out
 

@@ -117,8 +117,6 @@ def greedy_wordpiece(word: str, vocab: set[str] | dict, unk: str = UNK, max_char
 class WordPiece:
     """``tokenizer(text)`` -> word pieces; ``encode`` / ``batch_encode`` add ``[CLS]``/``[SEP]`` and ids."""
 
-    frame = (CLS, SEP)  # read by textclf.batching.text_tokens: tokens go between these
-
     def __init__(self, vocab: Vocab, lowercase: bool = True, cache_size: int = 200_000):
         self.vocab, self.lowercase, self.cache_size = vocab, lowercase, cache_size
         self.cache: dict[str, list[str]] = {}
@@ -138,19 +136,21 @@ class WordPiece:
     def __call__(self, text: str) -> list[str]:
         return [piece for word in basic_tokenize(text, self.lowercase) for piece in self.pieces(word)]
 
+    def framed(self, text: str, max_len: int | None = 512) -> list[str]:
+        """``[CLS] pieces [SEP]``, the pieces cut so that the whole is at most ``max_len`` tokens.
+        (``textclf.batching.text_tokens`` calls this for any tokenizer that has it.)"""
+        return [CLS, *self(text)[: max_len - 2 if max_len else None], SEP]
+
     def encode(self, text: str, max_len: int | None = 512) -> list[int]:
-        """``[CLS] pieces [SEP]`` as ids, the pieces cut so that the whole is at most ``max_len``."""
-        pieces = self(text)[: max_len - 2 if max_len else None]
-        return self.vocab.encode([CLS, *pieces, SEP])
+        """The ids of ``framed(text, max_len)``."""
+        return self.vocab.encode(self.framed(text, max_len))
 
     def batch_encode(self, texts: Sequence[str], max_len: int | None = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """Padded ids ``[batch, seq_len]`` and the attention mask ``[batch, seq_len]`` (True at real tokens)."""
-        encoded = [self.encode(t, max_len) for t in texts]
-        width = max(len(e) for e in encoded)
-        ids = torch.full((len(encoded), width), self.vocab.pad_index, dtype=torch.long)
-        for row, e in enumerate(encoded):
-            ids[row, : len(e)] = torch.tensor(e)
-        return ids, ids != self.vocab.pad_index
+        from textclf.batching import Collator  # textclf.batching imports textclf.text
+
+        batch = Collator(self.vocab.pad_index)([(torch.tensor(self.encode(t, max_len)), 0) for t in texts])
+        return batch.ids, batch.mask
 
     def decode(self, ids: Sequence[int]) -> str:
         """Ids back to text: specials dropped, ``##`` pieces glued to the piece before."""
