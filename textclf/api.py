@@ -26,6 +26,7 @@ from torch import nn
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
 from textclf.export import Bundle, load_bundle
+from textclf.io import atomic_write
 from textclf.models import MODELS
 from textclf.pipeline import PRETRAINED, JobConfig, train_job
 from textclf.training import TrainConfig, pick_device
@@ -174,8 +175,7 @@ class TextClassifier:
         source = Path(self.bundle.path)
         for name in BUNDLE_FILES:
             if (source / name).exists():
-                shutil.copyfile(source / name, directory / f".{name}.tmp")
-                os.replace(directory / f".{name}.tmp", directory / name)
+                atomic_write(directory / name, lambda tmp, name=name: shutil.copyfile(source / name, tmp))
         return directory
 
     @classmethod
