@@ -76,7 +76,9 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
                   settings: dict) -> list[Explanation]:
     model = bundle.model
     device = next(model.parameters()).device
-    batch = Collator(bundle.vocab.pad_index)([(ids, 0) for ids in bundle.encode(texts)]).to(device)
+    tokens_of = [bundle.tokens(text) for text in texts]  # tokenized once: for the ids and for the display
+    ids = [torch.tensor(bundle.vocab.encode(tokens), dtype=torch.long) for tokens in tokens_of]
+    batch = Collator(bundle.vocab.pad_index)([(row, 0) for row in ids]).to(device)
     with torch.no_grad():
         model.eval()
         probabilities = model(batch.ids, batch.mask).softmax(dim=-1).cpu()  # [batch, n_classes]
@@ -86,8 +88,7 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
     result = ENGINES[settings["engine"]](model, batch.ids, batch.mask, targets=targets.to(device),
                                          unk_index=bundle.vocab.unk_index, **options)
     explanations = []
-    for row, text in enumerate(texts):
-        tokens = bundle.tokens(text)
+    for row, (text, tokens) in enumerate(zip(texts, tokens_of)):
         explanations.append(Explanation(
             text=text, tokens=tokens, scores=result.tokens[row, : len(tokens)].tolist(),
             known=[t in bundle.vocab for t in tokens], target=bundle.labels[int(targets[row])],
