@@ -32,6 +32,12 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     return weights @ v, weights  # [batch, heads, queries, head_dim]
 
 
+def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """``[batch, seq_len, dim]`` -> ``[batch, heads, seq_len, dim / heads]``: each head gets its own slice."""
+    batch, seq_len, dim = x.shape
+    return x.view(batch, seq_len, n_heads, dim // n_heads).transpose(1, 2)
+
+
 class MultiHeadSelfAttention(nn.Module):
     def __init__(self, dim: int, n_heads: int, dropout: float = 0.0):
         super().__init__()
@@ -43,13 +49,10 @@ class MultiHeadSelfAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.last_weights: torch.Tensor | None = None  # kept for inspection (lesson 6)
 
-    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
-        batch, seq_len, _ = x.shape
-        return x.view(batch, seq_len, self.n_heads, self.head_dim).transpose(1, 2)  # [batch, heads, seq, head_dim]
-
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``x`` ``[batch, seq_len, dim]``, ``mask`` ``[batch, seq_len]`` -> ``[batch, seq_len, dim]``."""
-        q, k, v = (self.split_heads(t) for t in self.qkv(x).chunk(3, dim=-1))  # 3 x [batch, heads, seq, head_dim]
+        qkv = self.qkv(x).chunk(3, dim=-1)  # 3 x [batch, seq_len, dim]
+        q, k, v = (split_heads(t, self.n_heads) for t in qkv)  # 3 x [batch, heads, seq_len, head_dim]
         out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout)
         self.last_weights = weights.detach()
         out = out.transpose(1, 2).reshape(x.shape)  # [batch, seq_len, heads * head_dim]

@@ -26,8 +26,8 @@ from torch import nn
 
 from textclf.data.errors import DataError
 from textclf.data.files import read_text, require_exists
-from textclf.models.attention import scaled_dot_product_attention
-from textclf.models.embedding import ClassifierConfig, TextClassifier
+from textclf.models.attention import scaled_dot_product_attention, split_heads
+from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
 
 
 @dataclass
@@ -69,23 +69,13 @@ class BertLayer(nn.Module):
             nn.LayerNorm(d, eps=eps)
         self.attention_dropout, self.dropout = nn.Dropout(config.attention_dropout), nn.Dropout(config.dropout)
 
-    def heads(self, x: torch.Tensor) -> torch.Tensor:
-        batch, seq_len, d = x.shape
-        return x.view(batch, seq_len, self.n_heads, d // self.n_heads).transpose(1, 2)  # [batch, heads, seq, hd]
-
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``[batch, seq_len, hidden]`` -> the same shape."""
-        q, k, v = self.heads(self.query(x)), self.heads(self.key(x)), self.heads(self.value(x))
+        q, k, v = (split_heads(f(x), self.n_heads) for f in (self.query, self.key, self.value))  # [b, heads, seq, hd]
         context, _ = scaled_dot_product_attention(q, k, v, mask, self.attention_dropout)  # [batch, heads, seq, hd]
         context = context.transpose(1, 2).reshape(x.shape)  # [batch, seq_len, hidden]
         x = self.attn_norm(x + self.dropout(self.attn_out(context)))
         return self.ff_norm(x + self.dropout(self.ff_out(nn.functional.gelu(self.ff_in(x)))))
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The average of the real tokens' vectors: ``[batch, seq_len, hidden]`` -> ``[batch, hidden]``."""
-    weights = mask.unsqueeze(-1).to(hidden.dtype)  # [batch, seq_len, 1]
-    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
 class BertClassifier(TextClassifier):

@@ -32,6 +32,12 @@ def make_embedding(vocab_size: int, dim: int, pad_index: int, pretrained: torch.
     return embedding
 
 
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The average of the real tokens' vectors: ``[batch, seq_len, dim]`` -> ``[batch, dim]``; padding never counts."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)  # [batch, seq_len, 1]
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
 @dataclass
 class ClassifierConfig:
     """The fields every classic model's config shares (each model's config adds its own)."""

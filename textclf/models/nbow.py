@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from textclf.models.embedding import ClassifierConfig, TextClassifier
+from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
 
 
 @dataclass
@@ -25,7 +25,5 @@ class NBoW(TextClassifier):
         self.out = nn.Linear(config.embed_dim, config.n_classes)
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        weights = mask.unsqueeze(-1).to(embedded.dtype)  # [batch, seq_len, 1]
-        summed = (embedded * weights).sum(dim=1)  # [batch, embed_dim]
-        mean = summed / weights.sum(dim=1).clamp(min=1.0)  # [batch, embed_dim]
+        mean = mean_pool(embedded, mask)  # [batch, embed_dim]
         return self.out(self.dropout(mean))  # [batch, n_classes]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from textclf.models.attention import MultiHeadSelfAttention
-from textclf.models.embedding import ClassifierConfig, TextClassifier
+from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
 
 
 @dataclass
@@ -103,8 +103,7 @@ class TransformerClassifier(TextClassifier):
         if self.cls is not None:
             pooled = x[:, 0]  # [batch, model_dim]
         else:
-            weights = mask.unsqueeze(-1).to(x.dtype)  # [batch, seq_len, 1]
-            pooled = (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)  # [batch, model_dim]
+            pooled = mean_pool(x, mask)  # [batch, model_dim]
         return self.out(self.dropout(pooled))  # [batch, n_classes]
 
     def stages(self) -> list[list[nn.Parameter]]:
