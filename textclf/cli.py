@@ -74,6 +74,12 @@ def load_from_args(args: argparse.Namespace):
     return ds
 
 
+def dataset_for_bundle(args: argparse.Namespace, bundle):
+    """``--dataset`` if given, else the dataset the bundle was trained on."""
+    args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
+    return load_from_args(args)
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from textclf.data_report import describe
 
@@ -121,8 +127,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from textclf.training import evaluate
 
     bundle = load_bundle(args.bundle)
-    args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
-    ds = load_from_args(args)
+    ds = dataset_for_bundle(args, bundle)
     if sorted(ds.labels) != sorted(bundle.labels):
         raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
     data = EncodedDataset.from_examples(ds.split(args.split), bundle.vocab, bundle.labels, max_len=bundle.max_len)
@@ -152,8 +157,7 @@ def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[st
         if not args.texts:
             raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")
         return texts_from(args.texts), None
-    args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
-    examples = load_from_args(args).split(args.split)
+    examples = dataset_for_bundle(args, bundle).split(args.split)
     if args.wrong_only:
         predictions = bundle.predict([ex.text for ex in examples])
         examples = [ex for ex, p in zip(examples, predictions) if max(p, key=p.get) != ex.label]
