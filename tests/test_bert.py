@@ -92,6 +92,22 @@ def test_load_errors_name_the_file(tmp_path):
         load_pretrained(model, tmp_path / "junk.safetensors")
 
 
+def test_bad_config_json(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "bert",\n "hidden_size": }')
+    with pytest.raises(DataError, match="config.json, line 2: invalid JSON"):
+        BertConfig.from_json(tmp_path / "config.json")
+    (tmp_path / "config.json").write_text('{"model_type": "bert", "hidden_size": 8}')
+    with pytest.raises(DataError, match="config.json: no vocab_size, hidden_dropout_prob"):
+        BertConfig.from_json(tmp_path / "config.json")
+
+
+@needs_minilm
+def test_config_from_json_reads_minilm():
+    config = BertConfig.from_json(minilm_dir() / "config.json")
+    assert (config.embed_dim, config.num_layers, config.n_heads, config.ff_dim, config.layer_norm_eps) == \
+        (384, 6, 12, 1536, 1e-12)
+
+
 def test_too_many_tokens():
     model = BertClassifier(tiny_config()).eval()
     with pytest.raises(ValueError, match="17 tokens, but the model has 16 positions"):

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from textclf.batching import Collator, encode_text, text_tokens
 from textclf.data.errors import DataError
-from textclf.data.files import read_text, require_exists
+from textclf.data.files import read_json, require_exists
 from textclf.io import atomic_write, atomic_write_text
 from textclf.lesson_utils import versions
 from textclf.models import build_model
@@ -46,16 +46,6 @@ def save_bundle(out: str | Path, model: TextClassifier, model_name: str, vocab: 
     if metrics is not None:
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     return out
-
-
-def read_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(read_text(path, what))
-    except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"invalid JSON: {err.msg}; expected {what}") from None
-    if not isinstance(data, dict):
-        raise DataError(path, 1, f"expected a JSON object ({what})")
-    return data
 
 
 @dataclass

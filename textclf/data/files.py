@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 from textclf.data.errors import DataError, DataFileNotFoundError
@@ -43,3 +44,13 @@ def read_text(path: str | Path, what: str = "text") -> str:
     if not text.strip():
         raise DataError(path, 1, f"the file is empty; expected {what}")
     return text
+
+
+def read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(read_text(path, what))
+    except json.JSONDecodeError as err:
+        raise DataError(path, err.lineno, f"invalid JSON: {err.msg}; expected {what}") from None
+    if not isinstance(data, dict):
+        raise DataError(path, 1, f"expected a JSON object ({what})")
+    return data

@@ -15,7 +15,6 @@ fine-tuning modes and bundles work unchanged.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from textclf.data.errors import DataError
-from textclf.data.files import read_text, require_exists
+from textclf.data.files import read_json, require_exists
 from textclf.models.attention import scaled_dot_product_attention, split_heads
 from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
 
@@ -47,15 +46,18 @@ class BertConfig(ClassifierConfig):
     @classmethod
     def from_json(cls, path: str | Path, n_classes: int = 2) -> BertConfig:
         """Read a Hugging Face ``config.json`` of a BERT model."""
-        data = json.loads(read_text(path, "a BERT config.json"))
+        data = read_json(path, "a BERT config.json")
         if data.get("model_type", "bert") != "bert" or data.get("hidden_act", "gelu") != "gelu":
             raise DataError(path, None, "expected a BERT config with hidden_act gelu")
-        return cls(vocab_size=data["vocab_size"], n_classes=n_classes, embed_dim=data["hidden_size"],
-                   pad_index=data.get("pad_token_id", 0), dropout=data["hidden_dropout_prob"],
-                   num_layers=data["num_hidden_layers"], n_heads=data["num_attention_heads"],
-                   ff_dim=data["intermediate_size"], max_positions=data["max_position_embeddings"],
-                   type_vocab_size=data["type_vocab_size"], layer_norm_eps=data["layer_norm_eps"],
-                   attention_dropout=data["attention_probs_dropout_prob"])
+        fields = {"vocab_size": "vocab_size", "embed_dim": "hidden_size", "dropout": "hidden_dropout_prob",
+                  "num_layers": "num_hidden_layers", "n_heads": "num_attention_heads", "ff_dim": "intermediate_size",
+                  "max_positions": "max_position_embeddings", "type_vocab_size": "type_vocab_size",
+                  "layer_norm_eps": "layer_norm_eps", "attention_dropout": "attention_probs_dropout_prob"}
+        missing = [key for key in fields.values() if key not in data]
+        if missing:
+            raise DataError(path, None, f"no {', '.join(missing)}; expected a BERT config.json")
+        return cls(n_classes=n_classes, pad_index=data.get("pad_token_id", 0),
+                   **{ours: data[theirs] for ours, theirs in fields.items()})
 
 
 class BertLayer(nn.Module):
