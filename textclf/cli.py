@@ -25,16 +25,11 @@ from textclf.explain.explainer import BASELINES
 from textclf.explain.integrated_gradients import METHODS, OUTPUTS
 from textclf.finetune import MODES
 from textclf.models import MODELS
+from textclf.pipeline import DEFAULT_MODEL
 
 MODEL_OPTIONS = ("hidden_dim", "num_layers", "n_filters", "dropout", "model_dim", "n_heads", "ff_dim", "positions",
                  "norm", "pooling")
 
-
-# Training defaults: the classic models from scratch, and fine-tuning the pretrained MiniLM.
-DEFAULTS = dict(epochs=10, batch_size=64, lr=1e-3, max_len=400, optimizer="adam", warmup=0.0, schedule="constant",
-                weight_decay=0.0, grad_clip=5.0)
-PRETRAINED_DEFAULTS = dict(epochs=3, batch_size=32, lr=5e-5, max_len=128, optimizer="adamw", warmup=0.1,
-                           schedule="linear", weight_decay=0.01, grad_clip=1.0)
 
 
 def texts_from(texts: list[str]) -> list[str]:
@@ -88,12 +83,12 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from textclf.pipeline import JobConfig, train_job
+    from textclf.pipeline import JobConfig, recipe, train_job
     from textclf.training import TrainConfig, TrainingDiverged, TrainingInterrupted
 
     ds = load_from_args(args)
     options = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
-    for key, value in (PRETRAINED_DEFAULTS if args.model == "minilm" else DEFAULTS).items():
+    for key, value in recipe(args.model).items():  # options not given on the command line
         if getattr(args, key) is None:
             setattr(args, key, value)
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
@@ -121,7 +116,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from textclf.batching import EncodedDataset
     from textclf.export import load_bundle
     from textclf.metrics import format_confusion
     from textclf.training import evaluate
@@ -130,7 +124,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ds = dataset_for_bundle(args, bundle)
     if sorted(ds.labels) != sorted(bundle.labels):
         raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
-    data = EncodedDataset.from_examples(ds.split(args.split), bundle.vocab, bundle.labels, max_len=bundle.max_len)
+    data = bundle.dataset(ds.split(args.split))  # the bundle's own tokenizer (WordPiece for MiniLM)
     result = evaluate(bundle.model, data)
     print(f"{ds.name} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  loss {result.loss:.4f}  "
           f"({len(data)} texts)")
@@ -214,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model on a dataset and write a bundle directory")
     add_dataset_options(train, positional=False)
-    train.add_argument("--model", default="cnn", choices=list(MODELS))
+    train.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS))
     train.add_argument("--embeddings", default="glove",
                        help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
     train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
@@ -227,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup", type=float, help="share of steps for learning-rate warm-up (minilm: 0.1)")
     train.add_argument("--schedule", choices=["constant", "linear"], help="after warm-up (minilm: linear decay)")
     train.add_argument("--grad-clip", type=float, help="max gradient norm, 0 for none (default 5; minilm: 1)")
-    train.add_argument("--patience", type=int, default=3)
+    train.add_argument("--patience", type=int, help="epochs without improvement before stopping (default 3)")
     train.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
     train.add_argument("--min-freq", type=int, default=2)
     train.add_argument("--max-len", type=int, help="tokens kept per text (default 400; minilm: 128)")

@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from textclf.batching import Collator, encode_text, text_tokens
+from textclf.batching import Collator, EncodedDataset, encode_text, text_tokens
 from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists
+from textclf.data.readers import Example
 from textclf.io import atomic_write, atomic_write_text
 from textclf.lesson_utils import versions
 from textclf.models import build_model
@@ -72,6 +73,10 @@ class Bundle:
 
     def encode(self, texts: list[str]) -> list[torch.Tensor]:
         return [encode_text(t, self.vocab, self.tokenizer, self.max_len) for t in texts]
+
+    def dataset(self, examples: list[Example]) -> EncodedDataset:
+        """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``."""
+        return EncodedDataset.from_examples(examples, self.vocab, self.labels, self.tokenizer, self.max_len)
 
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:

@@ -26,6 +26,13 @@ from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.training import TrainConfig, evaluate, fit, pick_device
 
 PRETRAINED = "minilm"
+DEFAULT_MODEL = "cnn"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
+# Training recipes: the classic models from scratch, and fine-tuning the pretrained MiniLM.
+CLASSIC_RECIPE = dict(epochs=10, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
+                      weight_decay=0.0, grad_clip=5.0, patience=3)
+PRETRAINED_RECIPE = dict(epochs=3, batch_size=32, lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear",
+                         weight_decay=0.01, grad_clip=1.0, patience=3)
+MAX_LEN = {"classic": 400, "pretrained": 128}
 
 
 @dataclass
@@ -43,6 +50,19 @@ class JobConfig:
     last_k: int = 1                  # encoder stages trained in last-k mode
     layer_lr_decay: float | None = None  # discriminative learning rates: each stage down gets lr * decay^depth
     extend_vocab: bool = True        # with init_from: append the new task's words to the vocabulary
+
+
+def recipe(model: str) -> dict:
+    """The training options (``TrainConfig`` fields) and ``max_len`` a model trains with by default."""
+    kind = "pretrained" if model == PRETRAINED else "classic"
+    return {**(PRETRAINED_RECIPE if kind == "pretrained" else CLASSIC_RECIPE), "max_len": MAX_LEN[kind]}
+
+
+def default_job(model: str = DEFAULT_MODEL) -> JobConfig:
+    """The job `textclf train --model MODEL` runs when no other option is given."""
+    options = recipe(model)
+    max_len = options.pop("max_len")
+    return JobConfig(model=model, max_len=max_len, train=TrainConfig(**options))
 
 
 def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tensor | None, int]:
