@@ -138,6 +138,26 @@ for name, m in (("lstm", model), ("gru", gru)):
     print(f"{name}: {n_params:,} parameters, test accuracy {evaluate(m, data['test']).accuracy:.4f}")
 
 # %% [markdown]
+# ### A smoke test, not a score
+#
+# The classic notebooks try their model on a few sentences of their own. Do the
+# same — it catches a model wired backwards (labels swapped, padding read as
+# words) at a glance. But a handful of hand-picked sentences is no measure of
+# quality, and nothing here was tuned on them: the test split above is the
+# score. (In the small CI mode the model has seen too little to get them right.)
+
+# %%
+SENTENCES = ["It was a fantastic performance !", "Best film ever", "It was a horrible movie",
+             "It is a disgusting movie!", "This film is great", "This film is terrible"]
+collate = Collator(vocab.pad_index)
+smoke = collate([(torch.tensor(vocab.encode(tokenize(s))), 0) for s in SENTENCES]).to(next(model.parameters()).device)
+model.eval()
+with torch.no_grad():
+    probs = model(smoke.ids, smoke.mask).softmax(dim=1).cpu()  # [6, n_classes]
+for sentence, p in zip(SENTENCES, probs):
+    print(f"{ds.labels[int(p.argmax())]:>8} {float(p.max()):.2f}  {sentence}")
+
+# %% [markdown]
 # The same model from the command line, with GloVe vectors (lesson 4), a
 # checkpoint you can `--resume` after Ctrl-C, and a bundle to predict with:
 #

@@ -90,3 +90,14 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path):
     a, b = load_file(str(tmp_path / "full" / "model.safetensors")), load_file(str(out / "model.safetensors"))
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), resumed.stdout
     assert os.path.exists(out / "metrics.json")
+
+
+def test_train_with_no_flags_runs_the_default_job_the_benchmark_measures():
+    from textclf.cli import build_parser, job_from_args
+    from textclf.pipeline import default_job
+
+    assert job_from_args(build_parser().parse_args(["train"])) == default_job()
+    minilm = job_from_args(build_parser().parse_args(["train", "--model", "minilm"]))
+    assert minilm == default_job("minilm") and minilm.train.optimizer == "adamw" and minilm.max_len == 128
+    changed = job_from_args(build_parser().parse_args(["train", "--epochs", "2", "--hidden-dim", "32"]))
+    assert changed.train.epochs == 2 and changed.model_options == {"hidden_dim": 32}

@@ -82,11 +82,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from textclf.pipeline import JobConfig, recipe, train_job
-    from textclf.training import TrainConfig, TrainingDiverged, TrainingInterrupted
+def job_from_args(args: argparse.Namespace):
+    """The ``JobConfig`` that ``textclf train`` runs: the model's recipe, then the options given."""
+    from textclf.pipeline import JobConfig, recipe
+    from textclf.training import TrainConfig
 
-    ds = load_from_args(args)
     options = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
     for key, value in recipe(args.model).items():  # options not given on the command line
         if getattr(args, key) is None:
@@ -95,10 +95,18 @@ def cmd_train(args: argparse.Namespace) -> int:
                         seed=args.seed, device=args.device, monitor=args.monitor, progress=not args.quiet,
                         optimizer=args.optimizer, warmup=args.warmup, schedule=args.schedule,
                         weight_decay=args.weight_decay, grad_clip=args.grad_clip or None)
-    job = JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
-                    min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train,
-                    init_from=str(args.init_from) if args.init_from else None, finetune=args.finetune,
-                    last_k=args.last_k, layer_lr_decay=args.layer_lr_decay, extend_vocab=not args.no_extend_vocab)
+    return JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
+                     min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train,
+                     init_from=str(args.init_from) if args.init_from else None, finetune=args.finetune,
+                     last_k=args.last_k, layer_lr_decay=args.layer_lr_decay, extend_vocab=not args.no_extend_vocab)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from textclf.pipeline import train_job
+    from textclf.training import TrainingDiverged, TrainingInterrupted
+
+    ds = load_from_args(args)
+    job = job_from_args(args)
     print(f"training {args.model} on {ds.name} -> {args.out}")
     try:
         metrics = train_job(ds, job, args.out, resume=args.resume)
@@ -213,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
     train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
     train.add_argument("--out", type=Path, default=Path("runs/model"), help="bundle directory (default runs/model)")
-    train.add_argument("--epochs", type=int, help="default 10 (minilm: 3)")
+    train.add_argument("--epochs", type=int, help="default 15 (minilm: 3)")
     train.add_argument("--batch-size", type=int, help="default 64 (minilm: 32)")
     train.add_argument("--lr", type=float, help="learning rate, default 1e-3 (minilm: 5e-5)")
     train.add_argument("--optimizer", choices=["adam", "adamw"], help="default adam (minilm: adamw)")
@@ -225,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
     train.add_argument("--min-freq", type=int, default=2)
     train.add_argument("--max-len", type=int, help="tokens kept per text (default 400; minilm: 128)")
-    train.add_argument("--hidden-dim", type=int, help="RNN hidden size (default 128)")
+    train.add_argument("--hidden-dim", type=int, help="RNN hidden size per direction (default 64)")
     train.add_argument("--num-layers", type=int, help="RNN layers (default 1)")
     train.add_argument("--n-filters", type=int, help="CNN filters per kernel size (default 100)")
     train.add_argument("--dropout", type=float)

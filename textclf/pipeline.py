@@ -26,9 +26,9 @@ from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.training import TrainConfig, evaluate, fit, pick_device
 
 PRETRAINED = "minilm"
-DEFAULT_MODEL = "cnn"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
+DEFAULT_MODEL = "gru"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 # Training recipes: the classic models from scratch, and fine-tuning the pretrained MiniLM.
-CLASSIC_RECIPE = dict(epochs=10, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
+CLASSIC_RECIPE = dict(epochs=15, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
                       weight_decay=0.0, grad_clip=5.0, patience=3)
 PRETRAINED_RECIPE = dict(epochs=3, batch_size=32, lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear",
                          weight_decay=0.01, grad_clip=1.0, patience=3)
@@ -37,7 +37,7 @@ MAX_LEN = {"classic": 400, "pretrained": 128}
 
 @dataclass
 class JobConfig:
-    model: str = "cnn"
+    model: str = DEFAULT_MODEL
     embeddings: str = "glove"        # "glove" (bundled subset), "random", or a GloVe file/zip/"kumo"
     freeze_embeddings: bool = False
     embed_dim: int = 100             # for random embeddings; GloVe sets its own

@@ -19,7 +19,7 @@ from textclf.models.embedding import ClassifierConfig, TextClassifier
 
 @dataclass
 class RNNConfig(ClassifierConfig):
-    hidden_dim: int = 128
+    hidden_dim: int = 64
     num_layers: int = 1
     bidirectional: bool = True
     cell: str = "lstm"  # or "gru"
