@@ -15,7 +15,6 @@ largest that fits (``find_batch_size``), up to 256 on a GPU and 64 on a CPU
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,13 +24,11 @@ from torch import nn
 
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
-from textclf.export import Bundle, load_bundle
-from textclf.io import atomic_write
+from textclf.export import BUNDLE_FILES, Bundle, learners_file, load_bundle, write_file
+from textclf.io import atomic_directory
 from textclf.models import MODELS
 from textclf.pipeline import PRETRAINED, JobConfig, train_job
 from textclf.training import TrainConfig, pick_device
-
-BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json")
 
 
 def list_models() -> list[str]:
@@ -140,10 +137,15 @@ class TextClassifier:
                         train=train, finetune=mode)
         if batch_size is None:
             train.batch_size = self.largest_batch(ds, job)
-        work = Path(tempfile.mkdtemp(prefix="textclf-"))
-        self.metrics = train_job(ds, job, work, log=lambda line: None)
-        self.bundle = load_bundle(work)
+        with tempfile.TemporaryDirectory(prefix="textclf-") as work:  # removed again, failed calls too
+            self.metrics = train_job(ds, job, work, log=lambda line: None)
+            self._keep_bundle(Path(work))
         return self
+
+    def _keep_bundle(self, directory: Path, bundle: Bundle | None = None) -> None:
+        """The bundle in ``directory`` (loaded unless given), and its files' bytes, for ``save``."""
+        self.bundle = bundle or load_bundle(directory)
+        self._files = {name: (directory / name).read_bytes() for name in BUNDLE_FILES if (directory / name).exists()}
 
     def largest_batch(self, ds: TextDataset, job: JobConfig) -> int:
         from textclf.pipeline import job_vocab, new_model
@@ -171,16 +173,14 @@ class TextClassifier:
         if self.bundle is None:
             raise RuntimeError("nothing to save: call .finetune(texts, labels) first")
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        source = Path(self.bundle.path)
-        for name in BUNDLE_FILES:
-            if (source / name).exists():
-                atomic_write(directory / name, lambda tmp, name=name: shutil.copyfile(source / name, tmp))
+        with atomic_directory(directory, keep=learners_file) as tmp:  # all-or-nothing, as save_bundle
+            for name, data in self._files.items():
+                write_file(tmp / name, lambda path, data=data: path.write_bytes(data))
         return directory
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu") -> TextClassifier:
         bundle = load_bundle(directory, device)
         clf = cls(bundle.config["model"], device=device, max_len=bundle.max_len)
-        clf.bundle, clf.metrics = bundle, None
+        clf._keep_bundle(Path(directory), bundle)
         return clf

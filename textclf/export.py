@@ -5,13 +5,15 @@
     DIR/vocab.json          the Vocab
     DIR/metrics.json        test_accuracy, test_f1, the epoch history
 
-Every file is written atomically, so a crash mid-save leaves the previous bundle intact.
+The folder is written all-or-nothing (built beside the target, then swapped in), so a crash at
+any point leaves either the previous bundle or the new one, complete.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +25,7 @@ from textclf.batching import Collator, EncodedDataset, encode_text, text_tokens
 from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists
 from textclf.data.readers import Example
-from textclf.io import atomic_write, atomic_write_text
+from textclf.io import atomic_directory, current_umask, recover_directory
 from textclf.lesson_utils import versions
 from textclf.models import build_model
 from textclf.models.embedding import TextClassifier
@@ -32,21 +34,41 @@ from textclf.text import Vocab, make_tokenizer
 FORMAT = "textclf-bundle"
 
 
+# Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
+# the folder (a report, notes) is carried over when the bundle is rewritten.
+BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json", "job.json")
+TRAINING_FILES = ("checkpoint.pt", "checkpoint.vocab.json")
+
+
+def learners_file(name: str) -> bool:
+    return name not in BUNDLE_FILES and name not in TRAINING_FILES and not name.startswith(".")
+
+
 def save_bundle(out: str | Path, model: TextClassifier, model_name: str, vocab: Vocab, labels: list[str], *,
                 max_len: int | None, metrics: dict | None = None, extra: dict | None = None,
-                tokenizer: str = "basic") -> Path:
+                tokenizer: str = "basic", files: dict[str, str] | None = None) -> Path:
+    """Write the bundle folder all-or-nothing: every file goes into a new folder beside ``out``, which then
+    replaces ``out`` (``textclf.io.atomic_directory``). ``files``: more text files to add (e.g. ``job.json``)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(out / "model.safetensors", lambda tmp: save_file(weights, str(tmp)))
     config = {"format": FORMAT, "version": 1, "model": model_name,
               "model_config": dataclasses.asdict(model.config), "labels": list(labels), "tokenizer": tokenizer,
               "max_len": max_len, "versions": versions(), **(extra or {})}
-    atomic_write_text(out / "config.json", json.dumps(config, indent=2))
-    vocab.save(out / "vocab.json")
-    if metrics is not None:
-        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    texts = {"config.json": json.dumps(config, indent=2),
+             "vocab.json": json.dumps(vocab.to_dict(), ensure_ascii=False, indent=0),
+             **({"metrics.json": json.dumps(metrics, indent=2)} if metrics is not None else {}), **(files or {})}
+    with atomic_directory(out, keep=learners_file) as tmp:
+        write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))
+        for name, text in texts.items():
+            write_file(tmp / name, lambda path, text=text: path.write_text(text, encoding="utf-8"))
     return out
+
+
+def write_file(path: Path, write) -> None:
+    """One file of a bundle being built (a seam: the tests inject crashes here), with the usual permissions
+    (safetensors writes 0600 files; every bundle file gets 0666 minus the umask)."""
+    write(path)
+    os.chmod(path, 0o666 & ~current_umask())
 
 
 @dataclass
@@ -93,6 +115,7 @@ class Bundle:
 
 
 def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
+    recover_directory(directory)  # a save killed between its two renames: the previous bundle comes back
     directory = require_exists(directory)
     config = read_json(directory / "config.json", "a textclf bundle config")
     if config.get("format") != FORMAT:

@@ -17,7 +17,7 @@ from textclf.data import TextDataset
 from textclf.export import Bundle, load_bundle, save_bundle
 from textclf.finetune import count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
-from textclf.io import atomic_write_text
+from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
 from textclf.models import build_model
 from textclf.models.embedding import TextClassifier
@@ -129,6 +129,9 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
               log=print) -> dict:
     """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict."""
     out = Path(out) if out else None
+    if out:
+        recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
+        remove_stale_temporaries(out)
     source = load_bundle(job.init_from) if job.init_from else None
     # The vocabulary a checkpoint was trained with stays beside it; the bundle's own files
     # (an earlier model's, perhaps) are replaced only once the new model is complete.
@@ -163,10 +166,8 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         f"{seconds:.0f}s)")
     log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
     if out:
+        # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
-                    tokenizer=tokenizer,
+                    tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2)},
                     extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train)})
-        (out / "checkpoint.pt").unlink(missing_ok=True)
-        checkpoint_vocab.unlink(missing_ok=True)
-        atomic_write_text(out / "job.json", json.dumps(asdict(job), indent=2))
     return metrics
