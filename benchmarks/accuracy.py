@@ -50,9 +50,8 @@ def candidates(dataset: str) -> dict[str, JobConfig]:
     if dataset == "bbc_news":
         base = replace(base, max_len=256, train=replace(base.train, **BBC_TRAIN))
     jobs = {"default": base}
-    for model in ("nbow", "lstm", "cnn"):
+    for model in ("gru", "lstm", "cnn", "nbow"):
         jobs[model] = replace(base, model=model, model_options={})
-    jobs["gru, hidden 128"] = replace(base, model="gru", model_options={"hidden_dim": 128})
     return jobs
 
 

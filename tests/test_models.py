@@ -73,3 +73,30 @@ def test_pretrained_embeddings_frozen_or_trainable():
         build_model("nbow", torch.randn(5, 8), **SMALL)
     with pytest.raises(ValueError, match="unknown model"):
         build_model("bert", **SMALL)
+
+
+def test_wide_deep_halves_learn_on_their_own_losses_and_padding_has_no_ngrams():
+    import torch.nn.functional as F
+
+    from textclf.finetune import transfer
+
+    torch.manual_seed(0)
+    model = build_model("gru+ngrams", **SMALL)[0].eval()  # no dropout: the two passes below must agree
+    ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0]])
+    mask = ids != 0
+    embedded = model.embedding(ids)  # [2, 4, embed_dim + n_classes]
+    assert embedded.shape == (2, 4, SMALL["embed_dim"] + SMALL["n_classes"])
+    with torch.no_grad():
+        model.embedding.unigrams.weight.normal_()
+        model.embedding.bigrams.weight.normal_()
+    wide_cols = model.embedding(ids)[..., SMALL["embed_dim"]:]
+    assert torch.equal(wide_cols[~mask], torch.zeros_like(wide_cols[~mask]))  # padding: no n-gram scores
+    deep, wide = model.halves(model.embedding(ids), mask)
+    labels = torch.tensor([0, 2])
+    assert model.loss(ids, mask, labels).item() == pytest.approx(
+        (F.cross_entropy(deep, labels) + F.cross_entropy(wide, labels)).item())
+    torch.testing.assert_close(model(ids, mask), deep.log_softmax(-1) + wide.log_softmax(-1))
+    longer = torch.cat([ids, torch.zeros(2, 3, dtype=torch.long)], dim=1)  # more padding changes nothing
+    torch.testing.assert_close(model(longer, longer != 0), model(ids, mask))
+    with pytest.raises(ValueError, match="cannot be a transfer source"):
+        transfer(model, 2)

@@ -116,9 +116,8 @@ def set_trainable(model: nn.Module, mode: str = "full", k: int = 1) -> Parameter
 def parameter_groups(model: nn.Module, lr: float, decay: float | None = None) -> list[dict]:
     """Optimizer groups over the trainable parameters: the head at ``lr``, stage ``i`` below it at
     ``lr * decay**i`` (one group with ``lr`` for everything when ``decay`` is None)."""
-    trainable = [p for p in model.parameters() if p.requires_grad]
     if decay is None:
-        return [{"params": trainable, "lr": lr}]
+        return model.param_groups(lr)
     groups = [{"params": [p for p in model.out.parameters() if p.requires_grad], "lr": lr}]
     for depth, stage in enumerate(reversed(encoder_stages(model)), start=1):
         params = [p for p in stage if p.requires_grad]
@@ -130,6 +129,9 @@ def parameter_groups(model: nn.Module, lr: float, decay: float | None = None) ->
 def transfer(source: nn.Module, n_classes: int, mode: str = "full", k: int = 1, *, vocab_size: int | None = None,
              new_rows: torch.Tensor | None = None, seed: int = 0) -> tuple[nn.Module, ParameterCount]:
     """A copy of ``source`` ready for a new task: embedding grown, head replaced, frozen by ``mode``."""
+    if not isinstance(source.embedding, nn.Embedding):  # gru+ngrams: per-class n-gram scores in its embedding
+        raise ValueError(f"a {type(source).__name__} cannot be a transfer source: its embedding holds scores for "
+                         "its own labels; start from a model whose embedding is word vectors only")
     model = copy.deepcopy(source)
     model.config = copy.deepcopy(source.config)
     if vocab_size is not None:

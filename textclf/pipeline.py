@@ -26,7 +26,7 @@ from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.training import TrainConfig, evaluate, fit, pick_device
 
 PRETRAINED = "minilm"
-DEFAULT_MODEL = "gru"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
+DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 # Training recipes: the classic models from scratch, and fine-tuning the pretrained MiniLM.
 CLASSIC_RECIPE = dict(epochs=15, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
                       weight_decay=0.0, grad_clip=5.0, patience=3)

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
 from textclf.io import atomic_write
 from textclf.metrics import classification_metrics, confusion_matrix
+from textclf.models.embedding import TextClassifier
 
 
 class TrainingDiverged(RuntimeError):
@@ -169,7 +170,10 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
 
 def make_optimizer(model: nn.Module, config: TrainConfig, param_groups: list[dict] | None = None):
     """Adam, or AdamW with weight decay on the weight matrices only (not on biases and LayerNorm scales)."""
-    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    if param_groups is None:  # the model's own groups (one, or a part with its own learning rate)
+        param_groups = (model.param_groups(config.lr) if isinstance(model, TextClassifier)
+                        else [{"params": [p for p in model.parameters() if p.requires_grad]}])
+    groups = param_groups
     if config.optimizer == "adam":
         return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer != "adamw":
@@ -238,6 +242,13 @@ class TrainState:
         self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"])
 
 
+def training_loss(model: nn.Module, batch) -> torch.Tensor:
+    """The model's own ``loss`` (every ``TextClassifier`` has one), else cross-entropy of its logits."""
+    if isinstance(model, TextClassifier):
+        return model.loss(batch.ids, batch.mask, batch.labels)
+    return nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
+
+
 def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, sampler: BucketBatchSampler,
               collate: Collator, config: TrainConfig, device: torch.device, checkpoint: Path | None) -> None:
     model, optimizer = state.model, state.optimizer
@@ -248,7 +259,7 @@ def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, s
     batches = tqdm(sampler, desc=f"epoch {state.epoch + 1}", leave=False, disable=not config.progress)
     for step, indices in enumerate(batches):
         batch = collate([train[i] for i in indices]).to(device)
-        loss = nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
+        loss = training_loss(model, batch)
         if not torch.isfinite(loss):
             kept = f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
             raise TrainingDiverged(f"loss became {loss.item()} at epoch {state.epoch + 1}, batch {step + 1}; "

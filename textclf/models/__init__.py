@@ -12,12 +12,14 @@ from textclf.models.embedding import ClassifierConfig, TextClassifier, make_embe
 from textclf.models.nbow import NBoW, NBoWConfig
 from textclf.models.rnn import RNNClassifier, RNNConfig
 from textclf.models.transformer import TransformerClassifier, TransformerConfig
+from textclf.models.wide_deep import WideDeepClassifier, WideDeepConfig
 
 MODELS = {
     "nbow": (NBoW, NBoWConfig),
     "lstm": (RNNClassifier, RNNConfig),
     "gru": (RNNClassifier, RNNConfig),
     "cnn": (KimCNN, CNNConfig),
+    "gru+ngrams": (WideDeepClassifier, WideDeepConfig),  # bi-GRU beside a linear model of word 1-2 grams
     "transformer": (TransformerClassifier, TransformerConfig),
     "minilm": (BertClassifier, BertConfig),  # pretrained weights: textclf.pretrained.minilm()
 }
@@ -40,5 +42,5 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
 
 
 __all__ = ["MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig",
-           "RNNClassifier", "RNNConfig", "TextClassifier", "TransformerClassifier", "TransformerConfig", "build_model",
-           "make_embedding"]
+           "RNNClassifier", "RNNConfig", "TextClassifier", "TransformerClassifier", "TransformerConfig",
+           "WideDeepClassifier", "WideDeepConfig", "build_model", "make_embedding"]

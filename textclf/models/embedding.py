@@ -67,3 +67,11 @@ class TextClassifier(nn.Module):
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """Optimizer groups over the trainable parameters: one, at ``lr`` (a model may give a part its own)."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The training loss of a batch: cross-entropy of the logits (a model with parts may add one per part)."""
+        return nn.functional.cross_entropy(self(ids, mask), labels)
