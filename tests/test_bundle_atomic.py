@@ -137,3 +137,11 @@ def test_finetune_leaves_no_temporary_folder(tmp_path, monkeypatch):
     assert [p for p in tmp_path.iterdir() if p.name.startswith("textclf-")] == []  # (torch may cache here)
     clf.save(tmp_path / "saved")
     assert textclf.TextClassifier.load(tmp_path / "saved")("good") == clf("good")
+
+
+def test_resume_without_a_checkpoint_writes_nothing(tmp_path, tiny_dataset):
+    from textclf.pipeline import JobConfig, train_job
+
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        train_job(tiny_dataset, JobConfig(model="nbow", embeddings="random"), tmp_path / "run", resume=True)
+    assert not (tmp_path / "run").exists() or list((tmp_path / "run").iterdir()) == []

@@ -132,6 +132,8 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     if out:
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
+    if resume and (out is None or not (out / "checkpoint.pt").is_file()):  # before anything is written
+        raise FileNotFoundError(f"{out / 'checkpoint.pt' if out else 'no --out'}: no checkpoint to resume from")
     source = load_bundle(job.init_from) if job.init_from else None
     # The vocabulary a checkpoint was trained with stays beside it; the bundle's own files
     # (an earlier model's, perhaps) are replaced only once the new model is complete.
