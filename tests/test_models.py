@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import options_for
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from textclf.models import build_model
@@ -13,7 +14,7 @@ SMALL = dict(vocab_size=40, n_classes=3, embed_dim=8, hidden_dim=6, n_filters=5,
 
 def model(name, **extra):
     torch.manual_seed(0)
-    m, _ = build_model(name, **{**SMALL, **extra})
+    m, _ = build_model(name, **options_for(name, {**SMALL, **extra}))
     return m.eval()
 
 
@@ -64,13 +65,13 @@ def test_max_over_time_ignores_windows_in_padding():
 def test_pretrained_embeddings_frozen_or_trainable():
     vectors = torch.randn(40, 8)
     frozen = model("cnn", freeze_embeddings=True)
-    frozen, _ = build_model("cnn", vectors, **SMALL, freeze_embeddings=True)
+    frozen, _ = build_model("cnn", vectors, **options_for("cnn", SMALL), freeze_embeddings=True)
     assert torch.equal(frozen.embedding.weight[1:], vectors[1:]) and not frozen.embedding.weight.requires_grad
     assert torch.equal(frozen.embedding.weight[0], torch.zeros(8))  # pad row
-    trainable, _ = build_model("nbow", vectors, **SMALL)
+    trainable, _ = build_model("nbow", vectors, **options_for("nbow", SMALL))
     assert trainable.embedding.weight.requires_grad
     with pytest.raises(ValueError, match="expected"):
-        build_model("nbow", torch.randn(5, 8), **SMALL)
+        build_model("nbow", torch.randn(5, 8), **options_for("nbow", SMALL))
     with pytest.raises(ValueError, match="unknown model"):
         build_model("bert", **SMALL)
 
@@ -81,7 +82,7 @@ def test_wide_deep_halves_learn_on_their_own_losses_and_padding_has_no_ngrams():
     from textclf.finetune import transfer
 
     torch.manual_seed(0)
-    model = build_model("gru+ngrams", **SMALL)[0].eval()  # no dropout: the two passes below must agree
+    model = build_model("gru+ngrams", **options_for("gru+ngrams", SMALL))[0].eval()  # no dropout: passes agree
     ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0]])
     mask = ids != 0
     embedded = model.embedding(ids)  # [2, 4, embed_dim + n_classes]

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import options_for
 
 from textclf.batching import EncodedDataset
 from textclf.models import build_model
@@ -36,7 +37,8 @@ CONFIG = TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=2, progress=Fals
 
 def new_model(name="cnn"):
     torch.manual_seed(0)
-    model, _ = build_model(name, vocab_size=30, n_classes=2, embed_dim=8, hidden_dim=8, n_filters=8)
+    model, _ = build_model(name, **options_for(name, dict(vocab_size=30, n_classes=2, embed_dim=8, hidden_dim=8,
+                                                          n_filters=8)))
     return model
 
 

@@ -105,6 +105,8 @@ def set_trainable(model: nn.Module, mode: str = "full", k: int = 1) -> Parameter
     if mode == "last-k" and k < 1:
         raise ValueError(f"last-k needs k >= 1, not {k}")
     stages = encoder_stages(model)
+    if mode == "last-k" and k > len(stages):
+        raise ValueError(f"last-k with k={k}: this {type(model).__name__} has only {len(stages)} encoder stages")
     learning = {"head": [], "last-k": stages[-k:], "full": stages}[mode]
     for p in model.parameters():
         p.requires_grad_(False)

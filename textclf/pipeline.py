@@ -13,14 +13,15 @@ from pathlib import Path
 import torch
 
 from textclf.batching import encode_splits
+from textclf.config import check_bool, check_choice, check_float, check_int, fail, from_dict
 from textclf.data import TextDataset
 from textclf.export import Bundle, load_bundle, save_bundle
-from textclf.finetune import count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
+from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
-from textclf.models import build_model
-from textclf.models.embedding import TextClassifier
+from textclf.models import MODELS, build_model
+from textclf.models.embedding import MAX_WIDTH, TextClassifier
 from textclf.pretrained import minilm, minilm_dir, minilm_tokenizer
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.training import TrainConfig, evaluate, fit, pick_device
@@ -50,6 +51,24 @@ class JobConfig:
     last_k: int = 1                  # encoder stages trained in last-k mode
     layer_lr_decay: float | None = None  # discriminative learning rates: each stage down gets lr * decay^depth
     extend_vocab: bool = True        # with init_from: append the new task's words to the vocabulary
+
+    def __post_init__(self) -> None:
+        check_choice(self, "model", MODELS)
+        if not isinstance(self.embeddings, str) or not self.embeddings:
+            fail(self, "embeddings", "glove, random, kumo or a GloVe file")
+        check_bool(self, "freeze_embeddings")
+        check_int(self, "embed_dim", 1, MAX_WIDTH)
+        check_int(self, "min_freq", 1)
+        check_int(self, "max_len", 1, 1_000_000, optional=True)
+        if not isinstance(self.model_options, dict):
+            fail(self, "model_options", "a dict of the model's config fields")
+        # the options' names and values are checked now, before anything is written (sizes come later)
+        from_dict(MODELS[self.model][1], {"vocab_size": 2, "n_classes": 2, **self.model_options},
+                  f"model {self.model!r}")
+        check_choice(self, "finetune", MODES)
+        check_int(self, "last_k", 1, 64)
+        check_float(self, "layer_lr_decay", 0.0, 1.0, low_open=True, optional=True)
+        check_bool(self, "extend_vocab")
 
 
 def recipe(model: str) -> dict:

@@ -21,6 +21,7 @@ Crash safety, with ``checkpoint=PATH``:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,9 +32,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
+from textclf.config import check_bool, check_choice, check_float, check_int, fail
 from textclf.io import atomic_write
 from textclf.metrics import classification_metrics, confusion_matrix
 from textclf.models.embedding import TextClassifier
+
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,6 +63,22 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_int(self, "epochs", 1, 100_000)
+        check_int(self, "batch_size", 1, 1 << 20)
+        check_float(self, "lr", 0.0, 10.0, low_open=True)
+        check_float(self, "weight_decay", 0.0, 10.0)
+        check_choice(self, "optimizer", ("adam", "adamw"))
+        check_float(self, "warmup", 0.0, 1.0, high_open=True)
+        check_choice(self, "schedule", ("constant", "linear"))
+        check_int(self, "patience", 1, 100_000)
+        check_choice(self, "monitor", ("accuracy", "f1"))
+        check_float(self, "grad_clip", 0.0, None, low_open=True, optional=True)
+        check_int(self, "seed", 0, 2**63 - 1)
+        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
+            fail(self, "device", "auto, cpu, cuda, cuda:N or mps")
+        check_bool(self, "progress")
 
 
 @dataclass
@@ -90,7 +110,11 @@ class Evaluation:
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA if there is a GPU, else Apple's MPS, else the CPU."""
+    """``auto``: CUDA if there is a GPU, else Apple's MPS, else the CPU; a device asked for must exist."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: this machine has no CUDA GPU (torch {torch.__version__}); use cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps': Apple's Metal backend is not available here; use cpu or auto")
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():

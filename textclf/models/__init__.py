@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
+from textclf.config import from_dict
 from textclf.models.bert import BertClassifier, BertConfig
 from textclf.models.cnn import CNNConfig, KimCNN
 from textclf.models.embedding import ClassifierConfig, TextClassifier, make_embedding
@@ -28,16 +27,15 @@ MODELS = {
 def build_model(name: str, pretrained: torch.Tensor | None = None, **options) -> tuple[TextClassifier, object]:
     """``build_model("cnn", vocab_size=..., n_classes=..., n_filters=100)`` -> (model, its config).
 
-    Options that the model's config does not have are ignored, so one set of
-    command-line options can serve every model.
+    The config checks every value; an option the model's config does not have is an error
+    (``n_filter=200`` must not quietly train a default CNN).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
     model_class, config_class = MODELS[name]
-    fields = {f.name for f in dataclasses.fields(config_class)}
-    config = config_class(**{k: v for k, v in options.items() if k in fields})
     if name in ("lstm", "gru"):
-        config.cell = name
+        options = {**options, "cell": name}
+    config = from_dict(config_class, options, f"model {name!r}")
     return model_class(config, pretrained), config
 
 

@@ -23,10 +23,11 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from textclf.config import check_float, check_int, fail
 from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists
 from textclf.models.attention import scaled_dot_product_attention, split_heads
-from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier, mean_pool
 
 
 @dataclass
@@ -42,6 +43,18 @@ class BertConfig(ClassifierConfig):
     type_vocab_size: int = 2
     layer_norm_eps: float = 1e-12
     attention_dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int(self, "num_layers", 1, 64)
+        check_int(self, "n_heads", 1, 256)
+        if self.embed_dim % self.n_heads:
+            fail(self, "embed_dim", f"a multiple of n_heads ({self.n_heads})")
+        check_int(self, "ff_dim", 1, 4 * MAX_WIDTH)
+        check_int(self, "max_positions", 1, 65_536)
+        check_int(self, "type_vocab_size", 1, 64)
+        check_float(self, "layer_norm_eps", 0.0, 1.0, low_open=True)
+        check_float(self, "attention_dropout", 0.0, 1.0, high_open=True)
 
     @classmethod
     def from_json(cls, path: str | Path, n_classes: int = 2) -> BertConfig:

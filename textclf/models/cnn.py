@@ -15,13 +15,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from textclf.models.embedding import ClassifierConfig, TextClassifier
+from textclf.config import check_int, fail
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier
 
 
 @dataclass
 class CNNConfig(ClassifierConfig):
     n_filters: int = 100
     kernel_sizes: list[int] = field(default_factory=lambda: [3, 4, 5])
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int(self, "n_filters", 1, MAX_WIDTH)
+        sizes = self.kernel_sizes
+        if not (isinstance(sizes, list) and sizes and all(isinstance(k, int) and not isinstance(k, bool)
+                                                         and 1 <= k <= 64 for k in sizes)):
+            fail(self, "kernel_sizes", "a non-empty list of whole numbers from 1 to 64")
 
 
 class KimCNN(TextClassifier):

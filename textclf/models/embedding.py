@@ -17,6 +17,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from textclf.config import check_bool, check_float, check_int, fail
+
+MAX_VOCAB = 5_000_000              # rows of an embedding table
+MAX_WIDTH = 16_384                 # any one layer's width
+MAX_EMBEDDING_VALUES = 1 << 31     # 8 GB of float32: a config asking for more is a mistake, not a model
+
 
 def make_embedding(vocab_size: int, dim: int, pad_index: int, pretrained: torch.Tensor | None = None,
                    freeze: bool = False) -> nn.Embedding:
@@ -48,6 +54,17 @@ class ClassifierConfig:
     pad_index: int = 0
     dropout: float = 0.5
     freeze_embeddings: bool = False
+
+    def __post_init__(self) -> None:
+        check_int(self, "vocab_size", 1, MAX_VOCAB)
+        check_int(self, "n_classes", 2, 100_000)
+        check_int(self, "embed_dim", 1, MAX_WIDTH)
+        check_int(self, "pad_index", 0, self.vocab_size - 1)
+        check_float(self, "dropout", 0.0, 1.0, high_open=True)
+        check_bool(self, "freeze_embeddings")
+        if self.vocab_size * self.embed_dim > MAX_EMBEDDING_VALUES:
+            fail(self, "vocab_size", f"vocab_size x embed_dim <= {MAX_EMBEDDING_VALUES:,} "
+                 f"(the embedding would hold {self.vocab_size * self.embed_dim:,} numbers)")
 
 
 class TextClassifier(nn.Module):

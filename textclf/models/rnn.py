@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from textclf.models.embedding import ClassifierConfig, TextClassifier
+from textclf.config import check_bool, check_choice, check_int
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier
 
 
 @dataclass
@@ -23,6 +24,13 @@ class RNNConfig(ClassifierConfig):
     num_layers: int = 1
     bidirectional: bool = True
     cell: str = "lstm"  # or "gru"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int(self, "hidden_dim", 1, MAX_WIDTH)
+        check_int(self, "num_layers", 1, 64)
+        check_bool(self, "bidirectional")
+        check_choice(self, "cell", ("lstm", "gru"))
 
 
 class RNNClassifier(TextClassifier):

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from textclf.config import check_choice, check_int, fail
 from textclf.models.attention import MultiHeadSelfAttention
-from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier, mean_pool
 
 
 @dataclass
@@ -37,6 +38,19 @@ class TransformerConfig(ClassifierConfig):
     norm: str = "pre"              # or "post"
     pooling: str = "mean"          # or "cls"
     max_positions: int = 512
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int(self, "model_dim", 1, MAX_WIDTH)
+        check_int(self, "n_heads", 1, 256)
+        if self.model_dim % self.n_heads:
+            fail(self, "model_dim", f"a multiple of n_heads ({self.n_heads})")
+        check_int(self, "num_layers", 1, 64)
+        check_int(self, "ff_dim", 1, 4 * MAX_WIDTH)
+        check_choice(self, "positions", ("sinusoidal", "learned"))
+        check_choice(self, "norm", ("pre", "post"))
+        check_choice(self, "pooling", ("mean", "cls"))
+        check_int(self, "max_positions", 1, 65_536)
 
 
 def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:

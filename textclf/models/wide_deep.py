@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from textclf.config import check_float, check_int
 from textclf.models.rnn import RNNClassifier, RNNConfig
 
 HASH_MULTIPLIER = 1_000_003  # bigram (a, b) -> (a * HASH_MULTIPLIER + b) % ngram_buckets
@@ -39,6 +40,11 @@ class WideDeepConfig(RNNConfig):
     cell: str = "gru"
     ngram_buckets: int = 1 << 18  # rows of the hashed bigram table
     wide_lr_factor: float = 10.0  # the n-gram scores train at this many times the learning rate
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int(self, "ngram_buckets", 1, 1 << 24)
+        check_float(self, "wide_lr_factor", 0.0, 1000.0, low_open=True)
 
 
 class NgramEmbedding(nn.Module):
