@@ -101,3 +101,15 @@ def test_train_with_no_flags_runs_the_default_job_the_benchmark_measures():
     assert minilm == default_job("minilm") and minilm.train.optimizer == "adamw" and minilm.max_len == 128
     changed = job_from_args(build_parser().parse_args(["train", "--epochs", "2", "--hidden-dim", "32"]))
     assert changed.train.epochs == 2 and changed.model_options == {"hidden_dim": 32}
+
+
+def test_predict_from_stdin_refuses_invalid_utf8_naming_the_line(tiny_bundles):
+    out, _ = tiny_bundles("nbow")
+    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(out), "-"],
+                            input=b"a wonderful film\n\xff\xfe bad bytes\n", capture_output=True, timeout=600)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in err
+    assert "<stdin>, line 2: not valid UTF-8 (byte 0xff at column 1)" in err
+    good = subprocess.run([sys.executable, "-m", "textclf", "predict", str(out), "-"],
+                          input="a wonderful film\n\nhated it, dull ✓\n".encode(), capture_output=True, timeout=600)
+    assert good.returncode == 0 and good.stdout.decode().count('"probabilities"') == 2

@@ -33,8 +33,22 @@ MODEL_OPTIONS = ("hidden_dim", "num_layers", "n_filters", "dropout", "model_dim"
 
 
 def texts_from(texts: list[str]) -> list[str]:
-    """The texts given on the command line, or ``-``: one per non-empty line of standard input."""
-    return [line.rstrip("\n") for line in sys.stdin if line.strip()] if texts == ["-"] else texts
+    """The texts given on the command line, or ``-``: one per non-empty line of standard input (UTF-8;
+    a line that is not UTF-8 is an error naming it, never a traceback or invalid JSON downstream)."""
+    if texts != ["-"]:
+        return texts
+    stream = getattr(sys.stdin, "buffer", None)
+    lines = stream if stream is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+    found = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise DataError("<stdin>", number, f"not valid UTF-8 (byte {raw[err.start]:#04x} at column "
+                            f"{err.start + 1}); expected UTF-8 text, one text per line") from None
+        if line.strip():
+            found.append(line)
+    return found
 
 
 def column(value: str) -> str | int:
