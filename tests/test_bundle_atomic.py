@@ -145,3 +145,13 @@ def test_resume_without_a_checkpoint_writes_nothing(tmp_path, tiny_dataset):
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
         train_job(tiny_dataset, JobConfig(model="nbow", embeddings="random"), tmp_path / "run", resume=True)
     assert not (tmp_path / "run").exists() or list((tmp_path / "run").iterdir()) == []
+
+
+def test_loading_never_deletes_a_save_in_progress(tmp_path):
+    out = tmp_path / "bundle"
+    save(out, 1)
+    in_progress = tmp_path / ".bundle.new-abc123"  # another process is building the next bundle here
+    in_progress.mkdir()
+    (in_progress / "model.safetensors").write_bytes(b"half")
+    predictions(out)
+    assert (in_progress / "model.safetensors").exists()

@@ -115,7 +115,7 @@ class Bundle:
 
 
 def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
-    recover_directory(directory)  # a save killed between its two renames: the previous bundle comes back
+    recover_directory(directory, clean=False)  # a save killed between its renames: the old bundle comes back
     directory = require_exists(directory)
     config = read_json(directory / "config.json", "a textclf bundle config")
     if config.get("format") != FORMAT:

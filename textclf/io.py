@@ -47,7 +47,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 # Whole folders (a bundle is several files that must agree): build the new folder beside the
 # target, then swap it in with two renames. A crash before the swap leaves the old folder as it
 # was; a crash between the two renames leaves the old folder under ``.NAME.old-*`` and no NAME,
-# which ``recover_directory`` (called before every write and read) renames back.
+# which ``recover_directory`` (called before every write, and by readers) renames back.
 NEW, OLD = ".new-", ".old-"
 
 
@@ -55,8 +55,9 @@ def _siblings(path: Path, kind: str) -> list[Path]:
     return sorted(path.parent.glob(f".{glob.escape(path.name)}{kind}*"), key=lambda p: p.stat().st_mtime)
 
 
-def recover_directory(path: str | Path) -> None:
-    """Undo what a crash mid-swap left: restore ``.NAME.old-*`` if NAME is gone; drop unfinished copies."""
+def recover_directory(path: str | Path, clean: bool = True) -> None:
+    """Undo what a crash mid-swap left: restore ``.NAME.old-*`` if NAME is gone; with ``clean``, also drop
+    unfinished copies (only a writer should: a reader must not delete a save in progress)."""
     path = Path(path)
     if not path.parent.is_dir():
         return
@@ -64,8 +65,9 @@ def recover_directory(path: str | Path) -> None:
     if old and not path.exists():
         os.rename(old[-1], path)
         old = old[:-1]
-    for leftover in [*old, *_siblings(path, NEW)]:
-        shutil.rmtree(leftover, ignore_errors=True)
+    if clean:
+        for leftover in [*old, *_siblings(path, NEW)]:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 @contextmanager
