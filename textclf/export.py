@@ -55,7 +55,7 @@ def save_bundle(out: str | Path, model: TextClassifier, model_name: str, vocab: 
               "model_config": dataclasses.asdict(model.config), "labels": list(labels), "tokenizer": tokenizer,
               "max_len": max_len, "versions": versions(), **(extra or {})}
     texts = {"config.json": json.dumps(config, indent=2),
-             "vocab.json": json.dumps(vocab.to_dict(), ensure_ascii=False, indent=0),
+             "vocab.json": vocab.to_json(),
              **({"metrics.json": json.dumps(metrics, indent=2)} if metrics is not None else {}), **(files or {})}
     with atomic_directory(out, keep=learners_file) as tmp:
         write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))

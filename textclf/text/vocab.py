@@ -78,9 +78,13 @@ class Vocab:
     def to_dict(self) -> dict:
         return {"format": FORMAT, "pad_token": self.pad_token, "unk_token": self.unk_token, "itos": self.itos}
 
+    def to_json(self) -> str:
+        """The text of a vocabulary file (``save`` writes it; a bundle writes it as ``vocab.json``)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=0)
+
     def save(self, path: str | Path) -> None:
         """Write JSON atomically (a crash mid-write never leaves a half-written file)."""
-        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=0))
+        atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
