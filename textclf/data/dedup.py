@@ -29,13 +29,13 @@ def deduplicate(records: list[dict]) -> tuple[list[dict], dict[str, int]]:
     ``records`` are dicts with ``text`` and ``label``; returns the kept records (in their
     order) and counts of what was dropped and why.
     """
+    keys = [normalize_text(record["text"]) for record in records]
     labels_of: dict[str, set[str]] = defaultdict(set)
-    for record in records:
-        labels_of[normalize_text(record["text"])].add(record["label"])
+    for key, record in zip(keys, records):
+        labels_of[key].add(record["label"])
     seen: set[str] = set()
     kept, dropped = [], Counter()
-    for record in records:
-        key = normalize_text(record["text"])
+    for key, record in zip(keys, records):
         if not key:
             dropped["empty texts dropped"] += 1
         elif len(labels_of[key]) > 1:
