@@ -28,12 +28,13 @@ from textclf.training import TrainConfig, evaluate, fit, pick_device
 
 PRETRAINED = "minilm"
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
-# Training recipes: the classic models from scratch, and fine-tuning the pretrained MiniLM.
-CLASSIC_RECIPE = dict(epochs=15, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
-                      weight_decay=0.0, grad_clip=5.0, patience=3)
-PRETRAINED_RECIPE = dict(epochs=3, batch_size=32, lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear",
-                         weight_decay=0.01, grad_clip=1.0, patience=3)
-MAX_LEN = {"classic": 400, "pretrained": 128}
+# Training recipes (TrainConfig fields and max_len): the classic models from scratch, and fine-tuning MiniLM.
+RECIPES = {
+    "classic": dict(epochs=15, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
+                    weight_decay=0.0, grad_clip=5.0, patience=3, max_len=400),
+    "pretrained": dict(epochs=3, batch_size=32, lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear",
+                       weight_decay=0.01, grad_clip=1.0, patience=3, max_len=128),
+}
 
 
 @dataclass
@@ -73,8 +74,7 @@ class JobConfig:
 
 def recipe(model: str) -> dict:
     """The training options (``TrainConfig`` fields) and ``max_len`` a model trains with by default."""
-    kind = "pretrained" if model == PRETRAINED else "classic"
-    return {**(PRETRAINED_RECIPE if kind == "pretrained" else CLASSIC_RECIPE), "max_len": MAX_LEN[kind]}
+    return dict(RECIPES["pretrained" if model == PRETRAINED else "classic"])
 
 
 def default_job(model: str = DEFAULT_MODEL) -> JobConfig:
