@@ -64,14 +64,16 @@ class Row:
     best_epoch: list[int] | None = None
     setting: str = ""
 
-    def cell(self, values: list[float], fmt: str) -> str:
-        if len(values) == 1:
-            return format(values[0], fmt)
-        return f"{format(statistics.mean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
-
     @property
     def mean(self) -> float:
         return statistics.mean(self.accuracy)
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """One value, or mean ± standard deviation over seeds."""
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{format(statistics.mean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
 def baseline(ds, classifier: str) -> Row:
@@ -119,10 +121,10 @@ def table(ds, rows: list[Row], best: float) -> str:
              "| model | setting | test accuracy (%) | vs best baseline | test F1 | best epoch | train time (s) |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for row in rows:
-        acc = Row.cell(row, [a * 100 for a in row.accuracy], ".2f")
+        acc = spread([a * 100 for a in row.accuracy], ".2f")
         epochs = "-" if row.best_epoch is None else ", ".join(map(str, row.best_epoch))
         lines.append(f"| {row.name} | {row.setting} | {acc} | {(row.mean - best) * 100:+.1f} pt | "
-                     f"{row.cell(row.f1, '.4f')} | {epochs} | {row.cell(row.seconds, '.0f')} |")
+                     f"{spread(row.f1, '.4f')} | {epochs} | {spread(row.seconds, '.0f')} |")
     return "\n".join(lines)
 
 
@@ -155,7 +157,7 @@ def main() -> None:
         for model, job in candidates(name).items():
             if args.models is None or model in args.models:
                 rows.append(neural(ds, model, job, args.seeds))
-                print(f"  {name} {model}: {rows[-1].cell([a * 100 for a in rows[-1].accuracy], '.2f')}", flush=True)
+                print(f"  {name} {model}: {spread([a * 100 for a in rows[-1].accuracy], '.2f')}", flush=True)
         print("\n" + table(ds, rows, best) + "\n")
         if name == "rotten_tomatoes":
             for what, ok in verdicts(rows, best):
