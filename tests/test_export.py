@@ -48,7 +48,7 @@ def test_damaged_bundles(bundle_dir, tmp_path):
     broken = tmp_path / "b"
     shutil.copytree(bundle_dir, broken)
     (broken / "model.safetensors").write_bytes(b"\x00" * 20)
-    with pytest.raises(DataError, match=r"model\.safetensors: cannot load weights"):
+    with pytest.raises(DataError, match=r"model\.safetensors: cannot read the weights"):
         load_bundle(broken)
     (broken / "config.json").write_text('{"format": "textclf-bundle",\n "model": }')
     with pytest.raises(DataError, match=r"config\.json, line 2: invalid JSON"):

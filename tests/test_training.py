@@ -91,7 +91,7 @@ class Flaky(torch.utils.data.Dataset):
 
     def __init__(self, data, after, error):
         self.data, self.after, self.error, self.calls = data, after, error, 0
-        self.lengths, self.labels = data.lengths, data.labels
+        self.lengths, self.labels, self.fingerprint = data.lengths, data.labels, data.fingerprint
 
     def __len__(self):
         return len(self.data)

@@ -26,6 +26,7 @@ from textclf.explain.integrated_gradients import METHODS, OUTPUTS
 from textclf.finetune import MODES
 from textclf.models import MODELS
 from textclf.pipeline import DEFAULT_MODEL
+from textclf.text.printable import json_safe, printable
 
 MODEL_OPTIONS = ("hidden_dim", "num_layers", "n_filters", "dropout", "model_dim", "n_heads", "ff_dim", "positions",
                  "norm", "pooling")
@@ -84,9 +85,30 @@ def load_from_args(args: argparse.Namespace):
 
 
 def dataset_for_bundle(args: argparse.Namespace, bundle):
-    """``--dataset`` if given, else the dataset the bundle was trained on."""
-    args.dataset = args.dataset or bundle.config.get("dataset", "rotten_tomatoes")
-    return load_from_args(args)
+    """``--dataset`` if given; else the dataset the bundle was trained on, loaded from the source its config
+    records (an absolute path and the reading options) and checked against the recorded fingerprint."""
+    from textclf.data import BUNDLED
+    from textclf.data.datasets import load_source
+
+    if args.dataset:
+        return load_from_args(args)
+    config_file = bundle.path / "config.json" if bundle.path else "config.json"
+    recorded = bundle.config.get("data")
+    if recorded is None:  # a bundle from before sources were recorded: only a bundled dataset's name is safe
+        if bundle.config.get("dataset") in BUNDLED:
+            args.dataset = bundle.config["dataset"]
+            return load_from_args(args)
+        raise DataError(config_file, None, "the bundle does not record where its training data is; pass --dataset")
+    try:
+        ds = load_source(recorded["source"])
+        expected = recorded["fingerprints"][args.split]
+    except (KeyError, TypeError) as err:
+        raise DataError(config_file, None, f"key \"data\": unreadable dataset record ({err!r}); expected "
+                        "the source and fingerprints textclf train writes (or pass --dataset)") from None
+    if ds.fingerprints()[args.split] != expected:
+        raise DataError(recorded["source"]["name_or_path"], None, f"the {args.split} split is not the one this "
+                        "bundle was trained with (the file changed since); pass --dataset to score it anyway")
+    return ds
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -121,7 +143,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     ds = load_from_args(args)
     job = job_from_args(args)
-    print(f"training {args.model} on {ds.name} -> {args.out}")
+    print(f"training {args.model} on {printable(ds.name)} -> {args.out}")
     try:
         metrics = train_job(ds, job, args.out, resume=args.resume)
     except (TrainingDiverged, TrainingInterrupted) as err:
@@ -163,7 +185,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.bundle)
     for text, probs in zip(texts, bundle.predict(texts)):
         label = max(probs, key=probs.get)
-        print(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False))
+        print(json_safe(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False)))
     return 0
 
 
@@ -185,6 +207,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from textclf.explain import explain, render_terminal, save_html
     from textclf.export import load_bundle
 
+    if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
+        raise DataError(args.html, None, "is a folder; expected the name of an .html file to write" if args.html.is_dir()
+                        else "its folder does not exist; expected a file name in an existing folder")
     bundle = load_bundle(args.bundle)
     texts, truth = explain_inputs(args, bundle)
     explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
@@ -206,12 +231,13 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
         wordpiece = minilm_tokenizer()
         for text in texts:
             ids = wordpiece.encode(text, args.max_len)
-            print(json.dumps({"text": text, "tokens": wordpiece.vocab.decode(ids), "ids": ids}, ensure_ascii=False))
+            print(json_safe(json.dumps({"text": text, "tokens": wordpiece.vocab.decode(ids), "ids": ids},
+                                       ensure_ascii=False)))
     else:
         from textclf.text import tokenize
 
         for text in texts:
-            print(json.dumps({"text": text, "tokens": tokenize(text)}, ensure_ascii=False))
+            print(json_safe(json.dumps({"text": text, "tokens": tokenize(text)}, ensure_ascii=False)))
     return 0
 
 
@@ -325,17 +351,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, FileNotFoundError, ValueError, ModuleNotFoundError) as err:
-        print(f"textclf {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"textclf {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into `head` and cut short: not an error
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (DataError, OSError, ValueError, ModuleNotFoundError) as err:  # OSError: a path that cannot be written
+        print(f"textclf {args.command}: error: {printable(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"textclf {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

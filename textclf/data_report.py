@@ -7,6 +7,7 @@ import numpy as np
 from textclf.batching import BucketBatchSampler, EncodedDataset, padding_fraction, random_batches
 from textclf.data import TextDataset
 from textclf.text import Vocab, tokenize
+from textclf.text.printable import printable
 
 
 def describe(ds: TextDataset, batch_size: int = 64, glove: str | None = "bundled", min_freq: int = 2) -> str:
@@ -15,10 +16,10 @@ def describe(ds: TextDataset, batch_size: int = 64, glove: str | None = "bundled
     lengths = np.array([len(t) for t in train_tokens])
     first = ds.train[0]
     lines = [
-        f"dataset: {ds.name}  ({len(ds.labels)} labels: {', '.join(ds.labels)})",
+        f"dataset: {printable(ds.name)}  ({len(ds.labels)} labels: {', '.join(map(printable, ds.labels))})",
         ds.summary(),
         "",
-        f"example [{first.label}]: {first.text[:160]!r}",
+        f"example [{printable(first.label)}]: {first.text[:160]!r}",
         f"tokens: {tokenize(first.text)[:24]}",
         f"ids:    {vocab.encode(tokenize(first.text)[:24])}",
         "",

@@ -19,17 +19,19 @@ from functools import cached_property
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from textclf.batching import Collator, EncodedDataset, encode_text, text_tokens
 from textclf.data.errors import DataError
-from textclf.data.files import read_json, require_exists
+from textclf.config import ConfigError
+from textclf.data.files import read_json, require_exists, require_file
 from textclf.data.readers import Example
 from textclf.io import atomic_directory, current_umask, recover_directory
 from textclf.lesson_utils import versions
-from textclf.models import build_model
+from textclf.models import MODELS, build_config, build_model
 from textclf.models.embedding import TextClassifier
-from textclf.text import Vocab, make_tokenizer
+from textclf.text import TOKENIZERS, Vocab, make_tokenizer
 
 FORMAT = "textclf-bundle"
 
@@ -115,20 +117,97 @@ class Bundle:
 
 
 def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
+    """Read a bundle folder, checking every part before trusting it: config types and ranges (before anything
+    is allocated), labels against the head, vocabulary against the embedding, weight names, shapes, dtypes and
+    finiteness. Any problem is a ``DataError`` naming the file and the key."""
     recover_directory(directory, clean=False)  # a save killed between its renames: the old bundle comes back
     directory = require_exists(directory)
-    config = read_json(directory / "config.json", "a textclf bundle config")
-    if config.get("format") != FORMAT:
-        raise DataError(directory / "config.json", 1, f"expected \"format\": \"{FORMAT}\"")
+    if not directory.is_dir():
+        raise DataError(directory, None, "is a file; expected a bundle folder (model.safetensors, config.json, ...)")
+    config_path = directory / "config.json"
+    config = read_json(config_path, "a textclf bundle config")
+    model_name, model_config, labels = check_config(config, config_path)
     vocab = Vocab.load(directory / "vocab.json")
-    model, _ = build_model(config["model"], **config["model_config"])
-    weights_path = require_exists(directory / "model.safetensors")
-    try:
-        weights = load_file(str(weights_path))
-        model.load_state_dict(weights)
-    except Exception as err:  # safetensors raises its own error types for a damaged file
-        first = str(err).splitlines()[0]
-        raise DataError(weights_path, None, f"cannot load weights ({first}); expected the weights of a "
-                        f"{config['model']} model as described in config.json") from None
+    check_vocab(vocab, model_config, directory / "vocab.json")
+    weights_path = require_file(directory / "model.safetensors", "safetensors weights")
+    with torch.device("meta"):  # the expected names, shapes and dtypes, without allocating anything
+        expected = build_model(model_name, **model_config)[0].state_dict()
+    check_weight_header(weights_path, expected, model_name)
+    model, _ = build_model(model_name, **model_config)
+    weights = load_file(str(weights_path))
+    bad = [k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise DataError(weights_path, None, f"tensor {bad[0]!r} holds NaN or infinite values; expected finite weights")
+    model.load_state_dict(weights)
     model.to(device).eval()
-    return Bundle(model, vocab, config["labels"], config, directory)
+    return Bundle(model, vocab, labels, config, directory)
+
+
+def key_error(path: Path, key: str, expected: str, found: object = None) -> DataError:
+    shown = "" if found is None else f", found {json.dumps(found)[:80]}"
+    return DataError(path, None, f"key \"{key}\": expected {expected}{shown}")
+
+
+def check_config(config: dict, path: Path) -> tuple[str, dict, list[str]]:
+    """The model name, its (checked) config and the labels of a bundle's ``config.json``."""
+    if config.get("format") != FORMAT:
+        raise key_error(path, "format", f"\"{FORMAT}\" (a textclf bundle)", config.get("format"))
+    name = config.get("model")
+    if not isinstance(name, str) or name not in MODELS:
+        raise key_error(path, "model", "one of " + ", ".join(MODELS), name)
+    options = config.get("model_config")
+    if not isinstance(options, dict):
+        raise key_error(path, "model_config", "an object of the model's config fields", options)
+    try:
+        model_config = dataclasses.asdict(build_config(name, **options))
+    except (ConfigError, TypeError) as err:
+        raise DataError(path, None, f"key \"model_config\": {err}") from None
+    if name in ("lstm", "gru"):
+        model_config.pop("cell")  # build_model sets it from the name
+    labels = config.get("labels")
+    if (not isinstance(labels, list) or not all(isinstance(y, str) and y for y in labels)
+            or len(set(labels)) != len(labels)):
+        raise key_error(path, "labels", "a list of distinct, non-empty label strings", labels)
+    if len(labels) != model_config["n_classes"]:
+        raise key_error(path, "labels", f"{model_config['n_classes']} labels, one per output of the model's head "
+                        f"(model_config.n_classes)", labels)
+    if config.get("tokenizer", "basic") not in TOKENIZERS:
+        raise key_error(path, "tokenizer", "one of " + ", ".join(TOKENIZERS), config.get("tokenizer"))
+    max_len = config.get("max_len")
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
+        raise key_error(path, "max_len", "a whole number >= 1, or null", max_len)
+    return name, model_config, labels
+
+
+def check_vocab(vocab: Vocab, model_config: dict, path: Path) -> None:
+    if len(vocab) != model_config["vocab_size"]:
+        raise DataError(path, None, f"{len(vocab):,} tokens; expected {model_config['vocab_size']:,}, one per row of "
+                        "the model's embedding (config.json model_config.vocab_size): truncated or another model's?")
+    if "pad_index" in model_config and vocab.pad_index != model_config["pad_index"]:
+        raise DataError(path, None, f"padding token at id {vocab.pad_index}; expected id "
+                        f"{model_config['pad_index']} (config.json model_config.pad_index)")
+
+
+def check_weight_header(path: Path, expected: dict[str, torch.Tensor], model_name: str) -> None:
+    """Names, shapes and dtypes in the safetensors header against the model's, before reading any tensor."""
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            found = {k: (tuple(weights.get_slice(k).get_shape()), weights.get_slice(k).get_dtype())
+                     for k in weights.keys()}
+    except Exception as err:  # safetensors raises its own error types for a damaged file
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DataError(path, None, f"cannot read the weights ({first}); expected a safetensors file") from None
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise DataError(path, None, f"tensors missing {missing[:3]}, unexpected {unexpected[:3]}; expected the "
+                        f"weights of the {model_name} model config.json describes")
+    for key, tensor in expected.items():
+        shape, dtype = found[key]
+        want_dtype = SAFETENSORS_DTYPES.get(tensor.dtype)
+        if shape != tuple(tensor.shape) or dtype != want_dtype:
+            raise DataError(path, None, f"tensor {key!r} is {dtype}{list(shape)}; expected "
+                            f"{want_dtype}{list(tensor.shape)} as config.json describes")
+
+
+SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+                      torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8"}

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
+from textclf.text.printable import printable
+
 
 def confusion_matrix(targets: Sequence[int] | torch.Tensor, predictions: Sequence[int] | torch.Tensor,
                      n_classes: int) -> torch.Tensor:
@@ -46,6 +48,7 @@ def classification_metrics(targets, predictions, n_classes: int) -> dict[str, fl
 
 
 def format_confusion(matrix: torch.Tensor, labels: Sequence[str]) -> str:
+    labels = [printable(y) for y in labels]  # labels come from data: no control characters on the terminal
     width = max(6, *(len(y) for y in labels))
     lines = [" " * (width + 1) + " ".join(f"{y[:width]:>{width}}" for y in labels) + "   <- predicted"]
     for y, row in zip(labels, matrix.tolist()):

@@ -14,7 +14,7 @@ import torch
 
 from textclf.batching import encode_splits
 from textclf.config import check_bool, check_choice, check_float, check_int, fail, from_dict
-from textclf.data import TextDataset
+from textclf.data import DataError, TextDataset
 from textclf.export import Bundle, load_bundle, save_bundle
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
@@ -24,6 +24,7 @@ from textclf.models import MODELS, build_model
 from textclf.models.embedding import MAX_WIDTH, TextClassifier
 from textclf.pretrained import minilm, minilm_dir, minilm_tokenizer
 from textclf.text import Vocab, make_tokenizer, tokenize
+from textclf.text.printable import printable
 from textclf.training import TrainConfig, evaluate, fit, pick_device
 
 PRETRAINED = "minilm"
@@ -138,7 +139,8 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
             new_rows = matrix[n_old:]  # GloVe vectors for the words the source never saw
     model, parameters = transfer(source.model, len(ds.labels), job.finetune, job.last_k, vocab_size=len(vocab),
                                  new_rows=new_rows, seed=job.train.seed)
-    log(f"transfer from {job.init_from} ({', '.join(source.labels)} -> {', '.join(ds.labels)}): "
+    log(f"transfer from {job.init_from} ({', '.join(map(printable, source.labels))} -> "
+        f"{', '.join(map(printable, ds.labels))}): "
         f"{len(vocab) - n_old:,} new words, fine-tuning: {job.finetune}"
         + (f" (k={job.last_k})" if job.finetune == "last-k" else ""))
     return model, name
@@ -148,6 +150,9 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
               log=print) -> dict:
     """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict."""
     out = Path(out) if out else None
+    if out and out.exists() and not out.is_dir():
+        raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
+    ds.check_trainable()
     if out:
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
@@ -172,7 +177,8 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     start = time.perf_counter()
     history = fit(model, encode["train"], encode["valid"], job.train,
                   checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log,
-                  param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay))
+                  param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
+                  identity={"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels})
     seconds = time.perf_counter() - start
     log(history.table())
     test = evaluate(model, encode["test"], device=pick_device(job.train.device))
@@ -190,5 +196,6 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
                     tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2)},
-                    extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train)})
+                    extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
+                           "data": {"source": ds.source, "fingerprints": ds.fingerprints()}})
     return metrics

@@ -11,8 +11,14 @@ Crash safety, with ``checkpoint=PATH``:
 - after every epoch the full state (model, optimizer, best weights, history)
   is written atomically (temporary file, then rename) and read back with
   ``torch.load(weights_only=True)`` — tensors and plain values, no pickled code;
-- a loss that turns NaN/inf stops with ``TrainingDiverged``; the checkpoint
-  of the last good epoch stays as it was;
+- a loss that turns NaN/inf (a training batch's, or the validation loss), or a
+  weight that does, stops with ``TrainingDiverged``; the checkpoint of the last
+  good epoch (finite weights and metrics) stays as it was;
+- a checkpoint records what it was trained on: fingerprints of the encoded
+  train and valid splits, the training options and the caller's ``identity``
+  (model, vocabulary and data options). Resuming with other data or another
+  option is refused with the differences named; only ``epochs``, ``patience``,
+  ``device`` and ``progress`` may change, and a change is logged as applied;
 - Ctrl-C stops with ``TrainingInterrupted`` after making sure a checkpoint exists;
 - ``resume=True`` continues from the checkpoint. Each epoch's shuffling and
   dropout are seeded by ``(seed, epoch)``, so a resumed run ends with exactly
@@ -21,6 +27,7 @@ Crash safety, with ``checkpoint=PATH``:
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -152,12 +159,14 @@ def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, devi
 
 def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: TrainConfig | None = None, *,
         checkpoint: str | Path | None = None, resume: bool = False, log: Callable[[str], None] = print,
-        stop_after: int | None = None, param_groups: list[dict] | None = None) -> History:
+        stop_after: int | None = None, param_groups: list[dict] | None = None,
+        identity: dict | None = None) -> History:
     """Train ``model`` in place; on return it holds the weights of the best validation epoch.
 
     Only parameters with ``requires_grad`` are trained; ``param_groups`` (torch optimizer groups, e.g.
     ``textclf.finetune.parameter_groups``) give parts of the model their own learning rates.
     ``stop_after=N`` ends the run after N epochs as if interrupted (for tests and lessons).
+    ``identity``: JSON-like facts a resumed run must share with the checkpoint (model options, data source).
     """
     config = config or TrainConfig()
     if config.monitor not in ("accuracy", "f1"):
@@ -167,12 +176,13 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     sampler = BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
     optimizer = make_optimizer(model, config, param_groups)
     scheduler = make_scheduler(optimizer, config, config.epochs * len(sampler))
-    state = TrainState(model, optimizer, History(), snapshot(model), 0, 0, scheduler)
+    run = {"data": {"train": train.fingerprint(), "valid": valid.fingerprint()}, **(identity or {})}
+    state = TrainState(model, optimizer, History(), snapshot(model), 0, 0, scheduler, run)
     checkpoint = Path(checkpoint) if checkpoint else None
     if resume:
         if checkpoint is None or not checkpoint.exists():
             raise FileNotFoundError(f"{checkpoint}: no checkpoint to resume from")
-        state.load(checkpoint, device)
+        state.load(checkpoint, device, config, log)
         log(f"resumed from {checkpoint} after epoch {state.epoch}")
     elif checkpoint:
         state.save(checkpoint, config)
@@ -241,29 +251,79 @@ class TrainState:
     epoch: int
     bad_epochs: int
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+    run: dict = field(default_factory=dict)  # what the run is trained on: data fingerprints, the caller's identity
 
     def save(self, path: Path, config: TrainConfig) -> None:
         payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": self.best,
-                   "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                   "scheduler": self.scheduler.state_dict() if self.scheduler else None, "run": self.run,
                    "epoch": self.epoch, "bad_epochs": self.bad_epochs, "train_config": asdict(config),
                    "history": {"epochs": self.history.epochs, "best_epoch": self.history.best_epoch,
                                "best_metric": self.history.best_metric}}
         atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
-    def load(self, path: Path, device: torch.device) -> None:
+    def load(self, path: Path, device: torch.device, config: TrainConfig, log: Callable[[str], None]) -> None:
         try:
             payload = torch.load(path, map_location=device, weights_only=True)
+            check_resumable(path, payload, self.run, config, log)
             self.model.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
             if self.scheduler is not None:
                 self.scheduler.load_state_dict(payload["scheduler"])
+        except ResumeRefused:
+            raise
         except Exception as err:  # a damaged file raises pickle/zip errors; another model, RuntimeError/KeyError
             first = (str(err).splitlines() or [type(err).__name__])[0]
             raise ValueError(f"{path}: not a checkpoint of this model ({first})") from None
+        if not (all_finite(payload["model"]) and all_finite(payload["best"])):
+            raise ValueError(f"{path}: the checkpoint holds NaN or infinite weights; expected a good checkpoint "
+                             "(train again without --resume)")
         self.best = {k: v.to(device) for k, v in payload["best"].items()}
         self.epoch, self.bad_epochs = payload["epoch"], payload["bad_epochs"]
         saved = payload["history"]
         self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"])
+
+
+class ResumeRefused(ValueError):
+    """``--resume`` with other data or options than the checkpoint was trained with."""
+
+
+APPLIED_ON_RESUME = ("epochs", "patience", "device", "progress")  # may change when resuming; all else may not
+
+
+def check_resumable(path: Path, payload: dict, run: dict, config: TrainConfig, log: Callable[[str], None]) -> None:
+    """Refuse to continue a checkpoint on other data or with other options; log the options applied."""
+    saved_run = payload.get("run")
+    if saved_run is None:
+        raise ResumeRefused(f"{path}: the checkpoint does not record what it was trained on (an older textclf); "
+                            "train again without --resume")
+    if saved_run.get("data") != run.get("data"):
+        raise ResumeRefused(f"{path}: the checkpoint was trained on other data (fingerprints {saved_run.get('data')}, "
+                            f"now {run.get('data')}); resume with the same dataset, vocabulary and max_len, "
+                            "or train again without --resume")
+    changed = differences(saved_run, run) + differences(payload.get("train_config", {}), asdict(config))
+    refused = [c for c in changed if c[0] not in APPLIED_ON_RESUME]
+    if refused:
+        listed = "; ".join(f"{key}: {old!r} in the checkpoint, {new!r} now" for key, old, new in refused)
+        raise ResumeRefused(f"{path}: cannot resume with changed options ({listed}); use the checkpoint's options "
+                            f"(only {', '.join(APPLIED_ON_RESUME)} may change) or train again without --resume")
+    for key, old, new in changed:
+        log(f"resume: {key} changed from {old!r} to {new!r} (applied)")
+
+
+def differences(saved: dict, now: dict, prefix: str = "") -> list[tuple[str, object, object]]:
+    """``(key, saved value, new value)`` for every key whose value differs (nested dicts key by key)."""
+    found = []
+    for key in sorted(set(saved) | set(now), key=str):
+        old, new = saved.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            found.append((f"{prefix}{key}", old, new))
+    return found
+
+
+def all_finite(weights: dict[str, torch.Tensor]) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in weights.values() if t.is_floating_point())
 
 
 def training_loss(model: nn.Module, batch) -> torch.Tensor:
@@ -297,6 +357,10 @@ def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, s
             state.scheduler.step()
         total, count = total + loss.item() * len(batch), count + len(batch)
     scores = evaluate(model, valid, device=device)
+    if not (math.isfinite(scores.loss) and math.isfinite(total) and all_finite(model.state_dict())):
+        kept = f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
+        raise TrainingDiverged(f"epoch {state.epoch + 1} ended with non-finite weights or a validation loss of "
+                               f"{scores.loss}; {kept}. Try a lower learning rate (now {config.lr}).")
     state.epoch += 1
     metric = getattr(scores, config.monitor)
     state.history.epochs.append({"epoch": state.epoch, "train_loss": total / max(count, 1), "valid_loss": scores.loss,

@@ -11,8 +11,10 @@ split into train/valid/test with the seeded, stratified ``stratified_split``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from textclf.data.errors import DataError, ErrorPolicy, Problem
 from textclf.data.files import require_exists
 from textclf.data.readers import Column, Example, Record
 from textclf.data.splits import SPLITS, stratified_split
+from textclf.text.printable import printable
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.jsonl.gz", "bbc_news": "bbc_news.jsonl.gz"}
@@ -38,6 +41,8 @@ class TextDataset:
     valid: list[Example]
     test: list[Example]
     skipped: list[Problem] = field(default_factory=list)
+    # How to load it again: load_dataset's arguments (an absolute path), plus any subsample taken.
+    source: dict | None = None
 
     def split(self, name: str) -> list[Example]:
         if name not in SPLITS:
@@ -53,10 +58,11 @@ class TextDataset:
     def summary(self) -> str:
         """A table of examples per label and split."""
         counts = self.counts()
-        width = max(len(y) for y in [*self.labels, "label"])
+        shown = {y: printable(y) for y in self.labels}  # a label from a file may hold control characters
+        width = max(len(y) for y in [*shown.values(), "label"])
         lines = [f"{'label':<{width}} " + " ".join(f"{s:>7}" for s in SPLITS)]
         for y in self.labels:
-            lines.append(f"{y:<{width}} " + " ".join(f"{counts[s][y]:>7}" for s in SPLITS))
+            lines.append(f"{shown[y]:<{width}} " + " ".join(f"{counts[s][y]:>7}" for s in SPLITS))
         lines.append(f"{'total':<{width}} " + " ".join(f"{len(self.split(s)):>7}" for s in SPLITS))
         return "\n".join(lines)
 
@@ -64,7 +70,33 @@ class TextDataset:
         """A smaller copy (at most ``per_split`` examples per split), for quick runs and CI."""
         rng = random.Random(seed)
         parts = {s: rng.sample(self.split(s), min(per_split, len(self.split(s)))) for s in SPLITS}
-        return TextDataset(self.name, list(self.labels), **parts, skipped=list(self.skipped))
+        source = {**self.source, "subsample": [per_split, seed]} if self.source else None
+        return TextDataset(self.name, list(self.labels), **parts, skipped=list(self.skipped), source=source)
+
+    def fingerprints(self) -> dict[str, str]:
+        """A sha256 of each split's texts and labels (and the label list): equal only for the same data."""
+        def digest(examples: list[Example]) -> str:
+            payload = json.dumps([self.labels, [[ex.text, ex.label] for ex in examples]], ensure_ascii=False)
+            return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+        return {s: digest(self.split(s)) for s in SPLITS}
+
+    def where(self) -> str:
+        """The file it came from (for error messages), else its name."""
+        return (self.source or {}).get("name_or_path", self.name)
+
+    def check_trainable(self) -> None:
+        """Refuse data no classifier can learn or be scored on: fewer than two classes, an empty split."""
+        seen = sorted({ex.label for ex in self.train})
+        if len(self.labels) < 2 or len(seen) < 2:
+            found = ", ".join(repr(y) for y in (seen or self.labels)) or "none"
+            raise DataError(self.where(), None, f"the training split has {len(seen)} class(es) ({found}); expected "
+                            "at least two labels (a one-class classifier is always 'right')")
+        sizes = {s: len(self.split(s)) for s in SPLITS}
+        empty = [s for s, n in sizes.items() if n == 0]
+        if empty:
+            counts = ", ".join(f"{s} {n}" for s, n in sizes.items())
+            raise DataError(self.where(), None, f"the {' and '.join(empty)} split is empty ({counts} examples); "
+                            "expected examples in train, valid and test (use more rows, or give a split column)")
 
 
 def load_dataset(
@@ -89,17 +121,52 @@ def load_dataset(
     ``on_error="skip"``; the skipped rows are in ``dataset.skipped``).
     """
     policy = ErrorPolicy(on_error)
+    source = {"name_or_path": str(name_or_path), "format": format, "text_column": text_column,
+              "label_column": label_column, "split_column": split_column, "header": header,
+              "labels": list(labels) if labels else None, "on_error": on_error,
+              "valid_fraction": valid_fraction, "test_fraction": test_fraction, "seed": seed}
     if str(name_or_path) in BUNDLED:
         path, name = BUNDLED_DIR / BUNDLED[str(name_or_path)], str(name_or_path)
         records = readers.read_jsonl(path)
     else:
         path = require_exists(unknown_name_check(name_or_path))
-        name = path.name
+        name, source["name_or_path"] = path.name, str(path.resolve())
         fmt = format or guess_format(path)
         records = read_records(path, fmt, text_column, label_column, split_column, header, labels, policy)
     if not records:
         raise DataError(path, None, "no usable examples; expected at least one row with a text and a label")
-    return assemble(name, records, labels, policy.problems, valid_fraction, test_fraction, seed)
+    check_label_spellings(records)
+    ds = assemble(name, records, labels, policy.problems, valid_fraction, test_fraction, seed)
+    ds.source = source
+    return ds
+
+
+def load_source(source: dict) -> TextDataset:
+    """The dataset a ``TextDataset.source`` describes, loaded again (with its subsample, if any)."""
+    options = dict(source)
+    subsample = options.pop("subsample", None)
+    if isinstance(options.get("text_column"), list):  # a tuple of columns, after a JSON round trip
+        options["text_column"] = tuple(options["text_column"])
+    ds = load_dataset(options.pop("name_or_path"), **options)
+    return ds.subsample(*subsample) if subsample else ds
+
+
+def check_label_spellings(records: list[Record]) -> None:
+    """Labels that are one number spelt two ways (``1`` and ``1.0``) would become two classes: refuse."""
+    by_value: dict[float, dict[str, tuple]] = defaultdict(dict)
+    for r in records:
+        try:
+            value = float(r.example.label)
+        except ValueError:
+            continue
+        by_value[value].setdefault(r.example.label, r.where)
+    for spellings in by_value.values():
+        if len(spellings) > 1:
+            (first, at_first), (second, at_second) = list(spellings.items())[:2]
+            path, line = at_second or ("?", None)
+            raise DataError(path, line, f"label {second!r} is the number {first!r} "
+                            f"(line {at_first[1] if at_first else '?'}) spelt differently; expected one spelling "
+                            "per label, or they become two classes")
 
 
 def unknown_name_check(name_or_path: str | Path) -> Path:

@@ -1,12 +1,28 @@
-"""Reading raw bytes into text safely: missing, empty, compressed and non-UTF-8 files."""
+"""Reading raw bytes into text safely: missing, empty, compressed, special and non-UTF-8 files.
+
+Every reader in textclf gets its bytes from ``read_bytes`` here, so the same rules hold for a
+dataset, a vocabulary, a bundle's config or a GloVe file:
+
+- only regular files are read (a FIFO or ``/dev/zero`` would block or exhaust memory);
+- ``.gz`` files are decompressed up to ``MAX_DECOMPRESSED`` bytes (a 220 KB "zip bomb" can
+  expand to gigabytes), and a truncated or non-gzip file is a located error;
+- text is UTF-8 (a leading BOM is dropped); the first bad byte's line is named.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
+import zlib
 from pathlib import Path
 
 from textclf.data.errors import DataError, DataFileNotFoundError
+
+# Bytes a .gz file may expand to: 1 GiB, far above any dataset here (set TEXTCLF_MAX_DECOMPRESSED_BYTES
+# for a bigger corpus). A 220 KB "zip bomb" that expands to 2 GB is refused instead of filling memory.
+MAX_DECOMPRESSED = int(os.environ.get("TEXTCLF_MAX_DECOMPRESSED_BYTES", 1 << 30))
 
 
 def require_exists(path: str | Path) -> Path:
@@ -14,6 +30,54 @@ def require_exists(path: str | Path) -> Path:
     if not path.exists():
         raise DataFileNotFoundError(path, None, "no such file or directory")
     return path
+
+
+def require_file(path: str | Path, what: str = "file") -> Path:
+    """``path`` as a regular file: not missing, not a folder, not a FIFO, device or socket."""
+    path = require_exists(path)
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise DataError(path, None, f"is a directory; expected a {what} file")
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise DataError(path, None, f"is {kind}; expected a regular {what} file")
+    return path
+
+
+def gunzip(raw: bytes, path: str | Path, what: str = "data", limit: int | None = None) -> bytes:
+    """Decompress gzip bytes, refusing more than ``limit`` (default ``MAX_DECOMPRESSED``) bytes of output."""
+    limit = MAX_DECOMPRESSED if limit is None else limit
+    out, data = [], raw
+    size = 0
+    try:
+        while data:
+            stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # one gzip member (files may hold several)
+            while data:
+                chunk = stream.decompress(data, limit - size + 1)
+                size += len(chunk)
+                out.append(chunk)
+                if size > limit:
+                    raise DataError(path, None, f"decompresses to more than {limit:,} bytes; refused (expected "
+                                    f"gzip-compressed {what} within TEXTCLF_MAX_DECOMPRESSED_BYTES)")
+                data = stream.unconsumed_tail
+                if stream.eof:
+                    break
+            if not stream.eof:
+                raise EOFError("the compressed stream ends early (truncated download?)")
+            data = stream.unused_data.lstrip(b"\0")  # trailing zero padding is allowed, as gzip allows it
+    except (zlib.error, EOFError) as err:
+        raise DataError(path, None, f"not a valid gzip file ({err}); expected gzip-compressed {what}") from None
+    return b"".join(out)
+
+
+def read_bytes(path: str | Path, what: str = "data") -> bytes:
+    """The bytes of a regular file; ``.gz`` files are decompressed (capped)."""
+    path = require_file(path, what)
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gunzip(raw, path, what)
+    return raw
 
 
 def decode_utf8(raw: bytes, path: str | Path, first_line: int = 1) -> str:
@@ -31,26 +95,26 @@ def decode_utf8(raw: bytes, path: str | Path, first_line: int = 1) -> str:
 
 def read_text(path: str | Path, what: str = "text") -> str:
     """The whole file as text; ``.gz`` files are decompressed. Raises ``DataError`` when empty."""
-    path = require_exists(path)
-    if path.is_dir():
-        raise DataError(path, None, f"is a directory; expected a {what} file")
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise DataError(path, None, f"not a valid gzip file ({err}); expected gzip-compressed {what}") from None
-    text = decode_utf8(raw, path)
+    text = decode_utf8(read_bytes(path, what), path)
     if not text.strip():
         raise DataError(path, 1, f"the file is empty; expected {what}")
     return text
 
 
-def read_json(path: Path, what: str) -> dict:
+def parse_json(text: str, path: str | Path, what: str, line: int | None = None):
+    """``json.loads`` with located errors: invalid JSON, and nesting too deep for the parser
+    (100k ``[`` end in a RecursionError that must not escape as a traceback)."""
     try:
-        data = json.loads(read_text(path, what))
+        return json.loads(text)
     except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"invalid JSON: {err.msg}; expected {what}") from None
+        at = (line or 1) + err.lineno - 1
+        raise DataError(path, at, f"invalid JSON: {err.msg} (column {err.colno}); expected {what}") from None
+    except RecursionError:
+        raise DataError(path, line, f"JSON nested too deeply to read; expected {what}") from None
+
+
+def read_json(path: str | Path, what: str) -> dict:
+    data = parse_json(read_text(path, what), path, what)
     if not isinstance(data, dict):
-        raise DataError(path, 1, f"expected a JSON object ({what})")
+        raise DataError(path, 1, f"expected a JSON object ({what}), found {type(data).__name__}")
     return data

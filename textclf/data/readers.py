@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import tarfile
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textclf.data.errors import DataError, ErrorPolicy
-from textclf.data.files import decode_utf8, read_text, require_exists
+from textclf.data.files import decode_utf8, parse_json, read_text, require_exists
 
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
 IMDB_LABELS = {"neg": "negative", "pos": "positive"}
@@ -44,6 +43,7 @@ class Example:
 class Record:
     example: Example
     split: str | None = None
+    where: tuple[str, int] | None = None  # (file, line) it came from, for errors found after reading
 
 
 def checked_example(
@@ -53,7 +53,11 @@ def checked_example(
     """The shared row checks: text present and non-empty, label among the allowed ones."""
     path, line = where
     if not isinstance(text, str) or not text.strip():
-        policy.bad_row(path, line, f"empty text; expected a non-empty text, found {text!r}")
+        found = "" if isinstance(text, str) or text is None else f", found a JSON {json_type(text)}"
+        policy.bad_row(path, line, f"empty text; expected a non-empty text string{found}")
+        return None
+    if isinstance(label, (bool, list, dict)):
+        policy.bad_row(path, line, f"expected a label (a string or a whole number), found a JSON {json_type(label)}")
         return None
     label = "" if label is None else str(label).strip()
     if not label:
@@ -63,7 +67,12 @@ def checked_example(
         allowed = ", ".join(labels)
         policy.bad_row(path, line, f"unknown label {label!r}; expected one of: {allowed}")
         return None
-    return Record(Example(text, label), split)
+    return Record(Example(text, label), split, (str(path), line))
+
+
+def json_type(value: object) -> str:
+    return {bool: "boolean", list: "list", dict: "object", int: "number", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def column_index(column: Column, header: list[str] | None, path: Path) -> int:
@@ -88,19 +97,27 @@ def read_delimited(
     path, policy = Path(path), policy or ErrorPolicy()
     text_columns = text_column if isinstance(text_column, tuple) else (text_column,)
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(read_text(path, "delimited text"), newline=""),
-                        delimiter=delimiter, quoting=quoting, strict=True)
+    text = read_text(path, "delimited text")
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))  # long texts are fine (the default cap is 128 KB)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
     rows = rows_with_lines(reader, path)
-    names = next(rows)[1] if header else None
+    names = next(rows, (1, None))[1] if header else None
+    if header and not names:
+        raise DataError(path, 1, "no header row; expected a header naming the columns (or --no-header)")
     text_at = [column_index(c, names, path) for c in text_columns]
     label_at = column_index(label_column, names, path)
     split_at = None
     if isinstance(split_column, int) or (names and split_column in names):  # an optional column
         split_at = column_index(split_column, names, path)
+    used = [*text_at, label_at, *([split_at] if split_at is not None else [])]
     n_fields = len(names) if names else None
+    if names:
+        check_indices(used, n_fields, path, 1)
     records = []
     for line, row in rows:
-        n_fields = n_fields or len(row)
+        if n_fields is None:  # no header: the first row sets the number of fields
+            n_fields = len(row)
+            check_indices(used, n_fields, path, line)
         if len(row) != n_fields:
             shown = f" (like the header: {delimiter.join(names)})" if names else ""
             policy.bad_row(path, line, f"expected {n_fields} fields{shown}, found {len(row)}")
@@ -111,6 +128,14 @@ def read_delimited(
         if record:
             records.append(record)
     return records
+
+
+def check_indices(indices: list[int], n_fields: int, path: Path, line: int) -> None:
+    """Columns given by 0-based index must exist in the rows."""
+    for index in indices:
+        if not 0 <= index < n_fields:
+            raise DataError(path, line, f"column index {index} does not exist: the rows have {n_fields} fields, "
+                            f"expected an index from 0 to {n_fields - 1}")
 
 
 def rows_with_lines(reader, path: Path) -> Iterable[tuple[int, list[str]]]:
@@ -143,10 +168,9 @@ def read_jsonl(
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as err:
-            policy.bad_row(path, line, f"invalid JSON: {err.msg} (column {err.colno}); "
-                           "expected one JSON object per line")
+            obj = parse_json(raw, path, "one JSON object per line", line)
+        except DataError as err:  # invalid, or nested too deeply for the parser
+            policy.bad_row(path, line, err.message)
             continue
         if not isinstance(obj, dict) or text_column not in obj or label_column not in obj:
             found = f"keys {sorted(obj)}" if isinstance(obj, dict) else type(obj).__name__
@@ -203,7 +227,7 @@ def read_aclimdb(path: str | Path, *, policy: ErrorPolicy | None = None) -> list
 
 def imdb_dir_files(root: Path) -> Iterable[tuple[str, bytes]]:
     for file in sorted(root.rglob("*.txt")):
-        if IMDB_MEMBER.search(file.relative_to(root).as_posix()):
+        if file.is_file() and IMDB_MEMBER.search(file.relative_to(root).as_posix()):
             yield str(file), file.read_bytes()
 
 

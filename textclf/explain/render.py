@@ -15,6 +15,7 @@ from pathlib import Path
 
 from textclf.explain.explainer import Explanation
 from textclf.io import atomic_write_text
+from textclf.text.printable import printable
 
 FOR, AGAINST = (26, 150, 65), (215, 48, 39)  # green, red
 LARGE_DELTA = 0.01  # a completeness error above this is flagged
@@ -35,7 +36,8 @@ def summary_line(e: Explanation) -> str:
     if abs(e.delta) > LARGE_DELTA:
         verdict += "  [large delta: raise --steps]"
     s = e.settings
-    return (f"{truth}predicted {e.predicted} ({e.probabilities[e.predicted]:.2f})  explaining {e.target}: "
+    return (f"{printable(truth)}predicted {printable(e.predicted)} ({e.probabilities[e.predicted]:.2f})  "
+            f"explaining {printable(e.target)}: "
             f"attribution score {e.score:+.3f}, delta {e.delta:+.1e} "
             f"({s.get('baseline')} baseline, {s.get('steps')} steps, {s.get('output')}){verdict}")
 
@@ -46,7 +48,7 @@ def use_color(stream=None) -> bool:
 
 
 def terminal_token(token: str, score: float, scale: float, color: bool) -> str:
-    share = strength(score, scale)
+    share, token = strength(score, scale), printable(token)
     if not color:
         return f"{token}({score:+.2f})" if share >= 0.2 else token
     r, g, b = FOR if score > 0 else AGAINST
@@ -61,9 +63,9 @@ def render_terminal(explanations: Sequence[Explanation], color: bool | None = No
     for e in explanations:
         scale = scale_of(e)
         words = " ".join(terminal_token(t, s, scale, color) for t, s in zip(e.tokens, e.scores))
-        up = ", ".join(f"{t} {s:+.2f}" for t, s in e.top(3, 1)) or "-"
-        down = ", ".join(f"{t} {s:+.2f}" for t, s in e.top(3, -1)) or "-"
-        blocks.append(f"{summary_line(e)}\n  {words}\n  for {e.target}: {up}\n  against: {down}")
+        up = ", ".join(f"{printable(t)} {s:+.2f}" for t, s in e.top(3, 1)) or "-"
+        down = ", ".join(f"{printable(t)} {s:+.2f}" for t, s in e.top(3, -1)) or "-"
+        blocks.append(f"{summary_line(e)}\n  {words}\n  for {printable(e.target)}: {up}\n  against: {down}")
     legend = "" if color else "\n(word(+x.xx): score of a word with at least 20% of the text's largest score)"
     return "\n\n".join(blocks) + legend
 

@@ -30,15 +30,19 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
     The config checks every value; an option the model's config does not have is an error
     (``n_filter=200`` must not quietly train a default CNN).
     """
+    config = build_config(name, **options)
+    return MODELS[name][0](config, pretrained), config
+
+
+def build_config(name: str, **options) -> ClassifierConfig:
+    """The checked config of model ``name`` (``build_model`` without building the model)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of: {', '.join(MODELS)}")
-    model_class, config_class = MODELS[name]
     if name in ("lstm", "gru"):
         options = {**options, "cell": name}
-    config = from_dict(config_class, options, f"model {name!r}")
-    return model_class(config, pretrained), config
+    return from_dict(MODELS[name][1], options, f"model {name!r}")
 
 
 __all__ = ["MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig",
            "RNNClassifier", "RNNConfig", "TextClassifier", "TransformerClassifier", "TransformerConfig",
-           "WideDeepClassifier", "WideDeepConfig", "build_model", "make_embedding"]
+           "WideDeepClassifier", "WideDeepConfig", "build_config", "build_model", "make_embedding"]
