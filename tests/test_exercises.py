@@ -45,9 +45,23 @@ def test_check_one_exercise_and_bad_arguments(tmp_path):
     assert result.returncode == 0 and "Exercise 1.2: passed" in result.stdout and "1.1" not in result.stdout
     bad = subprocess.run([sys.executable, "-m", "textclf", "check", "one"], capture_output=True, text=True)
     assert bad.returncode == 2 and "expected an exercise like 1.2" in bad.stderr
-    missing = subprocess.run([sys.executable, "-m", "textclf", "check", "1"], capture_output=True, text=True,
-                             cwd=tmp_path)
-    assert missing.returncode == 2 and "pass --file PATH" in missing.stderr
+    missing = subprocess.run([sys.executable, "-m", "textclf", "check", "1", "--file", str(tmp_path / "nope.py")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such exercise file" in missing.stderr
+
+
+def test_check_grades_only_this_projects_exercise_file(tmp_path):
+    """An exercise file in some parent folder of where `textclf check` runs is code: it must not be run."""
+    planted = tmp_path / "lessons" / "exercises"
+    planted.mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (planted / "ex01_text_to_tensors.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    inside = tmp_path / "somewhere" / "deeper"
+    inside.mkdir(parents=True)
+    result = subprocess.run([sys.executable, "-m", "textclf", "check", "1.1"], capture_output=True, text=True,
+                            cwd=inside, timeout=600)
+    assert not marker.exists(), "a parent folder's exercise file was run"
+    assert f"Checking {ROOT / 'lessons' / 'exercises'}" in result.stdout, result.stdout + result.stderr
 
 
 def test_exercise_files_are_generated_from_the_solutions():

@@ -99,6 +99,9 @@ def dataset_for_bundle(args: argparse.Namespace, bundle):
             args.dataset = bundle.config["dataset"]
             return load_from_args(args)
         raise DataError(config_file, None, "the bundle does not record where its training data is; pass --dataset")
+    if isinstance(recorded, dict) and recorded.get("source") is None and "fingerprints" in recorded:
+        raise DataError(config_file, None, "the bundle was trained on data made in Python, not read from a file; "
+                        "pass --dataset")
     try:
         ds = load_source(recorded["source"])
         expected = recorded["fingerprints"][args.split]

