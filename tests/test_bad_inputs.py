@@ -182,3 +182,53 @@ def test_glove_damaged_gzip(tmp_path, damage):
     path = glove_file(tmp_path, b"w 0.1 0.2\n" if damage == "not gzip" else raw[: len(raw) // 2], "g.txt.gz")
     with pytest.raises(DataError, match=r"g\.txt\.gz: not a valid gzip file"):
         load_glove(path, cache=False)
+
+
+# ---- command-line arguments: checked where they enter, exit code 2, one line ---------------------------------
+
+def run_main(capsys, *args) -> tuple[int, str]:
+    from textclf.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse's usage errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    return code, err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["explain", "b", "x", "--steps", "100000000"], "argument --steps: expected a whole number from 1 to 10,000"),
+    (["explain", "b", "x", "--split", "test", "--limit", "-1"], "argument --limit: expected a whole number"),
+    (["tokenize", "--max-len", "0", "hi"], "argument --max-len: expected a whole number from 2"),
+    (["data", "--batch-size", "0"], "argument --batch-size: expected a whole number from 1"),
+    (["data", "--labels", ""], "--labels '': expected distinct, non-empty label names"),
+    (["data", "rotten_tomatoes", "--text-column", "9"], "text_column given, but rotten_tomatoes is a bundled"),
+    (["train", "--epochs", "0"], "TrainConfig.epochs = 0: expected a whole number from 1"),
+    (["train", "--grad-clip", "-1"], "TrainConfig.grad_clip = -1.0: expected a finite number > 0"),
+    (["train", "--dropout", "nan"], "dropout = nan: expected a finite number in [0, 1)"),
+    (["train", "--device", "bogus"], "TrainConfig.device = 'bogus': expected auto, cpu, cuda"),
+    (["check", "1.99"], "lesson 1 has no exercise 1.99; its exercises are 1.1"),
+])
+def test_bad_arguments_exit_2_with_one_line(capsys, args, message):
+    code, err = run_main(capsys, *args)
+    assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_split_column_values(tmp_path):
+    lines = ["text,label,split"] + [f"t{i},{'ab'[i % 2]},{['train', 'dev', 'Test', 'validation'][i % 4]}"
+                                    for i in range(16)]
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
+    ds = load_dataset(tmp_path / "s.csv")
+    assert (len(ds.train), len(ds.valid), len(ds.test)) == (4, 8, 4)
+    (tmp_path / "bad.csv").write_text("\n".join(lines + ["t99,a,holdout"]) + "\n")
+    with pytest.raises(DataError, match=r"bad\.csv, line 18: unknown split 'holdout'; expected train, valid"):
+        load_dataset(tmp_path / "bad.csv")
+
+
+def test_a_label_without_training_examples(tmp_path):
+    objects = [{"text": f"t{i}", "label": "ab"[i % 2], "split": "train"} for i in range(8)]
+    objects += [{"text": "v", "label": "a", "split": "valid"}, {"text": "w", "label": "c", "split": "test"}]
+    ds = load_dataset(write_jsonl(tmp_path / "c.jsonl", objects))
+    with pytest.raises(DataError, match=r"c\.jsonl: label 'c' has no training examples \(valid 0, test 1\)"):
+        ds.check_trainable()

@@ -52,6 +52,19 @@ def texts_from(texts: list[str]) -> list[str]:
     return found
 
 
+def whole_number(low: int, high: int = 1 << 31):
+    """An argparse type: a whole number from ``low`` to ``high`` (else argparse's usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}, not {value}")
+        return value
+    return parse
+
+
 def column(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
@@ -71,9 +84,13 @@ def add_dataset_options(parser: argparse.ArgumentParser, positional: bool = True
 def load_from_args(args: argparse.Namespace):
     from textclf.data import load_dataset
 
+    labels = None
+    if args.labels is not None:
+        labels = [y.strip() for y in args.labels.split(",")]
+        if not all(labels) or len(set(labels)) != len(labels):
+            raise ValueError(f"--labels {args.labels!r}: expected distinct, non-empty label names separated by commas")
     ds = load_dataset(args.dataset, format=args.format, text_column=args.text_column,
-                      label_column=args.label_column, header=not args.no_header,
-                      labels=args.labels.split(",") if args.labels else None,
+                      label_column=args.label_column, header=not args.no_header, labels=labels,
                       on_error="skip" if args.skip_bad else "raise")
     if ds.skipped:
         print(f"skipped {len(ds.skipped)} bad rows:", file=sys.stderr)
@@ -317,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("texts", nargs="*", help="texts to explain, or - to read one per line from stdin")
     explain.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what the words are compared with")
-    explain.add_argument("--steps", type=int, default=50, help="points on the path (more: smaller delta)")
+    explain.add_argument("--steps", type=whole_number(1, 10_000), default=50, help="points on the path (more: smaller delta)")
     explain.add_argument("--method", choices=METHODS, default="trapezoid", help="Riemann rule")
     explain.add_argument("--output", choices=OUTPUTS, default="probability", help="explain the probability or logit")
     explain.add_argument("--target", help="explain this label instead of the predicted one")
@@ -325,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-color", action="store_true", help="mark scores as word(+0.12) instead of colours")
     add_dataset_options(explain, positional=False, default=None)
     explain.add_argument("--split", choices=["train", "valid", "test"], help="explain texts of this dataset split")
-    explain.add_argument("--limit", type=int, default=5, help="how many texts of --split")
+    explain.add_argument("--limit", type=whole_number(1), default=5, help="how many texts of --split")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
 
@@ -333,12 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("texts", nargs="+", help="texts, or - to read one per line from stdin")
     tok.add_argument("--tokenizer", choices=["minilm", "basic"], default="minilm",
                      help="minilm: WordPiece with MiniLM's vocab.txt ([CLS] ... [SEP]); basic: the classic models'")
-    tok.add_argument("--max-len", type=int, default=512, help="WordPiece: at most this many ids")
+    tok.add_argument("--max-len", type=whole_number(2, 1_000_000), default=512, help="WordPiece: at most this many ids")
     tok.set_defaults(run=cmd_tokenize)
 
     data = commands.add_parser("data", help="load a dataset and show what the pipeline makes of it")
     add_dataset_options(data)
-    data.add_argument("--batch-size", type=int, default=64)
+    data.add_argument("--batch-size", type=whole_number(1, 1 << 20), default=64)
     data.add_argument("--glove", default="bundled", help="GloVe source for the coverage report ('none' to skip)")
     data.set_defaults(run=cmd_data)
 

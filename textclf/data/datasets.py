@@ -91,6 +91,12 @@ class TextDataset:
             found = ", ".join(repr(y) for y in (seen or self.labels)) or "none"
             raise DataError(self.where(), None, f"the training split has {len(seen)} class(es) ({found}); expected "
                             "at least two labels (a one-class classifier is always 'right')")
+        untrained = [y for y in self.labels if y not in seen]
+        if untrained:
+            counts = self.counts()
+            elsewhere = ", ".join(f"{s} {counts[s][untrained[0]]}" for s in ("valid", "test"))
+            raise DataError(self.where(), None, f"label {untrained[0]!r} has no training examples ({elsewhere}); "
+                            "expected every label in the training split (a model cannot learn a class it never sees)")
         sizes = {s: len(self.split(s)) for s in SPLITS}
         empty = [s for s, n in sizes.items() if n == 0]
         if empty:
@@ -126,6 +132,12 @@ def load_dataset(
               "labels": list(labels) if labels else None, "on_error": on_error,
               "valid_fraction": valid_fraction, "test_fraction": test_fraction, "seed": seed}
     if str(name_or_path) in BUNDLED:
+        given = {"format": format, "text_column": text_column, "label_column": label_column, "header": header}
+        ignored = [k for k, v in given.items() if v != {"format": None, "text_column": "text", "label_column": "label",
+                                                         "header": True}[k]]
+        if ignored:
+            raise DataError(name_or_path, None, f"{', '.join(ignored)} given, but {name_or_path} is a bundled "
+                            "dataset with its own columns; expected those options only with a csv/tsv/jsonl file")
         path, name = BUNDLED_DIR / BUNDLED[str(name_or_path)], str(name_or_path)
         records = readers.read_jsonl(path)
     else:

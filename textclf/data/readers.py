@@ -29,6 +29,9 @@ AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
 IMDB_LABELS = {"neg": "negative", "pos": "positive"}
 SMS_LABELS = ("ham", "spam")
 Column = str | int
+# the values a split column may hold, and the split each names
+SPLIT_NAMES = {"train": "train", "valid": "valid", "dev": "valid", "validation": "valid", "val": "valid",
+               "test": "test", "": None}
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,13 @@ def checked_example(
         allowed = ", ".join(labels)
         policy.bad_row(path, line, f"unknown label {label!r}; expected one of: {allowed}")
         return None
+    if split is not None:
+        name = str(split).strip().lower() if isinstance(split, str) else split
+        split = SPLIT_NAMES.get(name, name) or None
+        if split is not None and split not in SPLIT_NAMES.values():
+            policy.bad_row(path, line, f"unknown split {name!r}; expected train, valid (or dev, validation), "
+                           "test, or an empty value (split by textclf)")
+            return None
     return Record(Example(text, label), split, (str(path), line))
 
 

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+MAX_STEPS = 10_000  # points on the path: beyond this the result no longer changes, only the time
+
 METHODS = ("trapezoid", "left", "right", "middle")
 OUTPUTS = ("probability", "logit")
 
@@ -50,8 +52,9 @@ def riemann_points(steps: int, method: str = "trapezoid") -> tuple[torch.Tensor,
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
-    if steps < (2 if method == "trapezoid" else 1):
-        raise ValueError(f"steps must be at least {2 if method == 'trapezoid' else 1} for {method}, not {steps}")
+    if not (2 if method == "trapezoid" else 1) <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be from {2 if method == 'trapezoid' else 1} to {MAX_STEPS:,} for {method}, "
+                         f"not {steps}")
     if method == "trapezoid":
         alphas = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
         weights = torch.full((steps,), 1.0 / (steps - 1), dtype=torch.float64)

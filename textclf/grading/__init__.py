@@ -93,6 +93,11 @@ def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = F
         raise FileNotFoundError(f"{file}: no such exercise file; expected a .py file")
     print(f"Checking {file}")
     selected = [f"ex{lesson}_{k}" for _, k in parsed if k is not None]
+    known = sorted(set(re.findall(rf"\bex{lesson}_(\d+)\b", test_file.read_text(encoding="utf-8"))), key=int)
+    for marker in selected:
+        if marker.split("_")[1] not in known:
+            raise ValueError(f"lesson {lesson} has no exercise {marker[2:].replace('_', '.')}; its exercises are "
+                             + ", ".join(f"{lesson}.{k}" for k in known))
     args = [str(test_file), "-p", "no:cacheprovider", "--rootdir", str(GRADING_DIR),
             "-c", str(GRADING_DIR / "pytest.ini"), "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *(["-v", "--tb=short"] if verbose else ["-qq", "--tb=no", "-rN"])]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from textclf.data.errors import DataError
-from textclf.data.files import read_text
+from textclf.data.files import parse_json, read_text
 from textclf.io import atomic_write_text
 
 PAD, UNK = "<pad>", "<unk>"
@@ -88,13 +88,12 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
-        text = read_text(path, "vocabulary JSON")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(path, err.lineno, f"invalid JSON: {err.msg}; expected a textclf vocabulary") from None
+        data = parse_json(read_text(path, "vocabulary JSON"), path, "a textclf vocabulary")
         if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("itos"), list):
             raise DataError(path, 1, f"expected a JSON object with \"format\": \"{FORMAT}\" and an \"itos\" list")
+        strings = [data.get("pad_token", PAD), data.get("unk_token", UNK), *data["itos"]]
+        if not all(isinstance(token, str) for token in strings):
+            raise DataError(path, None, "key \"itos\" (or pad_token/unk_token): expected token strings only")
         try:
             return cls(data["itos"], data.get("pad_token", PAD), data.get("unk_token", UNK))
         except ValueError as err:
