@@ -259,3 +259,20 @@ def test_control_characters_in_labels_are_escaped_on_the_terminal(tmp_path):
     assert evil in json.loads(predicted.stdout)["probabilities"]
     data = run_cli("data", str(tmp_path / "evil.jsonl"), "--glove", "none")
     assert data.returncode == 0 and "\x1b" not in data.stdout
+
+
+def test_evaluate_on_an_empty_split_is_an_error(tiny_bundles, tmp_path):
+    bundle, _ = tiny_bundles("cnn")
+    lines = [json.dumps({"text": f"film {i}", "label": ["negative", "positive"][i % 2],
+                         "split": ["train", "valid"][i % 3 == 0]}) for i in range(12)]
+    (tmp_path / "no_test.jsonl").write_text("\n".join(lines) + "\n")
+    result = run_cli("evaluate", str(bundle), "--dataset", str(tmp_path / "no_test.jsonl"))
+    assert result.returncode == 2 and "no_test.jsonl: the test split is empty" in result.stderr
+
+
+def test_metrics_never_hold_nan_which_is_not_json():
+    from textclf.export import strict_json
+
+    text = json.dumps(strict_json({"loss": float("nan"), "history": [{"x": float("inf")}, {"x": 1.5}]}),
+                      allow_nan=False)
+    assert json.loads(text) == {"loss": None, "history": [{"x": None}, {"x": 1.5}]}

@@ -232,3 +232,27 @@ def test_a_label_without_training_examples(tmp_path):
     ds = load_dataset(write_jsonl(tmp_path / "c.jsonl", objects))
     with pytest.raises(DataError, match=r"c\.jsonl: label 'c' has no training examples \(valid 0, test 1\)"):
         ds.check_trainable()
+
+
+@pytest.mark.parametrize("texts,labels,message", [
+    (["a", "b"], [1, 1.0], r"labels\[0\] = 1: expected a non-empty string"),
+    (["a", None], ["x", "y"], r"texts\[1\] = None: expected a non-empty string"),
+    ("one text", ["x"], "must be lists"),
+    (["a", "b", "c"], ["x", "y"], "3 texts but 2 labels"),
+    (["a", "b"], ["x", "x"], "at least two different labels"),
+])
+def test_the_python_api_refuses_bad_lists(texts, labels, message):
+    from textclf import TextClassifier
+
+    with pytest.raises(ValueError, match=message):
+        TextClassifier("nbow").finetune(texts, labels, epochs=1)
+
+
+def test_predict_refuses_what_is_not_a_list_of_strings(tiny_bundles):
+    from textclf.export import load_bundle
+
+    bundle = load_bundle(tiny_bundles("cnn")[0])
+    with pytest.raises(TypeError, match="a list of texts"):
+        bundle.predict("one text")
+    with pytest.raises(TypeError, match=r"texts\[1\] is a int; expected a string"):
+        bundle.predict(["fine", 3])

@@ -94,9 +94,29 @@ def find_batch_size(model: nn.Module, seq_len: int, device: torch.device | str =
     return size
 
 
-def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple | None, seed: int) -> TextDataset:
+def check_lists(texts: Sequence[str], labels: Sequence[str], what: str = "") -> None:
+    """Texts are non-empty strings, labels non-empty strings (``1`` and ``1.0`` would be one class or two)."""
+    if isinstance(texts, str) or isinstance(labels, str):
+        raise ValueError(f"{what}texts and labels must be lists (of strings), not a single string")
     if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        raise ValueError(f"{what}{len(texts)} texts but {len(labels)} labels")
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{what}texts[{i}] = {text!r:.60}: expected a non-empty string")
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"{what}labels[{i}] = {label!r:.60}: expected a non-empty string "
+                             "(write numeric labels as strings, e.g. '1')")
+
+
+def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple | None, seed: int) -> TextDataset:
+    check_lists(texts, labels)
+    if valid is not None:
+        if len(valid) != 2:
+            raise ValueError("valid: expected a pair (texts, labels)")
+        check_lists(*valid, what="valid: ")
+        unknown = sorted(set(valid[1]) - set(labels))
+        if unknown:
+            raise ValueError(f"valid: labels {unknown} do not occur in the training labels")
     names = sorted(set(labels))
     if len(names) < 2:
         raise ValueError("fine-tuning needs at least two different labels")

@@ -188,6 +188,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ds = dataset_for_bundle(args, bundle)
     if sorted(ds.labels) != sorted(bundle.labels):
         raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
+    if not ds.split(args.split):
+        raise DataError(ds.where(), None, f"the {args.split} split is empty; expected examples to score")
     data = bundle.dataset(ds.split(args.split))  # the bundle's own tokenizer (WordPiece for MiniLM)
     result = evaluate(bundle.model, data)
     print(f"{ds.name} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  loss {result.loss:.4f}  "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,12 +59,24 @@ def save_bundle(out: str | Path, model: TextClassifier, model_name: str, vocab: 
               "max_len": max_len, "versions": versions(), **(extra or {})}
     texts = {"config.json": json.dumps(config, indent=2),
              "vocab.json": vocab.to_json(),
-             **({"metrics.json": json.dumps(metrics, indent=2)} if metrics is not None else {}), **(files or {})}
+             **({"metrics.json": json.dumps(strict_json(metrics), indent=2, allow_nan=False)}
+                if metrics is not None else {}), **(files or {})}
     with atomic_directory(out, keep=learners_file) as tmp:
         write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))
         for name, text in texts.items():
             write_file(tmp / name, lambda path, text=text: path.write_text(text, encoding="utf-8"))
     return out
+
+
+def strict_json(value):
+    """``value`` with NaN/inf floats as ``null``: Python's json writes them as ``NaN``, which is not JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def write_file(path: Path, write) -> None:
@@ -105,6 +118,11 @@ class Bundle:
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:
         """``{label: probability}`` for each text."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts; wrap a single text in a list")
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise TypeError(f"texts[{bad}] is a {type(texts[bad]).__name__}; expected a string")
         self.model.eval()
         device = next(self.model.parameters()).device
         collate, results = Collator(self.vocab.pad_index), []
@@ -112,6 +130,8 @@ class Bundle:
         for start in range(0, len(encoded), batch_size):
             batch = collate([(ids, 0) for ids in encoded[start : start + batch_size]]).to(device)
             probs = self.model(batch.ids, batch.mask).softmax(dim=1).cpu()  # [batch, n_classes]
+            if not torch.isfinite(probs).all():  # would print NaN: not JSON, and not an answer
+                raise ValueError(f"the model {self.path or ''} gave non-finite probabilities; is it a diverged model?")
             results += [dict(zip(self.labels, map(float, row))) for row in probs]
         return results
 

@@ -139,6 +139,8 @@ def pad_index_of(model: nn.Module) -> int:
 def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, device: str | torch.device = "cpu",
              n_classes: int | None = None) -> Evaluation:
     """Loss, accuracy and F1 over the whole split (not averaged over batches)."""
+    if len(data) == 0:
+        raise ValueError("cannot evaluate on an empty split; expected at least one example")
     device = torch.device(device) if isinstance(device, str) else device
     model.eval()
     sampler = BucketBatchSampler(data.lengths, batch_size, shuffle=False)
