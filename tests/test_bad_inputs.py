@@ -208,6 +208,13 @@ def run_main(capsys, *args) -> tuple[int, str]:
     (["train", "--grad-clip", "-1"], "TrainConfig.grad_clip = -1.0: expected a finite number > 0"),
     (["train", "--dropout", "nan"], "dropout = nan: expected a finite number in [0, 1)"),
     (["train", "--device", "bogus"], "TrainConfig.device = 'bogus': expected auto, cpu, cuda"),
+    (["train", "--patience", "0"], "TrainConfig.patience = 0: expected a whole number from 1"),
+    (["train", "--layer-lr-decay", "-1"], "JobConfig.layer_lr_decay = -1.0: expected a finite number in (0, 1]"),
+    (["train", "--max-len", "0"], "JobConfig.max_len = 0: expected a whole number from 1"),
+    (["train", "--warmup", "-1"], "TrainConfig.warmup = -1.0: expected a finite number in [0, 1)"),
+    (["train", "--model", "cnn", "--n-filters", "0"], "n_filters = 0: expected a whole number"),
+    (["train", "--model", "transformer", "--model-dim", "0"], "model_dim = 0: expected a whole number"),
+    (["train", "--lr", "inf"], "TrainConfig.lr = inf: expected a finite number in (0, 10]"),
     (["check", "1.99"], "lesson 1 has no exercise 1.99; its exercises are 1.1"),
 ])
 def test_bad_arguments_exit_2_with_one_line(capsys, args, message):
