@@ -135,8 +135,10 @@ def test_bad_arguments():
         integrated_gradients(model, b.ids, b.mask, baseline="mean")
     with pytest.raises(ValueError, match="unk_index"):
         integrated_gradients(model, b.ids, b.mask, baseline="unk")
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="steps must be from 2 to 10,000 for trapezoid, not 1"):
         riemann_points(1, "trapezoid")
+    with pytest.raises(ValueError, match="steps must be from 1 to 10,000 for left, not 10001"):
+        riemann_points(10_001, "left")
     with pytest.raises(ValueError, match="unknown method"):
         riemann_points(10, "simpson")
 
