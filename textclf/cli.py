@@ -230,8 +230,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from textclf.export import load_bundle
 
     if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
-        raise DataError(args.html, None, "is a folder; expected the name of an .html file to write" if args.html.is_dir()
-                        else "its folder does not exist; expected a file name in an existing folder")
+        problem = ("is a folder; expected the name of an .html file to write" if args.html.is_dir()
+                   else "its folder does not exist; expected a file name in an existing folder")
+        raise DataError(args.html, None, problem)
     bundle = load_bundle(args.bundle)
     texts, truth = explain_inputs(args, bundle)
     explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
@@ -336,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("texts", nargs="*", help="texts to explain, or - to read one per line from stdin")
     explain.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what the words are compared with")
-    explain.add_argument("--steps", type=whole_number(1, 10_000), default=50, help="points on the path (more: smaller delta)")
+    explain.add_argument("--steps", type=whole_number(1, 10_000), default=50,
+                         help="points on the path (more: smaller delta)")
     explain.add_argument("--method", choices=METHODS, default="trapezoid", help="Riemann rule")
     explain.add_argument("--output", choices=OUTPUTS, default="probability", help="explain the probability or logit")
     explain.add_argument("--target", help="explain this label instead of the predicted one")

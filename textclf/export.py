@@ -24,8 +24,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from textclf.batching import Collator, EncodedDataset, encode_text, text_tokens
-from textclf.data.errors import DataError
 from textclf.config import ConfigError
+from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists, require_file
 from textclf.data.readers import Example
 from textclf.io import atomic_directory, current_umask, recover_directory

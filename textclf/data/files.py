@@ -11,7 +11,6 @@ dataset, a vocabulary, a bundle's config or a GloVe file:
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import stat
