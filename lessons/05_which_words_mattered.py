@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from textclf.bundle import load_bundle
 from textclf.data import load_dataset
 from textclf.explain import (
     captum_integrated_gradients,
@@ -44,7 +45,6 @@ from textclf.explain import (
     riemann_sum,
     save_html,
 )
-from textclf.export import load_bundle
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.pipeline import JobConfig, train_job
 from textclf.training import TrainConfig

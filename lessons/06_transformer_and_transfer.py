@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from textclf.bundle import load_bundle
 from textclf.data import load_dataset
-from textclf.export import load_bundle
 from textclf.finetune import encoder_stages, set_trainable
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import TransformerClassifier, TransformerConfig

@@ -73,9 +73,9 @@ def test_minilm_facade_and_zero_shot(tmp_path, capsys):
 
 def assert_evaluate_uses_the_bundles_tokenizer(bundle_dir, csv_path, capsys):
     """`textclf evaluate` on a WordPiece bundle scores what `predict` scores (it once used the basic tokenizer)."""
+    from textclf.bundle import load_bundle
     from textclf.cli import main
     from textclf.data import load_dataset
-    from textclf.export import load_bundle
 
     texts = ["loved it, wonderful", "hated it, dull", "isn't it great", "didn't like it", "superb acting",
              "boring, awful mess", "a moving story", "terrible film", "great fun", "dull plot"] * 2

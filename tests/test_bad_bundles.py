@@ -11,8 +11,8 @@ import torch
 from conftest import make_tiny_dataset
 from safetensors.torch import load_file, save_file
 
+from textclf.bundle import load_bundle
 from textclf.data import DataError
-from textclf.export import load_bundle
 from textclf.pipeline import JobConfig, train_job
 from textclf.training import ResumeRefused, TrainConfig, TrainingDiverged, fit
 
@@ -142,8 +142,8 @@ def test_divergence_keeps_the_last_finite_checkpoint(tmp_path, poison):
     evaluations = []
     original_forward = model.forward
 
-    def forward(ids, mask):
-        logits = original_forward(ids, mask)
+    def forward(ids, mask, labels=None):
+        logits = original_forward(ids, mask, labels)
         if not model.training:
             evaluations.append(1)
             if len(evaluations) == 2:
@@ -272,7 +272,7 @@ def test_evaluate_on_an_empty_split_is_an_error(tiny_bundles, tmp_path):
 
 
 def test_metrics_never_hold_nan_which_is_not_json():
-    from textclf.export import strict_json
+    from textclf.bundle import strict_json
 
     text = json.dumps(strict_json({"loss": float("nan"), "history": [{"x": float("inf")}, {"x": 1.5}]}),
                       allow_nan=False)

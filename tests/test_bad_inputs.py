@@ -256,7 +256,7 @@ def test_the_python_api_refuses_bad_lists(texts, labels, message):
 
 
 def test_predict_refuses_what_is_not_a_list_of_strings(tiny_bundles):
-    from textclf.export import load_bundle
+    from textclf.bundle import load_bundle
 
     bundle = load_bundle(tiny_bundles("cnn")[0])
     with pytest.raises(TypeError, match="a list of texts"):

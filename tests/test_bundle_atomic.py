@@ -9,9 +9,9 @@ import torch
 from conftest import NEG, POS
 
 import textclf
-import textclf.export
+import textclf.bundle
 import textclf.io
-from textclf.export import load_bundle, save_bundle
+from textclf.bundle import load_bundle, save_bundle
 from textclf.io import atomic_write_text, remove_stale_temporaries
 from textclf.models import build_model
 from textclf.text import Vocab
@@ -44,10 +44,10 @@ def leftovers(out):
 
 def count_writes(monkeypatch, out):
     calls = []
-    real = textclf.export.write_file
-    monkeypatch.setattr(textclf.export, "write_file", lambda path, write: (calls.append(path), real(path, write)))
+    real = textclf.bundle.write_file
+    monkeypatch.setattr(textclf.bundle, "write_file", lambda path, write: (calls.append(path), real(path, write)))
     save(out, 99)
-    monkeypatch.setattr(textclf.export, "write_file", real)
+    monkeypatch.setattr(textclf.bundle, "write_file", real)
     return len(calls)
 
 
@@ -60,7 +60,7 @@ def test_a_crash_between_any_two_writes_keeps_the_old_bundle(tmp_path, monkeypat
     assert n == 5  # model, config, vocab, metrics, job
     for k in range(n + 1):  # crash before write k (k == n: after the last write, before the swap)
         calls = []
-        real = textclf.export.write_file
+        real = textclf.bundle.write_file
 
         def crashing(path, write, calls=calls, k=k, real=real):
             if len(calls) == k:
@@ -68,7 +68,7 @@ def test_a_crash_between_any_two_writes_keeps_the_old_bundle(tmp_path, monkeypat
             calls.append(path)
             real(path, write)
 
-        monkeypatch.setattr(textclf.export, "write_file", crashing)
+        monkeypatch.setattr(textclf.bundle, "write_file", crashing)
         if k == n:  # the last write went through; crash as the swap starts
             monkeypatch.setattr(textclf.io, "_swap", lambda new, path: (_ for _ in ()).throw(Crash("swap")))
         with pytest.raises(Crash):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textclf.batching import Collator
+from textclf.bundle import load_bundle
 from textclf.explain import (
     METHODS,
     captum_integrated_gradients,
@@ -22,7 +23,6 @@ from textclf.explain import (
     riemann_sum,
     save_html,
 )
-from textclf.export import load_bundle
 from textclf.models import MODELS, build_model
 
 FAMILIES = list(MODELS)

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
+from textclf.bundle import load_bundle
 from textclf.data import Example, TextDataset
-from textclf.export import load_bundle
 from textclf.finetune import (
     encoder_stages,
     extend_vocab,

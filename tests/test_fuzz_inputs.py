@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from textclf.bundle import load_bundle
 from textclf.data import DataError, load_dataset
 from textclf.data.errors import ErrorPolicy
 from textclf.data.readers import read_delimited, read_jsonl
-from textclf.export import load_bundle
 from textclf.glove import parse_glove_text
 from textclf.text import Vocab
 

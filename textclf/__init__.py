@@ -2,10 +2,11 @@
 
 The path of the data: ``textclf.data`` (files -> examples) -> ``textclf.text``
 (tokens, Vocab, WordPiece) -> ``textclf.glove`` (word vectors) -> ``textclf.batching``
-(padded tensors) -> ``textclf.models`` -> ``textclf.training`` -> ``textclf.export``.
+(padded tensors) -> ``textclf.models`` -> ``textclf.training`` -> ``textclf.bundle``
+(the saved model folder); ``textclf.inference`` runs any model on texts.
 Lessons in ``lessons/`` walk through it in order. ``textclf.TextClassifier`` is the
-few-lines facade over all of it (``textclf.api``; not to be confused with
-``textclf.models.TextClassifier``, the base class of the networks).
+few-lines facade over all of it (``textclf.api``); the networks themselves derive
+from ``textclf.models.ClassifierNet``.
 """
 
 from textclf.data import DataError, Example, TextDataset, load_dataset

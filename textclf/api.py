@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textclf.bundle import BUNDLE_FILES, Bundle, learners_file, load_bundle, write_file
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
-from textclf.export import BUNDLE_FILES, Bundle, learners_file, load_bundle, write_file
 from textclf.io import atomic_directory
 from textclf.models import MODELS
 from textclf.pipeline import PRETRAINED, JobConfig, train_job

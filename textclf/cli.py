@@ -180,7 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from textclf.export import load_bundle
+    from textclf.bundle import load_bundle
     from textclf.metrics import format_confusion
     from textclf.training import evaluate
 
@@ -201,7 +201,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import json
 
-    from textclf.export import load_bundle
+    from textclf.bundle import load_bundle
 
     texts = texts_from(args.texts)
     bundle = load_bundle(args.bundle)
@@ -226,8 +226,8 @@ def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[st
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from textclf.bundle import load_bundle
     from textclf.explain import explain, render_terminal, save_html
-    from textclf.export import load_bundle
 
     if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
         problem = ("is a folder; expected the name of an .html file to write" if args.html.is_dir()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import platform
-from importlib import metadata
+
+from textclf.versions import versions
 
 
 def smoke_mode() -> bool:
@@ -12,13 +12,4 @@ def smoke_mode() -> bool:
     return os.environ.get("TEXTCLF_SMOKE", "") not in ("", "0")
 
 
-def versions() -> str:
-    """One line naming Python and the library versions a lesson ran with."""
-    names = ["textclf", "torch", "numpy", "scikit-learn", "captum", "safetensors"]
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return f"Python {platform.python_version()} | " + " | ".join(found)
+__all__ = ["smoke_mode", "versions"]

@@ -13,15 +13,15 @@ from pathlib import Path
 import torch
 
 from textclf.batching import encode_splits
+from textclf.bundle import Bundle, load_bundle, save_bundle
 from textclf.config import check_bool, check_choice, check_float, check_int, fail, from_dict
 from textclf.data import DataError, TextDataset
-from textclf.export import Bundle, load_bundle, save_bundle
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
 from textclf.models import MODELS, build_model
-from textclf.models.embedding import MAX_WIDTH, TextClassifier
+from textclf.models.embedding import MAX_WIDTH, ClassifierNet
 from textclf.pretrained import minilm, minilm_dir, minilm_tokenizer
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
@@ -113,7 +113,7 @@ def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
     return extend_vocab(source.vocab, tokens, job.min_freq) if job.extend_vocab else source.vocab
 
 
-def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple[TextClassifier, str]:
+def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple[ClassifierNet, str]:
     if job.model == PRETRAINED:  # the pretrained encoder with a new head, frozen by mode
         model, _ = minilm(len(ds.labels), seed=job.train.seed)
         set_trainable(model, job.finetune, job.last_k)
@@ -127,7 +127,7 @@ def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple
 
 
 def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobConfig,
-                      log=print) -> tuple[TextClassifier, str]:
+                      log=print) -> tuple[ClassifierNet, str]:
     """The source bundle's model with a new head for ``ds.labels``, embedding rows for new words, frozen by mode."""
     name, n_old = source.config["model"], len(source.vocab)
     if job.model != name:
@@ -181,7 +181,7 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
                   identity={"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels})
     seconds = time.perf_counter() - start
     log(history.table())
-    test = evaluate(model, encode["test"], device=pick_device(job.train.device))
+    test = evaluate(model, encode["test"])  # on the device fit trained on
     metrics = {"dataset": ds.name, "model": model_name, "test_accuracy": test.accuracy, "test_f1": test.f1,
                "test_loss": test.loss, "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
                "stopped_early": history.stopped_early, "trainable_parameters": parameters.trainable,

@@ -31,6 +31,7 @@ import math
 import re
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,9 +41,10 @@ from tqdm.auto import tqdm
 
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
 from textclf.config import check_bool, check_choice, check_float, check_int, fail
+from textclf.inference import logits
 from textclf.io import atomic_write
 from textclf.metrics import classification_metrics, confusion_matrix
-from textclf.models.embedding import TextClassifier
+from textclf.models.embedding import ClassifierNet
 
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
@@ -135,22 +137,16 @@ def pad_index_of(model: nn.Module) -> int:
     return getattr(getattr(model, "config", None), "pad_index", 0)
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, device: str | torch.device = "cpu",
-             n_classes: int | None = None) -> Evaluation:
-    """Loss, accuracy and F1 over the whole split (not averaged over batches)."""
+def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, n_classes: int | None = None,
+             forward=None) -> Evaluation:
+    """Loss, accuracy and F1 over the whole split (not averaged over batches), on the model's device.
+
+    The logits come from the one inference seam (``textclf.inference.logits``); ``forward`` swaps in a
+    faster stand-in for the model (quantized, compiled, ONNX), as ``Bundle.forward`` does.
+    """
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty split; expected at least one example")
-    device = torch.device(device) if isinstance(device, str) else device
-    model.eval()
-    sampler = BucketBatchSampler(data.lengths, batch_size, shuffle=False)
-    collate = Collator(pad_index_of(model))
-    order, logits = [], []
-    for indices in sampler:
-        batch = collate([data[i] for i in indices]).to(device)
-        logits.append(model(batch.ids, batch.mask).float().cpu())
-        order += indices
-    logits_all = torch.cat(logits)[torch.argsort(torch.tensor(order))]  # [n, n_classes] in dataset order
+    logits_all = logits(model, data.ids, batch_size=batch_size, forward=forward)  # [n, n_classes] in dataset order
     targets = torch.tensor(data.labels)
     n_classes = n_classes or logits_all.shape[1]
     loss = nn.functional.cross_entropy(logits_all, targets).item()
@@ -159,25 +155,66 @@ def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, devi
     return Evaluation(loss, metrics["accuracy"], metrics["f1"], targets, predictions, logits_all.softmax(dim=1))
 
 
+def bucket_batches(train: EncodedDataset, config: TrainConfig) -> BucketBatchSampler:
+    """The default batches: length-bucketed, shuffled by ``(seed, epoch)``."""
+    return BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
+
+
+@dataclass
+class Hooks:
+    """The few places where scaling out, compiling or mixed precision change the training loop.
+
+    The defaults train in one process. ``textclf.distributed.ddp_hooks`` fills them in for
+    DistributedDataParallel: this rank's slice of each global batch, the model wrapped in DDP, only
+    rank 0 writing, a barrier after each write.
+    """
+
+    # which texts form each step's batch: an iterable of index lists with set_epoch(e) and len()
+    batches: Callable[[EncodedDataset, TrainConfig], BucketBatchSampler] = bucket_batches
+    # the module the training steps call (DDP, torch.compile); weights are read and saved from the unwrapped one
+    wrap: Callable[[nn.Module], nn.Module] = lambda model: model
+    # entered around each step's forward pass and loss (e.g. torch.autocast for mixed precision)
+    step_context: Callable[[], AbstractContextManager] = nullcontext
+    # whether this process writes checkpoints (rank 0 only); the others wait at ``barrier``
+    is_writer: bool = True
+    barrier: Callable[[], None] = lambda: None
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside DDP/DataParallel (``.module``) and torch.compile (``._orig_mod``) wrappers: its state-dict
+    keys carry no ``module.`` or ``_orig_mod.`` prefix."""
+    while True:
+        inner = getattr(model, "_orig_mod", None) or (model.module if isinstance(
+            model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else None)
+        if inner is None:
+            return model
+        model = inner
+
+
+# Steps between deliberate host synchronisations: the running loss is summed on the device, and its
+# finiteness is read back (one sync) every SYNC_EVERY steps and at the end of the epoch, not every step.
+SYNC_EVERY = 50
+
+
 def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: TrainConfig | None = None, *,
         checkpoint: str | Path | None = None, resume: bool = False, log: Callable[[str], None] = print,
         stop_after: int | None = None, param_groups: list[dict] | None = None,
-        identity: dict | None = None) -> History:
+        identity: dict | None = None, hooks: Hooks | None = None) -> History:
     """Train ``model`` in place; on return it holds the weights of the best validation epoch.
 
     Only parameters with ``requires_grad`` are trained; ``param_groups`` (torch optimizer groups, e.g.
     ``textclf.finetune.parameter_groups``) give parts of the model their own learning rates.
     ``stop_after=N`` ends the run after N epochs as if interrupted (for tests and lessons).
     ``identity``: JSON-like facts a resumed run must share with the checkpoint (model options, data source).
+    ``hooks``: what DDP, torch.compile or mixed precision change (``Hooks``); default: one process.
     """
-    config = config or TrainConfig()
-    if config.monitor not in ("accuracy", "f1"):
-        raise ValueError(f"monitor must be 'accuracy' or 'f1', not {config.monitor!r}")
+    config, hooks = config or TrainConfig(), hooks or Hooks()
+    model = unwrap(model)
     device = pick_device(config.device)
     model.to(device)
-    sampler = BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
+    batches = hooks.batches(train, config)
     optimizer = make_optimizer(model, config, param_groups)
-    scheduler = make_scheduler(optimizer, config, config.epochs * len(sampler))
+    scheduler = make_scheduler(optimizer, config, config.epochs * len(batches))
     run = {"data": {"train": train.fingerprint(), "valid": valid.fingerprint()}, **(identity or {})}
     state = TrainState(model, optimizer, History(), snapshot(model), 0, 0, scheduler, run)
     checkpoint = Path(checkpoint) if checkpoint else None
@@ -187,15 +224,16 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         state.load(checkpoint, device, config, log)
         log(f"resumed from {checkpoint} after epoch {state.epoch}")
     elif checkpoint:
-        state.save(checkpoint, config)
+        save_checkpoint(state, checkpoint, config, hooks)
+    step_model = hooks.wrap(model)  # after loading: DDP broadcasts rank 0's weights when it wraps
     collate = Collator(pad_index_of(model))
     try:
         while state.epoch < config.epochs and state.bad_epochs < config.patience:
             if stop_after is not None and state.epoch >= stop_after:
                 raise KeyboardInterrupt
-            run_epoch(state, train, valid, sampler, collate, config, device, checkpoint)
+            run_epoch(state, step_model, train, valid, batches, collate, config, device, checkpoint, hooks)
             if checkpoint:
-                state.save(checkpoint, config)
+                save_checkpoint(state, checkpoint, config, hooks)
     except KeyboardInterrupt:
         where = f"; resume with the checkpoint {checkpoint} (epoch {state.epoch})" if checkpoint else ""
         raise TrainingInterrupted(f"training interrupted during epoch {state.epoch + 1}{where}") from None
@@ -204,10 +242,17 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     return state.history
 
 
+def save_checkpoint(state: TrainState, path: Path, config: TrainConfig, hooks: Hooks) -> None:
+    """The writer saves; every process waits until the file is complete."""
+    if hooks.is_writer:
+        state.save(path, config)
+    hooks.barrier()
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig, param_groups: list[dict] | None = None):
     """Adam, or AdamW with weight decay on the weight matrices only (not on biases and LayerNorm scales)."""
     if param_groups is None:  # the model's own groups (one, or a part with its own learning rate)
-        param_groups = (model.param_groups(config.lr) if isinstance(model, TextClassifier)
+        param_groups = (model.param_groups(config.lr) if isinstance(model, ClassifierNet)
                         else [{"params": [p for p in model.parameters() if p.requires_grad]}])
     groups = param_groups
     if config.optimizer == "adam":
@@ -329,27 +374,28 @@ def all_finite(weights: dict[str, torch.Tensor]) -> bool:
 
 
 def training_loss(model: nn.Module, batch) -> torch.Tensor:
-    """The model's own ``loss`` (every ``TextClassifier`` has one), else cross-entropy of its logits."""
-    if isinstance(model, TextClassifier):
-        return model.loss(batch.ids, batch.mask, batch.labels)
+    """The model's own loss (every ``ClassifierNet`` computes it in ``forward`` when given the labels, through
+    any wrapper), else cross-entropy of its logits."""
+    if isinstance(unwrap(model), ClassifierNet):
+        return model(batch.ids, batch.mask, batch.labels)
     return nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
 
 
-def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, sampler: BucketBatchSampler,
-              collate: Collator, config: TrainConfig, device: torch.device, checkpoint: Path | None) -> None:
+def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, valid: EncodedDataset, batches,
+              collate: Collator, config: TrainConfig, device: torch.device, checkpoint: Path | None,
+              hooks: Hooks) -> None:
+    """One epoch: the training steps, then the whole validation split; the best weights are copied aside."""
     model, optimizer = state.model, state.optimizer
     torch.manual_seed(config.seed * 100_003 + state.epoch)  # dropout: seeded by (seed, epoch)
-    sampler.set_epoch(state.epoch)
+    batches.set_epoch(state.epoch)
     model.train()
-    start, total, count = time.perf_counter(), 0.0, 0
-    batches = tqdm(sampler, desc=f"epoch {state.epoch + 1}", leave=False, disable=not config.progress)
-    for step, indices in enumerate(batches):
+    start, count = time.perf_counter(), 0
+    total = torch.zeros((), device=device)  # the summed loss stays on the device: no host sync per step
+    for step, indices in enumerate(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False,
+                                        disable=not config.progress)):
         batch = collate([train[i] for i in indices]).to(device)
-        loss = training_loss(model, batch)
-        if not torch.isfinite(loss):
-            kept = f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
-            raise TrainingDiverged(f"loss became {loss.item()} at epoch {state.epoch + 1}, batch {step + 1}; "
-                                   f"{kept}. Try a lower learning rate (now {config.lr}).")
+        with hooks.step_context():
+            loss = training_loss(step_model, batch)
         optimizer.zero_grad()
         loss.backward()
         if config.grad_clip:
@@ -357,15 +403,20 @@ def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, s
         optimizer.step()
         if state.scheduler is not None:
             state.scheduler.step()
-        total, count = total + loss.item() * len(batch), count + len(batch)
-    scores = evaluate(model, valid, device=device)
-    if not (math.isfinite(scores.loss) and math.isfinite(total) and all_finite(model.state_dict())):
-        kept = f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
+        total += loss.detach().float() * len(batch)
+        count += len(batch)
+        if (step + 1) % SYNC_EVERY == 0:
+            check_loss(total, state, step, checkpoint, config)  # the one deliberate sync in SYNC_EVERY steps
+    check_loss(total, state, None, checkpoint, config)
+    scores = evaluate(model, valid)
+    train_loss = total.item() / max(count, 1)
+    if not (math.isfinite(scores.loss) and all_finite(model.state_dict())):
         raise TrainingDiverged(f"epoch {state.epoch + 1} ended with non-finite weights or a validation loss of "
-                               f"{scores.loss}; {kept}. Try a lower learning rate (now {config.lr}).")
+                               f"{scores.loss}; {kept(checkpoint, state)}. Try a lower learning rate "
+                               f"(now {config.lr}).")
     state.epoch += 1
     metric = getattr(scores, config.monitor)
-    state.history.epochs.append({"epoch": state.epoch, "train_loss": total / max(count, 1), "valid_loss": scores.loss,
+    state.history.epochs.append({"epoch": state.epoch, "train_loss": train_loss, "valid_loss": scores.loss,
                                  "valid_accuracy": scores.accuracy, "valid_f1": scores.f1,
                                  "seconds": time.perf_counter() - start})
     if metric > state.history.best_metric:
@@ -373,3 +424,16 @@ def run_epoch(state: TrainState, train: EncodedDataset, valid: EncodedDataset, s
         state.best, state.bad_epochs = snapshot(model), 0
     else:
         state.bad_epochs += 1
+
+
+def kept(checkpoint: Path | None, state: TrainState) -> str:
+    return f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
+
+
+def check_loss(total: torch.Tensor, state: TrainState, step: int | None, checkpoint: Path | None,
+               config: TrainConfig) -> None:
+    """Stop if the summed training loss is NaN/inf (one host sync)."""
+    if not torch.isfinite(total):
+        where = f"by batch {step + 1}" if step is not None else "by the end of the epoch"
+        raise TrainingDiverged(f"loss became {total.item()} at epoch {state.epoch + 1}, {where}; "
+                               f"{kept(checkpoint, state)}. Try a lower learning rate (now {config.lr}).")

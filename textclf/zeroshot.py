@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from textclf.batching import BucketBatchSampler, Collator
+from textclf.inference import run_batched
 from textclf.models.bert import BertClassifier
 from textclf.text.wordpiece import WordPiece
 
@@ -29,19 +29,14 @@ DESCRIPTIONS = {  # label -> descriptions (their embeddings are averaged)
 }
 
 
-@torch.no_grad()
 def embed(model: BertClassifier, tokenizer: WordPiece, texts: Sequence[str], batch_size: int = 64,
           max_len: int = 256) -> torch.Tensor:
-    """Unit-length sentence embeddings ``[len(texts), hidden]``; texts of similar length are batched together."""
+    """Unit-length sentence embeddings ``[len(texts), hidden]``, through the one inference seam."""
     model.eval()
-    device = next(model.parameters()).device
     encoded = [torch.tensor(tokenizer.encode(t, max_len)) for t in texts]
-    collate, out = Collator(tokenizer.vocab.pad_index), torch.empty(len(texts), model.config.embed_dim)
-    for rows in BucketBatchSampler([len(e) for e in encoded], batch_size, shuffle=False):
-        batch = collate([(encoded[i], 0) for i in rows]).to(device)
-        vectors = model.sentence_embedding(batch.ids, batch.mask).cpu()  # [rows, hidden]
-        out[rows] = F.normalize(vectors, dim=-1)
-    return out
+    vectors = run_batched(model.sentence_embedding, encoded, tokenizer.vocab.pad_index,
+                          batch_size=batch_size)  # [n, hidden]
+    return F.normalize(vectors, dim=-1)
 
 
 class ZeroShot:

@@ -16,6 +16,7 @@ import torch
 from textclf.batching import Collator
 from textclf.explain.integrated_gradients import integrated_gradients
 from textclf.explain.with_captum import captum_integrated_gradients
+from textclf.inference import logits
 
 ENGINES = {"textclf": integrated_gradients, "captum": captum_integrated_gradients}
 BASELINES = ("pad", "unk", "zero")
@@ -79,9 +80,7 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
     tokens_of = [bundle.tokens(text) for text in texts]  # tokenized once: for the ids and for the display
     ids = [torch.tensor(bundle.vocab.encode(tokens), dtype=torch.long) for tokens in tokens_of]
     batch = Collator(bundle.vocab.pad_index)([(row, 0) for row in ids]).to(device)
-    with torch.no_grad():
-        model.eval()
-        probabilities = model(batch.ids, batch.mask).softmax(dim=-1).cpu()  # [batch, n_classes]
+    probabilities = logits(model, ids, pad_index=bundle.vocab.pad_index).softmax(dim=-1)  # [batch, n_classes]
     predicted = probabilities.argmax(dim=-1)  # [batch]
     targets = predicted if target is None else torch.full_like(predicted, bundle.labels.index(target))
     options = {k: settings[k] for k in ("baseline", "steps", "method", "output")}

@@ -7,7 +7,7 @@ import torch
 from textclf.config import from_dict
 from textclf.models.bert import BertClassifier, BertConfig
 from textclf.models.cnn import CNNConfig, KimCNN
-from textclf.models.embedding import ClassifierConfig, TextClassifier, make_embedding
+from textclf.models.embedding import ClassifierConfig, ClassifierNet, make_embedding
 from textclf.models.nbow import NBoW, NBoWConfig
 from textclf.models.rnn import RNNClassifier, RNNConfig
 from textclf.models.transformer import TransformerClassifier, TransformerConfig
@@ -24,7 +24,7 @@ MODELS = {
 }
 
 
-def build_model(name: str, pretrained: torch.Tensor | None = None, **options) -> tuple[TextClassifier, object]:
+def build_model(name: str, pretrained: torch.Tensor | None = None, **options) -> tuple[ClassifierNet, object]:
     """``build_model("cnn", vocab_size=..., n_classes=..., n_filters=100)`` -> (model, its config).
 
     The config checks every value; an option the model's config does not have is an error
@@ -44,5 +44,5 @@ def build_config(name: str, **options) -> ClassifierConfig:
 
 
 __all__ = ["MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig", "KimCNN", "NBoW", "NBoWConfig",
-           "RNNClassifier", "RNNConfig", "TextClassifier", "TransformerClassifier", "TransformerConfig",
+           "RNNClassifier", "RNNConfig", "ClassifierNet", "TransformerClassifier", "TransformerConfig",
            "WideDeepClassifier", "WideDeepConfig", "build_config", "build_model", "make_embedding"]

@@ -27,7 +27,7 @@ from textclf.config import check_float, check_int, fail
 from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists
 from textclf.models.attention import scaled_dot_product_attention, split_heads
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier, mean_pool
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
 
 
 @dataclass
@@ -93,7 +93,7 @@ class BertLayer(nn.Module):
         return self.ff_norm(x + self.dropout(self.ff_out(nn.functional.gelu(self.ff_in(x)))))
 
 
-class BertClassifier(TextClassifier):
+class BertClassifier(ClassifierNet):
     def __init__(self, config: BertConfig, pretrained: torch.Tensor | None = None):
         super().__init__(config, pretrained)
         d = config.embed_dim

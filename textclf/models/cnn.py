@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from textclf.config import check_int, fail
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet
 
 
 @dataclass
@@ -33,7 +33,7 @@ class CNNConfig(ClassifierConfig):
             fail(self, "kernel_sizes", "a non-empty list of whole numbers from 1 to 64")
 
 
-class KimCNN(TextClassifier):
+class KimCNN(ClassifierNet):
     def __init__(self, config: CNNConfig, pretrained: torch.Tensor | None = None):
         super().__init__(config, pretrained)
         self.convs = nn.ModuleList(nn.Conv1d(config.embed_dim, config.n_filters, k) for k in config.kernel_sizes)

@@ -67,7 +67,7 @@ class ClassifierConfig:
                  f"(the embedding would hold {self.vocab_size * self.embed_dim:,} numbers)")
 
 
-class TextClassifier(nn.Module):
+class ClassifierNet(nn.Module):
     """Base class: ``forward(ids, mask)`` embeds, then calls the subclass's ``classify``."""
 
     embedding: nn.Embedding
@@ -79,7 +79,11 @@ class TextClassifier(nn.Module):
                                         config.freeze_embeddings)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``[batch, n_classes]``; given ``labels``, the training loss instead, so that a wrapper
+        (DistributedDataParallel, torch.compile) sees the whole training computation in one call."""
+        if labels is not None:
+            return self.loss(ids, mask, labels)
         return self.classify(self.embedding(ids), mask)  # [batch, n_classes]
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -91,4 +95,4 @@ class TextClassifier(nn.Module):
 
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The training loss of a batch: cross-entropy of the logits (a model with parts may add one per part)."""
-        return nn.functional.cross_entropy(self(ids, mask), labels)
+        return nn.functional.cross_entropy(self.classify(self.embedding(ids), mask), labels)

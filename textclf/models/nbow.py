@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from textclf.models.embedding import ClassifierConfig, TextClassifier, mean_pool
+from textclf.models.embedding import ClassifierConfig, ClassifierNet, mean_pool
 
 
 @dataclass
@@ -19,7 +19,7 @@ class NBoWConfig(ClassifierConfig):
     dropout: float = 0.3
 
 
-class NBoW(TextClassifier):
+class NBoW(ClassifierNet):
     def __init__(self, config: NBoWConfig, pretrained: torch.Tensor | None = None):
         super().__init__(config, pretrained)
         self.out = nn.Linear(config.embed_dim, config.n_classes)

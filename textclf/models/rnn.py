@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from textclf.config import check_bool, check_choice, check_int
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet
 
 
 @dataclass
@@ -33,7 +33,7 @@ class RNNConfig(ClassifierConfig):
         check_choice(self, "cell", ("lstm", "gru"))
 
 
-class RNNClassifier(TextClassifier):
+class RNNClassifier(ClassifierNet):
     def __init__(self, config: RNNConfig, pretrained: torch.Tensor | None = None):
         if config.cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru', not {config.cell!r}")

@@ -24,7 +24,7 @@ from torch import nn
 
 from textclf.config import check_choice, check_int, fail
 from textclf.models.attention import MultiHeadSelfAttention
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, TextClassifier, mean_pool
+from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
 
 
 @dataclass
@@ -83,7 +83,7 @@ class EncoderBlock(nn.Module):
         return self.norm2(x + self.dropout(self.feed_forward(x)))
 
 
-class TransformerClassifier(TextClassifier):
+class TransformerClassifier(ClassifierNet):
     def __init__(self, config: TransformerConfig, pretrained: torch.Tensor | None = None):
         choices = (("positions", config.positions, ("sinusoidal", "learned")), ("norm", config.norm, ("pre", "post")),
                    ("pooling", config.pooling, ("mean", "cls")))

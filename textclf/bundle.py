@@ -23,16 +23,17 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from textclf.batching import Collator, EncodedDataset, encode_text, text_tokens
+from textclf.batching import EncodedDataset, encode_text, text_tokens
 from textclf.config import ConfigError
 from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists, require_file
 from textclf.data.readers import Example
+from textclf.inference import Forward, logits
 from textclf.io import atomic_directory, current_umask, recover_directory
-from textclf.lesson_utils import versions
 from textclf.models import MODELS, build_config, build_model
-from textclf.models.embedding import TextClassifier
+from textclf.models.embedding import ClassifierNet
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
+from textclf.versions import versions
 
 FORMAT = "textclf-bundle"
 
@@ -47,7 +48,7 @@ def learners_file(name: str) -> bool:
     return name not in BUNDLE_FILES and name not in TRAINING_FILES and not name.startswith(".")
 
 
-def save_bundle(out: str | Path, model: TextClassifier, model_name: str, vocab: Vocab, labels: list[str], *,
+def save_bundle(out: str | Path, model: ClassifierNet, model_name: str, vocab: Vocab, labels: list[str], *,
                 max_len: int | None, metrics: dict | None = None, extra: dict | None = None,
                 tokenizer: str = "basic", files: dict[str, str] | None = None) -> Path:
     """Write the bundle folder all-or-nothing: every file goes into a new folder beside ``out``, which then
@@ -90,11 +91,14 @@ def write_file(path: Path, write) -> None:
 class Bundle:
     """A trained model with everything needed to turn raw text into label probabilities."""
 
-    model: TextClassifier
+    model: ClassifierNet
     vocab: Vocab
     labels: list[str]
     config: dict
     path: Path | None = None  # the directory it was loaded from
+    # What runs the model at inference: None for the model itself; a faster stand-in (quantized, compiled,
+    # ONNX Runtime) with the same (ids, mask) -> logits contract plugs in here, for every prediction path.
+    forward: Forward | None = None
 
     @property
     def max_len(self) -> int | None:
@@ -115,25 +119,24 @@ class Bundle:
         """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``."""
         return EncodedDataset.from_examples(examples, self.vocab, self.labels, self.tokenizer, self.max_len)
 
-    @torch.no_grad()
-    def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:
-        """``{label: probability}`` for each text."""
+    def logits(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
+        """``[len(texts), n_classes]`` logits, through the one inference seam (length-sorted batches)."""
         if isinstance(texts, str):
             raise TypeError("predict takes a list of texts; wrap a single text in a list")
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
         if bad is not None:
             raise TypeError(f"texts[{bad}] is a {type(texts[bad]).__name__}; expected a string")
-        self.model.eval()
-        device = next(self.model.parameters()).device
-        collate, results = Collator(self.vocab.pad_index), []
-        encoded = self.encode(texts)
-        for start in range(0, len(encoded), batch_size):
-            batch = collate([(ids, 0) for ids in encoded[start : start + batch_size]]).to(device)
-            probs = self.model(batch.ids, batch.mask).softmax(dim=1).cpu()  # [batch, n_classes]
-            if not torch.isfinite(probs).all():  # would print NaN: not JSON, and not an answer
-                raise ValueError(f"the model {self.path or ''} gave non-finite probabilities; is it a diverged model?")
-            results += [dict(zip(self.labels, map(float, row))) for row in probs]
-        return results
+        if not texts:
+            return torch.empty(0, len(self.labels))
+        return logits(self.model, self.encode(texts), batch_size=batch_size, forward=self.forward,
+                      pad_index=self.vocab.pad_index)
+
+    def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:
+        """``{label: probability}`` for each text."""
+        probs = self.logits(texts, batch_size).softmax(dim=1)  # [n, n_classes]
+        if not torch.isfinite(probs).all():  # would print NaN: not JSON, and not an answer
+            raise ValueError(f"the model {self.path or ''} gave non-finite probabilities; is it a diverged model?")
+        return [dict(zip(self.labels, map(float, row))) for row in probs]
 
 
 def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import NEG, POS
 
+from textclf.bundle import load_bundle
 from textclf.data import DataError
-from textclf.export import load_bundle
 
 
 @pytest.fixture(scope="module")

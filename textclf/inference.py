@@ -1,0 +1,77 @@
+"""The one inference seam: encoded texts in, one output row per text out, in input order.
+
+Every path that runs a trained model on texts comes through ``run_batched``:
+``training.evaluate``, ``Bundle.predict`` (and so ``textclf predict`` and the
+facade), zero-shot embeddings and the predictions ``explain`` starts from. It
+
+1. sorts the texts by length and cuts the sorted list into batches, so each
+   batch holds texts of similar length and little padding is computed;
+2. pads each batch (``Collator``) and moves it to the device the model is on;
+3. calls ``forward(ids, mask)`` under ``torch.inference_mode`` (no autograd
+   bookkeeping at all);
+4. puts the rows back in the order the texts came in.
+
+``forward`` is any callable from ``ids [batch, seq_len]`` and ``mask [batch,
+seq_len]`` to ``[batch, ...]``: a model, a model's ``sentence_embedding``, or a
+quantized, compiled or ONNX Runtime stand-in. That is the one place a faster
+variant plugs in: give a ``Bundle`` another ``forward`` and every path above
+uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from textclf.batching import Collator
+
+Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def model_device(model: nn.Module | object) -> torch.device:
+    """The device of a model's first parameter or buffer (the CPU for a stand-in without any)."""
+    if isinstance(model, nn.Module):
+        for tensor in (*model.parameters(), *model.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Indices sorted by length (longest first, so memory peaks on the first batch), cut into batches."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: int, *, batch_size: int = 256,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    """``forward`` over ``sequences`` (1-D id tensors) in length-sorted batches -> ``[n, ...]`` on the CPU, input order.
+
+    ``device``: where the batches go (default: the device ``forward``'s model is on).
+    """
+    if len(sequences) == 0:
+        raise ValueError("no texts to run the model on; expected at least one")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    device = torch.device(device) if device is not None else model_device(getattr(forward, "__self__", forward))
+    collate, order, results = Collator(pad_index), [], []
+    with torch.inference_mode():
+        for rows in length_batches([len(s) for s in sequences], batch_size):
+            batch = collate([(sequences[i], 0) for i in rows]).to(device)
+            results.append(forward(batch.ids, batch.mask).float().cpu())  # [rows, ...]
+            order.append(rows)
+    stacked = torch.cat(results)  # [n, ...] in length order
+    out = torch.empty_like(stacked)
+    out[torch.from_numpy(np.concatenate(order))] = stacked  # back to input order
+    return out
+
+
+def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: int = 256,
+           forward: Forward | None = None, pad_index: int | None = None) -> torch.Tensor:
+    """``[n, n_classes]`` logits of ``model`` (in eval mode, on its own device) for encoded texts."""
+    model.eval()
+    if pad_index is None:
+        pad_index = getattr(getattr(model, "config", None), "pad_index", 0)
+    return run_batched(forward or model, sequences, pad_index, batch_size=batch_size, device=model_device(model))
