@@ -27,7 +27,7 @@ from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
 from textclf.io import atomic_directory
 from textclf.models import MODELS
-from textclf.pipeline import PRETRAINED, JobConfig, train_job
+from textclf.pipeline import JobConfig, recipe, train_job
 from textclf.training import TrainConfig, pick_device
 
 
@@ -134,11 +134,11 @@ def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple
 class TextClassifier:
     """A text classifier in a few lines: pick a model, fine-tune on lists, call it, save it, load it."""
 
-    def __init__(self, model: str = PRETRAINED, *, device: str = "auto", max_len: int | None = None, **options):
+    def __init__(self, model: str = "minilm", *, device: str = "auto", max_len: int | None = None, **options):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(list_models())}")
         self.model_name, self.device, self.options = model, device, options
-        self.max_len = max_len or (128 if model == PRETRAINED else 400)
+        self.max_len = max_len or recipe(model)["max_len"]
         self.bundle: Bundle | None = None
         self.metrics: dict | None = None
 
@@ -148,11 +148,11 @@ class TextClassifier:
                  progress: bool = False) -> TextClassifier:
         """Train on ``texts``/``labels`` (10% held out for the best epoch unless ``valid=(texts, labels)``)."""
         ds = dataset_from_lists(texts, labels, valid, seed)
-        pretrained = self.model_name == PRETRAINED
-        train = TrainConfig(epochs=epochs, batch_size=batch_size or 32, lr=lr or (5e-5 if pretrained else 1e-3),
-                            patience=max(2, epochs), seed=seed, device=self.device, progress=progress,
-                            **(dict(optimizer="adamw", warmup=0.1, schedule="linear", weight_decay=0.01,
-                                    grad_clip=1.0) if pretrained else {}))
+        options = recipe(self.model_name)  # the model's registry recipe (MiniLM: AdamW, warm-up, linear decay)
+        options.pop("max_len")
+        train = TrainConfig(**{**options, "epochs": epochs, "batch_size": batch_size or options["batch_size"],
+                               "lr": lr or options["lr"], "patience": max(2, epochs), "seed": seed,
+                               "device": self.device, "progress": progress})
         job = JobConfig(model=self.model_name, max_len=self.max_len, min_freq=1, model_options=self.options,
                         train=train, finetune=mode)
         if batch_size is None:

@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
 
 from textclf.data.readers import Example
-from textclf.text.tokenizer import tokenize
+from textclf.text.tokenizer import FramingTokenizer, tokenize
 from textclf.text.vocab import Vocab
 
 
@@ -45,10 +45,9 @@ def text_tokens(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] =
                 max_len: int | None = None) -> list[str]:
     """The tokens the model sees: cut to ``max_len``; a text with no tokens becomes ``[<unk>]``.
 
-    A tokenizer with a ``framed`` method (WordPiece: ``[CLS] ... [SEP]``) frames and cuts the
-    tokens itself.
+    A ``FramingTokenizer`` (WordPiece: ``[CLS] ... [SEP]``) frames and cuts the tokens itself.
     """
-    if hasattr(tokenizer, "framed"):
+    if isinstance(tokenizer, FramingTokenizer):
         return tokenizer.framed(text, max_len)
     return tokenizer(text)[:max_len] or [vocab.unk_token]
 

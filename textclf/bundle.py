@@ -185,8 +185,8 @@ def check_config(config: dict, path: Path) -> tuple[str, dict, list[str]]:
         model_config = dataclasses.asdict(build_config(name, **options))
     except (ConfigError, TypeError) as err:
         raise DataError(path, None, f"key \"model_config\": {err}") from None
-    if name in ("lstm", "gru"):
-        model_config.pop("cell")  # build_model sets it from the name
+    for key in MODELS[name].fixed:
+        model_config.pop(key)  # build_model sets it from the name (lstm/gru: the cell)
     labels = config.get("labels")
     if (not isinstance(labels, list) or not all(isinstance(y, str) and y for y in labels)
             or len(set(labels)) != len(labels)):

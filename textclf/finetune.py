@@ -16,7 +16,7 @@ Pretrain on news topics (5 labels), fine-tune on sentiment (2 labels):
 
 ``encoder_stages`` lists a model's parameters from input to output: the
 transformer's own ``stages()`` (embedding, input layer, each block, final norm);
-for the classic models, the embedding and then everything else before the head.
+for the classic models, ``ClassifierNet.stages``: the embedding, then everything else before the head.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from textclf.models.embedding import ClassifierNet
 from textclf.text import Vocab
 
 MODES = ("head", "last-k", "full")
@@ -47,14 +48,11 @@ def count_parameters(model: nn.Module) -> ParameterCount:
                           sum(p.numel() for p in model.parameters()))
 
 
-def encoder_stages(model: nn.Module) -> list[list[nn.Parameter]]:
-    """The parameters below the head, grouped from input to output."""
-    if hasattr(model, "stages"):
-        return model.stages()
-    head = {id(p) for p in model.out.parameters()}
-    embedding = list(model.embedding.parameters())
-    rest = [p for name, p in model.named_parameters() if id(p) not in head and not name.startswith("embedding.")]
-    return [embedding, rest] if rest else [embedding]
+def encoder_stages(model: ClassifierNet) -> list[list[nn.Parameter]]:
+    """The parameters below the head, grouped from input to output (``ClassifierNet.stages``)."""
+    if not isinstance(model, ClassifierNet):
+        raise TypeError(f"transfer needs a ClassifierNet (embedding, stages(), out), not {type(model).__name__}")
+    return model.stages()
 
 
 def replace_head(model: nn.Module, n_classes: int, seed: int = 0) -> nn.Module:

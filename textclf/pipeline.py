@@ -14,28 +14,19 @@ import torch
 
 from textclf.batching import encode_splits
 from textclf.bundle import Bundle, load_bundle, save_bundle
-from textclf.config import check_bool, check_choice, check_float, check_int, fail, from_dict
+from textclf.config import check_bool, check_choice, check_float, check_int, fail
 from textclf.data import DataError, TextDataset
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
-from textclf.models import MODELS, build_model
+from textclf.models import MODELS, build_config, build_model
 from textclf.models.embedding import MAX_WIDTH, ClassifierNet
-from textclf.pretrained import minilm, minilm_dir, minilm_tokenizer
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
 from textclf.training import TrainConfig, evaluate, fit, pick_device
 
-PRETRAINED = "minilm"
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
-# Training recipes (TrainConfig fields and max_len): the classic models from scratch, and fine-tuning MiniLM.
-RECIPES = {
-    "classic": dict(epochs=15, batch_size=64, lr=1e-3, optimizer="adam", warmup=0.0, schedule="constant",
-                    weight_decay=0.0, grad_clip=5.0, patience=3, max_len=400),
-    "pretrained": dict(epochs=3, batch_size=32, lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear",
-                       weight_decay=0.01, grad_clip=1.0, patience=3, max_len=128),
-}
 
 
 @dataclass
@@ -65,8 +56,7 @@ class JobConfig:
         if not isinstance(self.model_options, dict):
             fail(self, "model_options", "a dict of the model's config fields")
         # the options' names and values are checked now, before anything is written (sizes come later)
-        from_dict(MODELS[self.model][1], {"vocab_size": 2, "n_classes": 2, **self.model_options},
-                  f"model {self.model!r}")
+        build_config(self.model, **{"vocab_size": 2, "n_classes": 2, **self.model_options})
         check_choice(self, "finetune", MODES)
         check_int(self, "last_k", 1, 64)
         check_float(self, "layer_lr_decay", 0.0, 1.0, low_open=True, optional=True)
@@ -74,8 +64,9 @@ class JobConfig:
 
 
 def recipe(model: str) -> dict:
-    """The training options (``TrainConfig`` fields) and ``max_len`` a model trains with by default."""
-    return dict(RECIPES["pretrained" if model == PRETRAINED else "classic"])
+    """The training options (``TrainConfig`` fields) and ``max_len`` a model trains with by default (its
+    registry entry's recipe: from scratch, or fine-tuning for a pretrained model)."""
+    return dict(MODELS[model].recipe)
 
 
 def default_job(model: str = DEFAULT_MODEL) -> JobConfig:
@@ -96,17 +87,17 @@ def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tenso
 
 
 def tokenizer_name(job: JobConfig, source: Bundle | None) -> str:
-    """``wordpiece`` for MiniLM and models fine-tuned from it, else ``basic``."""
+    """The source bundle's tokenizer when transferring, else the model's (``wordpiece`` for MiniLM)."""
     if source is not None:
         return source.config.get("tokenizer", "basic")
-    return "wordpiece" if job.model == PRETRAINED else "basic"
+    return MODELS[job.model].tokenizer
 
 
 def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
     """A new vocabulary from the training texts, or the source model's (extended with the new words);
-    MiniLM's WordPiece vocabulary is fixed."""
+    a pretrained model's subword vocabulary (MiniLM's WordPiece) is fixed."""
     if tokenizer_name(job, source) == "wordpiece":
-        return source.vocab if source is not None else minilm_tokenizer().vocab
+        return source.vocab if source is not None else MODELS[job.model].vocab()
     tokens = (tokenize(ex.text) for ex in ds.train)
     if source is None:
         return Vocab.build(tokens, min_freq=job.min_freq)
@@ -114,10 +105,11 @@ def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
 
 
 def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple[ClassifierNet, str]:
-    if job.model == PRETRAINED:  # the pretrained encoder with a new head, frozen by mode
-        model, _ = minilm(len(ds.labels), seed=job.train.seed)
+    spec = MODELS[job.model]
+    if spec.pretrained is not None:  # the pretrained encoder with a new head, frozen by mode
+        model = spec.pretrained(len(ds.labels), job.train.seed)
         set_trainable(model, job.finetune, job.last_k)
-        log(f"MiniLM-L6 pretrained encoder from {minilm_dir()}, fine-tuning: {job.finetune}")
+        log(f"{job.model}: {spec.about}; fine-tuning: {job.finetune}")
         return model, job.model
     pretrained, dim = embeddings_for(vocab, job, log)
     torch.manual_seed(job.train.seed)

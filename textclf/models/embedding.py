@@ -68,9 +68,21 @@ class ClassifierConfig:
 
 
 class ClassifierNet(nn.Module):
-    """Base class: ``forward(ids, mask)`` embeds, then calls the subclass's ``classify``."""
+    """Base class of every network: ``forward(ids, mask)`` embeds, then calls the subclass's ``classify``.
 
-    embedding: nn.Embedding
+    The contract the rest of textclf relies on (integrated gradients, transfer, training, the bundle):
+
+    - ``embedding``: ids ``[batch, seq_len]`` -> vectors ``[batch, seq_len, dim]``; attributions are computed
+      on its output, and transfer grows its rows for new words;
+    - ``classify(embedded, mask)`` -> logits ``[batch, n_classes]``;
+    - ``out``: the head, an ``nn.Linear`` to ``n_classes`` outputs (transfer swaps it);
+    - ``stages()``: the parameters below the head, from input to output (freezing by depth);
+    - ``loss(ids, mask, labels)`` and ``param_groups(lr)``: what training uses (defaults below);
+    - ``config``: its ``ClassifierConfig`` (saved in the bundle).
+    """
+
+    embedding: nn.Module
+    out: nn.Linear
 
     def __init__(self, config: ClassifierConfig, pretrained: torch.Tensor | None = None):
         super().__init__()
@@ -88,6 +100,14 @@ class ClassifierNet(nn.Module):
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def stages(self) -> list[list[nn.Parameter]]:
+        """The parameters below the head, grouped from input to output: the embedding, then the rest (a model
+        with layers, like the transformer, lists each layer as a stage)."""
+        head = {id(p) for p in self.out.parameters()}
+        embedding = list(self.embedding.parameters())
+        rest = [p for name, p in self.named_parameters() if id(p) not in head and not name.startswith("embedding.")]
+        return [embedding, rest] if rest else [embedding]
 
     def param_groups(self, lr: float) -> list[dict]:
         """Optimizer groups over the trainable parameters: one, at ``lr`` (a model may give a part its own)."""

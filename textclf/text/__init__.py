@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from textclf.text.tokenizer import tokenize
+from textclf.text.tokenizer import FramingTokenizer, Tokenizer, tokenize
 from textclf.text.vocab import PAD, UNK, Vocab
 from textclf.text.wordpiece import WordPiece
 
@@ -18,4 +18,5 @@ def make_tokenizer(name: str, vocab: Vocab) -> Callable[[str], list[str]]:
     raise ValueError(f"unknown tokenizer {name!r}; expected one of: {', '.join(TOKENIZERS)}")
 
 
-__all__ = ["PAD", "TOKENIZERS", "UNK", "Vocab", "WordPiece", "make_tokenizer", "tokenize"]
+__all__ = ["PAD", "TOKENIZERS", "UNK", "FramingTokenizer", "Tokenizer", "Vocab", "WordPiece", "make_tokenizer",
+           "tokenize"]

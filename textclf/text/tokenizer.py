@@ -17,6 +17,7 @@ again gives the same tokens (a property the tests check with hypothesis).
 from __future__ import annotations
 
 import re
+from typing import Protocol, runtime_checkable
 
 BREAK_PATTERN = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -32,6 +33,20 @@ TOKEN_PATTERN = re.compile(
     """,
     re.VERBOSE,
 )
+
+
+class Tokenizer(Protocol):
+    """What the pipeline needs of a tokenizer: text in, tokens out (``tokenize`` is one)."""
+
+    def __call__(self, text: str) -> list[str]: ...
+
+
+@runtime_checkable
+class FramingTokenizer(Tokenizer, Protocol):
+    """A tokenizer that frames and cuts a text itself (WordPiece: ``[CLS] ... [SEP]``, at most ``max_len``
+    tokens); the pipeline then uses ``framed`` instead of cutting ``tokenizer(text)`` at ``max_len``."""
+
+    def framed(self, text: str, max_len: int | None) -> list[str]: ...
 
 
 def tokenize(text: str) -> list[str]:
