@@ -119,7 +119,7 @@ class Bundle:
         """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``."""
         return EncodedDataset.from_examples(examples, self.vocab, self.labels, self.tokenizer, self.max_len)
 
-    def logits(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
+    def logits(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
         """``[len(texts), n_classes]`` logits, through the one inference seam (length-sorted batches)."""
         if isinstance(texts, str):
             raise TypeError("predict takes a list of texts; wrap a single text in a list")
@@ -131,7 +131,7 @@ class Bundle:
         return logits(self.model, self.encode(texts), batch_size=batch_size, forward=self.forward,
                       pad_index=self.vocab.pad_index)
 
-    def predict(self, texts: list[str], batch_size: int = 256) -> list[dict[str, float]]:
+    def predict(self, texts: list[str], batch_size: int = 64) -> list[dict[str, float]]:
         """``{label: probability}`` for each text."""
         probs = self.logits(texts, batch_size).softmax(dim=1)  # [n, n_classes]
         if not torch.isfinite(probs).all():  # would print NaN: not JSON, and not an answer

@@ -11,6 +11,10 @@ facade), zero-shot embeddings and the predictions ``explain`` starts from. It
    bookkeeping at all);
 4. puts the rows back in the order the texts came in.
 
+Batches of 64 by default: on a 2-core CPU, MiniLM predicts the Rotten Tomatoes
+test split at 323 texts/s in batches of 64 and 219 in batches of 256 (the
+bigger padded matrices fall out of cache); the small models barely care.
+
 ``forward`` is any callable from ``ids [batch, seq_len]`` and ``mask [batch,
 seq_len]`` to ``[batch, ...]``: a model, a model's ``sentence_embedding``, or a
 quantized, compiled or ONNX Runtime stand-in. That is the one place a faster
@@ -45,7 +49,7 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: int, *, batch_size: int = 256,
+def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: int, *, batch_size: int = 64,
                 device: torch.device | str | None = None) -> torch.Tensor:
     """``forward`` over ``sequences`` (1-D id tensors) in length-sorted batches -> ``[n, ...]`` on the CPU, input order.
 
@@ -68,7 +72,7 @@ def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: 
     return out
 
 
-def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: int = 256,
+def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: int = 64,
            forward: Forward | None = None, pad_index: int | None = None) -> torch.Tensor:
     """``[n, n_classes]`` logits of ``model`` (in eval mode, on its own device) for encoded texts."""
     model.eval()

@@ -137,7 +137,7 @@ def pad_index_of(model: nn.Module) -> int:
     return getattr(getattr(model, "config", None), "pad_index", 0)
 
 
-def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 256, n_classes: int | None = None,
+def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_classes: int | None = None,
              forward=None) -> Evaluation:
     """Loss, accuracy and F1 over the whole split (not averaged over batches), on the model's device.
 
