@@ -158,24 +158,49 @@ def job_from_args(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or (started by torchrun) as one of N data-parallel processes."""
+    from textclf import distributed
+
+    if not distributed.launched_by_torchrun():
+        return train(args)
+    cluster = distributed.setup(args.device)
+    try:
+        return train(args, cluster)
+    finally:
+        distributed.teardown()
+
+
+def train(args: argparse.Namespace, cluster=None) -> int:
+    from textclf.distributed import ddp_hooks, restart_count
     from textclf.pipeline import train_job
     from textclf.training import TrainingDiverged, TrainingInterrupted
 
+    main = cluster is None or cluster.is_main
+    say = print if main else (lambda *a, **k: None)  # only rank 0 talks
     ds = load_from_args(args)
     job = job_from_args(args)
-    print(f"training {args.model} on {printable(ds.name)} -> {args.out}")
+    job.train.progress = job.train.progress and main
+    checkpoint = args.out / "checkpoint.pt"
+    resume = args.resume
+    if restart_count() > 0 and checkpoint.is_file():  # torchrun restarted the workers after a failure
+        resume = True
+        say(f"restart {restart_count()}: resuming from {checkpoint}")
+    say(f"training {args.model} on {printable(ds.name)} -> {args.out}")
+    if cluster is not None:
+        say(f"distributed: {cluster.describe()}; batch size {job.train.batch_size} per process, "
+            f"{job.train.batch_size * cluster.world_size} per step")
     try:
-        metrics = train_job(ds, job, args.out, resume=args.resume)
+        metrics = train_job(ds, job, args.out, resume=resume, log=say,
+                            hooks=ddp_hooks(cluster) if cluster is not None else None)
     except (TrainingDiverged, TrainingInterrupted) as err:
-        print(f"textclf train: {err}", file=sys.stderr)
+        say(f"textclf train: {err}", file=sys.stderr)
         return 130 if isinstance(err, TrainingInterrupted) else 3
     except KeyboardInterrupt:  # outside the epoch loop: before training, or while testing/saving
-        checkpoint = args.out / "checkpoint.pt"
         hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
-        print(f"textclf train: interrupted{hint}", file=sys.stderr)
+        say(f"textclf train: interrupted{hint}", file=sys.stderr)
         return 130
-    print(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json")
-    print(f"test_accuracy={metrics['test_accuracy']:.4f} test_f1={metrics['test_f1']:.4f}")
+    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json")
+    say(f"test_accuracy={metrics['test_accuracy']:.4f} test_f1={metrics['test_f1']:.4f}")
     return 0
 
 

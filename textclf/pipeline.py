@@ -24,7 +24,7 @@ from textclf.models import MODELS, build_config, build_model
 from textclf.models.embedding import MAX_WIDTH, ClassifierNet
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
-from textclf.training import TrainConfig, evaluate, fit, pick_device
+from textclf.training import Hooks, TrainConfig, evaluate, fit, pick_device
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 
@@ -139,15 +139,20 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
 
 
 def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, resume: bool = False,
-              log=print) -> dict:
-    """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict."""
-    out = Path(out) if out else None
+              log=print, hooks: Hooks | None = None) -> dict:
+    """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict.
+
+    ``hooks``: ``fit``'s hooks (``textclf.distributed.ddp_hooks`` under torchrun); only their writer
+    (rank 0) writes files, the other processes wait at the barrier after each write.
+    """
+    out, hooks = (Path(out) if out else None), hooks or Hooks()
     if out and out.exists() and not out.is_dir():
         raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
     ds.check_trainable()
-    if out:
+    if out and hooks.is_writer:
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
+    hooks.barrier()
     if resume and (out is None or not (out / "checkpoint.pt").is_file()):  # before anything is written
         raise FileNotFoundError(f"{out / 'checkpoint.pt' if out else 'no --out'}: no checkpoint to resume from")
     source = load_bundle(job.init_from) if job.init_from else None
@@ -157,8 +162,8 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     if resume and checkpoint_vocab and checkpoint_vocab.exists():
         vocab = Vocab.load(checkpoint_vocab)
     else:
-        vocab = job_vocab(ds, job, source)
-        if checkpoint_vocab:
+        vocab = job_vocab(ds, job, source)  # the same on every process: built from the same data
+        if checkpoint_vocab and hooks.is_writer:
             vocab.save(checkpoint_vocab)
     tokenizer = tokenizer_name(job, source)
     encode = encode_splits(ds, vocab, job.max_len, make_tokenizer(tokenizer, vocab))
@@ -168,7 +173,7 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         f"texts; device {pick_device(job.train.device)}")
     start = time.perf_counter()
     history = fit(model, encode["train"], encode["valid"], job.train,
-                  checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log,
+                  checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log, hooks=hooks,
                   param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
                   identity={"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels})
     seconds = time.perf_counter() - start
@@ -184,10 +189,11 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     log(f"test accuracy {test.accuracy:.4f}  test F1 {test.f1:.4f}  (best epoch {history.best_epoch}, "
         f"{seconds:.0f}s)")
     log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
-    if out:
+    if out and hooks.is_writer:
         # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
                     tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2)},
                     extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
                            "data": {"source": ds.source, "fingerprints": ds.fingerprints()}})
+    hooks.barrier()
     return metrics

@@ -178,6 +178,8 @@ class Hooks:
     # whether this process writes checkpoints (rank 0 only); the others wait at ``barrier``
     is_writer: bool = True
     barrier: Callable[[], None] = lambda: None
+    # sums a tensor over all processes (the epoch's training loss and text count, reported once per epoch)
+    sum_across: Callable[[torch.Tensor], torch.Tensor] = lambda tensor: tensor
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -408,8 +410,9 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
         if (step + 1) % SYNC_EVERY == 0:
             check_loss(total, state, step, checkpoint, config)  # the one deliberate sync in SYNC_EVERY steps
     check_loss(total, state, None, checkpoint, config)
+    total_count = hooks.sum_across(torch.stack([total, torch.tensor(float(count), device=device)]))
+    train_loss = (total_count[0] / total_count[1].clamp(min=1)).item()  # over every process's texts
     scores = evaluate(model, valid)
-    train_loss = total.item() / max(count, 1)
     if not (math.isfinite(scores.loss) and all_finite(model.state_dict())):
         raise TrainingDiverged(f"epoch {state.epoch + 1} ended with non-finite weights or a validation loss of "
                                f"{scores.loss}; {kept(checkpoint, state)}. Try a lower learning rate "
