@@ -1,0 +1,69 @@
+"""Lesson 10 exercises — your file.
+
+Replace each ``raise NotImplementedError("Exercise N.k")`` with your code, then grade it:
+
+    textclf check 10.1      # one exercise
+    textclf check 10        # every exercise of lesson 10
+
+The worked examples next to the stubs are complete: read them, use them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+# ----- worked example: the global batches every rank builds ------------------------
+
+
+def global_batches(lengths: list[int], batch_size: int, world_size: int) -> list[list[int]]:
+    """Indices sorted by length, cut into global batches of ``batch_size * world_size`` texts.
+
+    (textclf's ``BucketBatchSampler`` also shuffles, seeded by (seed, epoch), so every rank
+    still builds the same list.)
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    size = batch_size * world_size
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+# ----- Exercise 10.1: this rank's slice of every global batch ----------------------
+
+
+def shard(batches: list[list[int]], world_size: int, rank: int) -> list[list[int]]:
+    """Rank ``rank``'s slice of each global batch (Exercise 10.1).
+
+    Cut each global batch into ``world_size`` equal, consecutive slices of ``len(batch) // world_size``
+    indices and keep slice number ``rank``: rank 0 the first, rank 1 the second, ... The last
+    ``len(batch) % world_size`` indices of a batch are left out, and a batch with fewer indices than
+    processes is skipped, so every rank gets the same number of equal-sized slices.
+    """
+    raise NotImplementedError("Exercise 10.1")
+
+
+# ----- Exercise 10.2: average the gradients of all processes -----------------------
+
+
+def average_gradients(model: nn.Module) -> None:
+    """Replace each parameter's ``.grad`` by its mean over all processes, in place (Exercise 10.2).
+
+    Use ``dist.all_reduce`` (a sum over the processes, in place) and ``dist.get_world_size()``;
+    skip parameters without a gradient. This is what DistributedDataParallel does during ``backward``.
+    """
+    raise NotImplementedError("Exercise 10.2")
+
+
+# ----- Exercise 10.3: N slices give the gradient of the whole batch ----------------
+
+
+def sliced_gradient(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+                    world_size: int) -> dict[str, torch.Tensor]:
+    """What ``world_size`` data-parallel processes compute, simulated in one (Exercise 10.3).
+
+    Cut ``inputs``/``labels`` (``[n, ...]``, ``n`` divisible by ``world_size``) into ``world_size`` equal
+    consecutive slices; for each slice, the gradient of the *mean* cross-entropy of ``model(slice)``;
+    return the average of those gradients per parameter name (``{name: tensor}``). It equals the
+    gradient of the mean loss over the whole batch: N processes x batch b train as 1 x batch N*b.
+    """
+    raise NotImplementedError("Exercise 10.3")

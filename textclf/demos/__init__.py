@@ -1,0 +1,1 @@
+"""Small programs the lessons start in separate processes (``python -m textclf.demos.NAME`` or under torchrun)."""
