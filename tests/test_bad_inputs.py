@@ -263,3 +263,11 @@ def test_predict_refuses_what_is_not_a_list_of_strings(tiny_bundles):
         bundle.predict("one text")
     with pytest.raises(TypeError, match=r"texts\[1\] is a int; expected a string"):
         bundle.predict(["fine", 3])
+
+
+def test_a_misspelt_model_option_fails_when_the_facade_is_made():
+    from textclf import TextClassifier
+    from textclf.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"model 'cnn': unknown option\(s\) 'n_filter'"):
+        TextClassifier("cnn", n_filter=200)
