@@ -33,7 +33,6 @@
 # %%
 import inspect
 import json
-import os
 import subprocess
 import sys
 import tempfile
