@@ -7,6 +7,7 @@
     textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
     textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
     textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
+    textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
     textclf check 1.1 [--file F]            grade a lesson exercise
 
 Bad input files end with one line naming the file, the line and what was
@@ -204,21 +205,32 @@ def train(args: argparse.Namespace, cluster=None) -> int:
     return 0
 
 
+def add_speed_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quantize", choices=["int8"], help="int8 weights for the Linear layers (CPU)")
+    parser.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
+                        help="run the model with PyTorch or ONNX Runtime (pip install 'textclf[onnx]')")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from textclf.bundle import load_bundle
     from textclf.metrics import format_confusion
     from textclf.training import evaluate
 
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)
     ds = dataset_for_bundle(args, bundle)
     if sorted(ds.labels) != sorted(bundle.labels):
         raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
     if not ds.split(args.split):
         raise DataError(ds.where(), None, f"the {args.split} split is empty; expected examples to score")
     data = bundle.dataset(ds.split(args.split))  # the bundle's own tokenizer (WordPiece for MiniLM)
-    result = evaluate(bundle.model, data)
-    print(f"{ds.name} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  loss {result.loss:.4f}  "
-          f"({len(data)} texts)")
+    result = evaluate(bundle.model, data, forward=bundle.forward)
+    print(f"{printable(ds.name)} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  "
+          f"loss {result.loss:.4f}  ({len(data)} texts)")
+    if bundle.forward is not None:  # a faster variant: what it costs in accuracy
+        plain = evaluate(bundle.model, data)
+        print(f"{args.backend}{' int8' if args.quantize else ''} vs fp32 PyTorch: accuracy "
+              f"{100 * (result.accuracy - plain.accuracy):+.2f} points ({plain.accuracy:.4f}), predictions agree on "
+              f"{float((result.predictions == plain.predictions).float().mean()):.1%}")
     print(format_confusion(result.confusion(len(bundle.labels)), bundle.labels))
     return 0
 
@@ -229,7 +241,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from textclf.bundle import load_bundle
 
     texts = texts_from(args.texts)
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)
     for text, probs in zip(texts, bundle.predict(texts)):
         label = max(probs, key=probs.get)
         print(json_safe(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False)))
@@ -266,6 +278,32 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.html:
         save_html(args.html, explanations, title=f"Which words mattered: {args.bundle}")
         print(f"HTML report written to {args.html}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from textclf.bundle import load_bundle
+    from textclf.speed.bench import VARIANTS, bench, profile_summary, table
+    from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product
+
+    unknown = [v for v in args.variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; expected some of: {', '.join(VARIANTS)}")
+    bundle = load_bundle(args.bundle)
+    examples = dataset_for_bundle(args, bundle).split(args.split)[: args.limit]
+    if not examples:
+        raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to time")
+    import torch
+
+    print(f"{args.bundle} ({bundle.config['model']}) on {len(examples)} {args.split} texts; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 hardware: {bf16_supported()}, "
+          f"int8 dot products (VNNI): {int8_dot_product()}; {args.rounds} alternating rounds")
+    rows = bench(bundle, [e.text for e in examples], [e.label for e in examples], variants=args.variants,
+                 rounds=args.rounds, batch_size=args.batch_size)
+    print(table(rows))
+    if args.profile:
+        print("\nwhere fp32 prediction spends its time (torch.profiler, self CPU time):")
+        print(profile_summary(bundle, [e.text for e in examples][:500], batch_size=args.batch_size))
     return 0
 
 
@@ -350,11 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("bundle", type=Path)
     add_dataset_options(evaluate, positional=False, default=None)
     evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    add_speed_options(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="label probabilities for texts (- reads them from stdin)")
     predict.add_argument("bundle", type=Path)
     predict.add_argument("texts", nargs="+", help="texts to classify, or - to read one per line from stdin")
+    add_speed_options(predict)
     predict.set_defaults(run=cmd_predict)
 
     explain = commands.add_parser("explain", help="which words mattered: integrated gradients for texts")
@@ -374,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--limit", type=whole_number(1), default=5, help="how many texts of --split")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
+
+    bench = commands.add_parser("bench", help="time every prediction variant of a bundle (int8, ONNX, compile, ...)")
+    bench.add_argument("bundle", type=Path)
+    add_dataset_options(bench, positional=False, default=None)
+    bench.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    bench.add_argument("--limit", type=whole_number(1), default=2000, help="at most this many texts")
+    bench.add_argument("--rounds", type=whole_number(1, 100), default=3, help="alternating timed rounds")
+    bench.add_argument("--batch-size", type=whole_number(1, 4096), default=64)
+    bench.add_argument("--variants", nargs="+", default=["fp32", "fp32 unsorted", "int8", "onnxruntime",
+                                                         "onnxruntime int8", "bf16", "compile", "ipex"])
+    bench.add_argument("--profile", action="store_true", help="also show where fp32 spends its time")
+    bench.set_defaults(run=cmd_bench)
 
     tok = commands.add_parser("tokenize", help="show the tokens (and ids) a tokenizer makes of texts")
     tok.add_argument("texts", nargs="+", help="texts, or - to read one per line from stdin")

@@ -78,4 +78,5 @@ def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: i
     model.eval()
     if pad_index is None:
         pad_index = getattr(getattr(model, "config", None), "pad_index", 0)
-    return run_batched(forward or model, sequences, pad_index, batch_size=batch_size, device=model_device(model))
+    forward = model if forward is None else forward  # not `forward or model`: a compiled module has no truth value
+    return run_batched(forward, sequences, pad_index, batch_size=batch_size, device=model_device(model))

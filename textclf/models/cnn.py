@@ -39,6 +39,10 @@ class KimCNN(ClassifierNet):
         self.convs = nn.ModuleList(nn.Conv1d(config.embed_dim, config.n_filters, k) for k in config.kernel_sizes)
         self.out = nn.Linear(config.n_filters * len(config.kernel_sizes), config.n_classes)
 
+    @property
+    def min_length(self) -> int:
+        return max(self.config.kernel_sizes)
+
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         widest = max(self.config.kernel_sizes)
         x = embedded * mask.unsqueeze(-1).to(embedded.dtype)  # [batch, seq_len, embed]: padding -> zeros

@@ -101,6 +101,12 @@ class ClassifierNet(nn.Module):
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    @property
+    def min_length(self) -> int:
+        """The shortest input the network handles without padding it itself (a CNN pads texts shorter than its
+        widest filter inside ``classify``; a traced/exported graph keeps no such branch, so callers pad)."""
+        return 1
+
     def stages(self) -> list[list[nn.Parameter]]:
         """The parameters below the head, grouped from input to output: the embedding, then the rest (a model
         with layers, like the transformer, lists each layer as a stage)."""

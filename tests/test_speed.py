@@ -1,0 +1,104 @@
+"""Speed variants: correctness only (logit tolerances, agreement, order), never timings."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textclf.bundle import load_bundle
+from textclf.inference import length_batches, run_batched
+from textclf.speed import hardware
+from textclf.speed.bench import bench, table
+from textclf.speed.quantize import dequantize, quantize_tensor
+from textclf.speed.timing import compare
+
+TEXTS = ["a wonderful, moving film", "a dull, boring mess", "great acting", "hated it", "superb and moving",
+         "terrible and boring", "loved it, wonderful", "awful acting and a boring story, really awful"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=64))
+def test_int8_by_hand_is_within_half_a_step(values):
+    weight = torch.tensor(values)
+    q, scale, zero_point = quantize_tensor(weight)
+    assert q.dtype == torch.int8
+    assert (dequantize(q, scale, zero_point) - weight).abs().max() <= scale / 2 + 1e-5
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(1, 30), min_size=1, max_size=60), batch=st.integers(1, 16))
+def test_the_inference_seam_restores_input_order(lengths, batch):
+    sequences = [torch.full((n,), i % 50 + 1) for i, n in enumerate(lengths)]  # row i's ids say i
+
+    def forward(ids, mask):  # each row's first id and its length
+        return torch.stack([ids[:, 0].float(), mask.sum(dim=1).float()], dim=1)
+    out = run_batched(forward, sequences, pad_index=0, batch_size=batch)
+    assert out[:, 0].tolist() == [float(i % 50 + 1) for i in range(len(lengths))]
+    assert out[:, 1].tolist() == [float(n) for n in lengths]
+    batches = length_batches(lengths, batch)
+    assert all(max(lengths[i] for i in b) >= min(lengths[i] for i in b) for b in batches)
+
+
+def test_compare_runs_variants_in_alternating_rounds():
+    calls = []
+    timings = compare({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3, warmup=1)
+    assert calls == ["a", "b"] * 4 and len(timings["a"].seconds) == 3 and timings["b"].median >= 0
+
+
+@pytest.mark.parametrize("name", ["cnn", "transformer", "gru+ngrams"])
+def test_int8_bundle_agrees_with_fp32(tiny_bundles, name):
+    directory, _ = tiny_bundles(name)
+    fp32, int8 = load_bundle(directory), load_bundle(directory, quantize="int8")
+    a, b = fp32.logits(TEXTS), int8.logits(TEXTS)
+    assert (a.argmax(1) == b.argmax(1)).float().mean() >= 0.85
+    assert (a - b).abs().max() < 0.2
+
+
+@pytest.mark.parametrize("name", ["nbow", "cnn", "transformer"])
+def test_onnxruntime_backend_matches_pytorch(tiny_bundles, name):
+    directory, _ = tiny_bundles(name)
+    fp32, onnx = load_bundle(directory), load_bundle(directory, backend="onnxruntime")
+    texts = TEXTS + ["x"]  # lengths 1 to 10: dynamic batch and length
+    assert (fp32.logits(texts) - onnx.logits(texts)).abs().max() <= 1e-4
+    int8 = load_bundle(directory, backend="onnxruntime", quantize="int8")
+    assert (fp32.logits(texts).argmax(1) == int8.logits(texts).argmax(1)).float().mean() >= 0.85
+
+
+def test_rnn_bundles_refuse_onnx_with_a_reason(tiny_bundles):
+    directory, _ = tiny_bundles("gru+ngrams")
+    with pytest.raises(ValueError, match="cannot export a gru\\+ngrams model"):
+        load_bundle(directory, backend="onnxruntime")
+    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(directory), "fine", "--backend",
+                             "onnxruntime"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "cannot export" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_rows_on_a_small_bundle(tiny_bundles):
+    directory, _ = tiny_bundles("cnn")
+    bundle = load_bundle(directory)
+    labels = ["positive" if i % 2 == 0 else "negative" for i in range(len(TEXTS))]
+    rows = bench(bundle, TEXTS, labels, variants=["fp32", "fp32 unsorted", "int8", "onnxruntime", "ipex"],
+                 rounds=2, latency_texts=4, log=lambda line: None)
+    by_name = {r.name: r for r in rows}
+    assert by_name["fp32"].delta == 0 and by_name["fp32"].agreement == 1.0
+    assert by_name["fp32 unsorted"].accuracy == by_name["fp32"].accuracy  # same predictions, other batches
+    assert by_name["onnxruntime"].agreement == 1.0 and by_name["int8"].texts_per_s > 0
+    assert by_name["ipex"].texts_per_s is None and by_name["ipex"].note  # cannot run here: says why
+    assert "| fp32 |" in table(rows)
+
+
+def test_ipex_is_never_imported_beside_another_torch(monkeypatch):
+    monkeypatch.setattr(hardware.metadata, "version", lambda name: "2.8.0")
+    monkeypatch.setattr(hardware.torch, "__version__", "2.13.0+cpu")
+    usable, why = hardware.ipex_status()
+    assert not usable and "needs torch 2.8" in why and "intel_extension_for_pytorch" not in sys.modules
+
+
+def test_bf16_is_detected_from_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx2", "avx512f"})
+    assert not hardware.bf16_supported()  # AVX-512 alone has no bf16 arithmetic
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    assert hardware.bf16_supported()

@@ -1,0 +1,57 @@
+"""The faster forwards a bundle can run with: int8 (torch), ONNX Runtime (fp32 or int8), bf16, compiled."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from textclf.inference import Forward
+from textclf.speed.quantize import int8_dynamic
+
+NOT_EXPORTABLE = ("lstm", "gru", "gru+ngrams")  # packed sequences do not trace to ONNX
+
+
+def fast_forward(model: nn.Module, model_name: str, *, quantize: str | None = None,
+                 backend: str = "torch") -> Forward:
+    """``(ids, mask) -> logits`` for ``model`` through ``backend`` (``torch`` | ``onnxruntime``), int8 or fp32."""
+    if backend == "torch":
+        return int8_dynamic(model) if quantize == "int8" else model
+    if model_name in NOT_EXPORTABLE:
+        raise ValueError(f"the onnxruntime backend cannot export a {model_name} model (its packed sequences do not "
+                         "trace to ONNX); use backend torch (with --quantize int8 for speed)")
+    return onnx_forward(model, int8=quantize == "int8")
+
+
+def onnx_forward(model: nn.Module, int8: bool = False) -> Forward:
+    """Export to a temporary folder (removed with the returned forward) and open an ONNX Runtime session."""
+    from textclf.speed.onnx import OnnxForward, export_onnx, quantize_onnx, require_onnxruntime
+
+    require_onnxruntime()
+    folder = tempfile.TemporaryDirectory(prefix="textclf-onnx-")
+    path = export_onnx(model, Path(folder.name) / "model.onnx")
+    if int8:
+        path = quantize_onnx(path, Path(folder.name) / "model.int8.onnx")
+    forward = OnnxForward(path, min_length=getattr(model, "min_length", 1),
+                          pad_index=getattr(getattr(model, "config", None), "pad_index", 0))
+    forward.folder = folder  # keeps the files as long as the session lives
+    return forward
+
+
+def bf16_forward(model: nn.Module) -> Forward:
+    """The model under ``torch.autocast`` to bfloat16 (fast only where the CPU has bf16 hardware)."""
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return model(ids, mask).float()
+    forward.__self__ = model  # the device of the model, for the inference seam
+    return forward
+
+
+def compiled_forward(model: nn.Module) -> Forward:
+    """``torch.compile`` with dynamic shapes (new batch sizes and lengths should not recompile every time)."""
+    with contextlib.suppress(Exception):
+        torch._dynamo.reset()
+    return torch.compile(model, dynamic=True)

@@ -1,0 +1,181 @@
+"""``textclf bench DIR``: every prediction variant of a bundle, side by side, measured in alternating rounds.
+
+Per variant: throughput over the texts (median of the rounds, texts/s), batch-1 latency (p50/p95
+over single texts), peak memory while it ran (resident set, Linux), accuracy on the labelled
+texts and its delta to fp32 eager, and how many predictions agree with fp32. A variant this
+machine cannot run (no ONNX Runtime installed, an RNN for ONNX, bf16 without hardware, IPEX
+beside the wrong torch) is listed with the reason instead of a number.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from textclf.bundle import Bundle
+from textclf.inference import logits
+from textclf.speed import backends
+from textclf.speed.hardware import bf16_supported, ipex_status
+from textclf.speed.timing import compare, latencies
+
+VARIANTS = ("fp32", "fp32 unsorted", "int8", "onnxruntime", "onnxruntime int8", "bf16", "compile", "ipex")
+
+
+@dataclass
+class Row:
+    name: str
+    texts_per_s: float | None = None
+    spread: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    peak_mib: float | None = None
+    accuracy: float | None = None
+    delta: float | None = None
+    agreement: float | None = None
+    note: str = ""
+
+
+def peak_reset() -> bool:
+    """Reset the process's peak resident set (Linux: write 5 to /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_mib() -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def unsorted_logits(bundle: Bundle, encoded: list[torch.Tensor], batch_size: int) -> torch.Tensor:
+    """The old way: batches in input order, each padded to its longest text."""
+    from textclf.batching import Collator
+
+    collate, out = Collator(bundle.vocab.pad_index), []
+    with torch.inference_mode():
+        for start in range(0, len(encoded), batch_size):
+            batch = collate([(ids, 0) for ids in encoded[start : start + batch_size]])
+            out.append(bundle.model(batch.ids, batch.mask).float())
+    return torch.cat(out)
+
+
+def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
+    """``(forward, note)`` of a variant; ``forward`` None (with the reason in ``note``) where it cannot run."""
+    model_name = bundle.config["model"]
+    try:
+        if name in ("fp32", "fp32 unsorted"):
+            return bundle.model, ""
+        if name == "int8":
+            return backends.fast_forward(bundle.model, model_name, quantize="int8"), ""
+        if name.startswith("onnxruntime"):
+            start = time.perf_counter()
+            forward = backends.fast_forward(bundle.model, model_name, backend="onnxruntime",
+                                            quantize="int8" if name.endswith("int8") else None)
+            return forward, f"export {time.perf_counter() - start:.1f}s"
+        if name == "bf16":
+            if not bf16_supported():
+                return None, "no bf16 hardware on this CPU (AVX512_BF16/AMX): emulated, ~5x slower"
+            return backends.bf16_forward(bundle.model), ""
+        if name == "compile":
+            return backends.compiled_forward(bundle.model), ""
+        if name == "ipex":
+            usable, why = ipex_status()
+            if not usable:
+                return None, why
+            import intel_extension_for_pytorch as ipex
+
+            return ipex.optimize(bundle.model.eval()), why
+    except (ModuleNotFoundError, ValueError, RuntimeError) as err:
+        return None, str(err).splitlines()[0]
+    raise ValueError(f"unknown variant {name!r}; expected one of: {', '.join(VARIANTS)}")
+
+
+def bench(bundle: Bundle, texts: Sequence[str], labels: Sequence[str] | None = None,
+          variants: Sequence[str] = VARIANTS, rounds: int = 3, batch_size: int = 64,
+          latency_texts: int = 50, log=print) -> list[Row]:
+    """Measure ``variants`` of ``bundle`` on ``texts`` (accuracy where ``labels`` are given)."""
+    encoded = bundle.encode(list(texts))
+    truth = torch.tensor([bundle.labels.index(y) for y in labels]) if labels is not None else None
+    rows, runs, forwards = [], {}, {}
+    for name in variants:
+        start = time.perf_counter()
+        forward, note = make_forward(bundle, name)
+        row = Row(name, note=note)
+        rows.append(row)
+        if forward is None:
+            continue
+        forwards[name] = forward
+        if name == "fp32 unsorted":
+            runs[name] = lambda: unsorted_logits(bundle, encoded, batch_size)
+        else:
+            runs[name] = lambda f=forward: logits(bundle.model, encoded, batch_size=batch_size, forward=f,
+                                                  pad_index=bundle.vocab.pad_index)
+        if name == "compile":  # the first calls compile: time them apart
+            first = time.perf_counter()
+            runs[name]()
+            row.note = f"first run (compiling) {time.perf_counter() - first:.1f}s"
+        log(f"  ready: {name} ({time.perf_counter() - start:.1f}s)")
+    timings = compare(runs, rounds=rounds)
+    reference = None
+    for row in rows:
+        if row.name not in runs:
+            continue
+        timing = timings[row.name]
+        row.texts_per_s, row.spread = len(texts) / timing.median, timing.spread
+        peak_reset()
+        outputs = runs[row.name]()  # [n, n_classes], input order
+        row.peak_mib = peak_mib()
+        predictions = outputs.argmax(dim=1)
+        if reference is None:
+            reference = predictions
+        row.agreement = float((predictions == reference).float().mean())
+        if truth is not None:
+            row.accuracy = float((predictions == truth).float().mean())
+        if row.name != "fp32 unsorted":
+            single = [[e] for e in encoded[:latency_texts]]
+            forward = forwards[row.name]
+            seconds = latencies(lambda one, f=forward: logits(bundle.model, one, forward=f,
+                                                              pad_index=bundle.vocab.pad_index), single)
+            seconds.sort()
+            row.p50_ms = 1000 * seconds[len(seconds) // 2]
+            row.p95_ms = 1000 * seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
+    base = next((r.accuracy for r in rows if r.name == "fp32"), None)
+    for row in rows:
+        if row.accuracy is not None and base is not None:
+            row.delta = 100 * (row.accuracy - base)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    def fmt(value, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+    lines = ["| variant | texts/s | spread | batch-1 p50 (ms) | p95 (ms) | peak RSS (MiB) | accuracy | "
+             "vs fp32 (pt) | agrees with fp32 | note |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r.name} | {fmt(r.texts_per_s, ',.0f')} | {fmt(r.spread, '.0%')} | {fmt(r.p50_ms, '.2f')} | "
+                     f"{fmt(r.p95_ms, '.2f')} | {fmt(r.peak_mib, ',.0f')} | "
+                     f"{'-' if r.accuracy is None else f'{100 * r.accuracy:.2f}%'} | {fmt(r.delta, '+.2f')} | "
+                     f"{'-' if r.agreement is None else f'{100 * r.agreement:.1f}%'} | {r.note} |")
+    return "\n".join(lines)
+
+
+def profile_summary(bundle: Bundle, texts: Sequence[str], rows: int = 8, batch_size: int = 64) -> str:
+    """Where the fp32 prediction time goes: torch.profiler's operators by self CPU time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    encoded = bundle.encode(list(texts))
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        logits(bundle.model, encoded, batch_size=batch_size, pad_index=bundle.vocab.pad_index)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
