@@ -13,6 +13,7 @@ saturate); per-channel weights with ``reduce_range`` kept them.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -49,7 +50,13 @@ def quantize_onnx(source: str | Path, target: str | Path) -> Path:
     require_onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+    quiet = logging.getLogger()  # ORT logs a pre-processing hint on the root logger at every call
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+    finally:
+        quiet.setLevel(level)
     return Path(target)
 
 

@@ -1,0 +1,180 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 8 — Speed: measure first, then make prediction fast
+#
+# A faster model is only faster if a fair measurement says so, on *your*
+# machine, with the accuracy it keeps. This lesson:
+#
+# 1. times things fairly (warm-up, alternating rounds, medians);
+# 2. asks the profiler where the time goes;
+# 3. removes wasted work: padding (length-sorted batches) and autograd
+#    bookkeeping (`inference_mode`);
+# 4. int8 by hand for one layer, then `quantize_dynamic` for a whole model;
+# 5. ONNX Runtime, `torch.compile`, bf16 and Intel's extension, each measured;
+# 6. ends with one table for your machine (`textclf bench` prints the same).
+#
+# Exercises: `lessons/exercises/ex08_speed.py` (8.1 a fair timer, 8.2 int8 by
+# hand with its error bound, 8.3 length-sorted batches that restore the order).
+# Grade with `textclf check 8`.
+
+# %%
+import inspect
+import time
+
+import torch
+
+from textclf.bundle import Bundle
+from textclf.data import load_dataset
+from textclf.inference import logits, run_batched
+from textclf.lesson_utils import smoke_mode, versions
+from textclf.pretrained import minilm
+from textclf.speed import bench, hardware
+from textclf.speed.quantize import dequantize, int8_dynamic, quantize_tensor
+from textclf.speed.timing import compare
+
+print(versions())
+SMOKE = smoke_mode()
+print(f"CPU: {hardware.cpu_capability()}, bf16 hardware: {hardware.bf16_supported()}, "
+      f"int8 dot products (VNNI): {hardware.int8_dot_product()}, torch threads: {torch.get_num_threads()}")
+
+ds = load_dataset("rotten_tomatoes")
+texts = [ex.text for ex in ds.test][: 96 if SMOKE else 1275]
+labels = [ex.label for ex in ds.test][: len(texts)]
+model, tokenizer = minilm(n_classes=2)  # the pretrained encoder; the head is new (speed does not care)
+bundle = Bundle(model, tokenizer.vocab, ["negative", "positive"], {"model": "minilm", "tokenizer": "wordpiece",
+                                                                    "max_len": 128})
+encoded = bundle.encode(texts)
+print(f"{len(texts)} test reviews, {sum(map(len, encoded)):,} WordPiece tokens")
+
+# %% [markdown]
+# ## 1. Timing done right
+#
+# One `perf_counter()` around one call measures the first call's one-off costs
+# and whatever else the machine was doing. `compare` warms every variant up,
+# then runs the variants in turn, round after round, and takes each one's
+# median: a slow moment hits all variants alike, and one outlier does not move
+# a median. (Exercise 8.1 asks you to write it.)
+
+# %%
+few = encoded[:32]
+once = [time.perf_counter()]
+logits(model, few)
+once.append(time.perf_counter())
+logits(model, few)
+once.append(time.perf_counter())
+print(f"first call {once[1] - once[0]:.3f}s, second call {once[2] - once[1]:.3f}s")
+timings = compare({"batch 8": lambda: logits(model, few, batch_size=8),
+                   "batch 32": lambda: logits(model, few, batch_size=32)}, rounds=3 if SMOKE else 5)
+for t in timings.values():
+    print(f"{t.name}: median {t.median * 1000:.0f} ms, rounds {[round(s * 1000) for s in t.seconds]} ms")
+
+# %% [markdown]
+# ## 2. Where the time goes
+#
+# `torch.profiler` counts the time of every operator. For a transformer
+# encoder, the matrix multiplies (`addmm`, `bmm`, `linear`) should dominate: if
+# something else does (copies, padding, tokenization), that is the first fix.
+
+# %%
+print(bench.profile_summary(bundle, texts[:64], rows=8))
+
+# %% [markdown]
+# ## 3. Less wasted work: padding and autograd
+#
+# A batch is padded to its longest text; with random order, many batches hold
+# one long review and many short ones, and the padding is computed like real
+# text. Sorting by length first (and putting the answers back in input order)
+# removes most of it — textclf's one inference seam does this for every
+# prediction path. (Exercise 8.3 asks you to write it.) `torch.inference_mode`
+# also skips the bookkeeping autograd would need for a backward pass.
+
+# %%
+print(inspect.getsource(run_batched))
+subset = encoded[: 64 if SMOKE else 512]
+
+
+def unsorted(mode):
+    with mode():
+        return bench.unsorted_logits(bundle, subset, 64)
+
+
+timings = compare({"unsorted, no_grad": lambda: unsorted(torch.no_grad),
+                   "unsorted, inference_mode": lambda: unsorted(torch.inference_mode),
+                   "length-sorted, inference_mode": lambda: logits(model, subset, batch_size=64)}, rounds=3)
+for t in timings.values():
+    print(f"{t.name:32s} {len(subset) / t.median:7.0f} texts/s")
+
+# %% [markdown]
+# ## 4. int8 by hand, then for the whole model
+#
+# Store each weight as an 8-bit integer `q` with one `scale` and `zero_point`
+# per tensor: `w ~ (q - zero_point) * scale`. Rounding moves each weight by at
+# most `scale / 2`, so a layer's output moves by at most
+# `sum(|x|) * scale / 2`. (Exercise 8.2.)
+
+# %%
+layer = model.layers[0].ff_in  # the first feed-forward layer: 384 -> 1536
+weight = layer.weight.detach()
+q, scale, zero_point = quantize_tensor(weight)
+error = (dequantize(q, scale, zero_point) - weight).abs().max()
+print(f"{tuple(weight.shape)} weights: scale {scale:.2e}, zero point {zero_point}, largest error {error:.2e} "
+      f"<= scale/2 = {scale / 2:.2e}; {weight.numel() * 4 / 1e6:.1f} MB as float32, {q.numel() / 1e6:.1f} MB as int8")
+
+# %% [markdown]
+# `quantize_dynamic` does this for every `nn.Linear` (per layer), quantizes
+# the activations on the fly and runs the matmuls in int8. It lives in
+# `torch.ao.quantization`, deprecated in favour of torchao — but on CPUs
+# without VNNI torchao's int8 falls back to a slow path (~20x slower in a
+# trial), while the old fbgemm kernels are fast: so we measure, and use what
+# wins here.
+
+# %%
+int8 = int8_dynamic(model)
+a, b = logits(model, encoded[:64]), logits(model, encoded[:64], forward=int8)
+print(f"int8 vs fp32 on 64 reviews: largest logit difference {(a - b).abs().max():.3f}, "
+      f"same prediction {float((a.argmax(1) == b.argmax(1)).float().mean()):.0%}")
+
+# %% [markdown]
+# ## 5. ONNX Runtime, compile, bf16, IPEX — and the table for your machine
+#
+# * **ONNX Runtime** (`pip install 'textclf[onnx]'`): the model exported as a
+#   graph and run by Microsoft's runtime; int8 there needs per-channel weights
+#   with `reduce_range` on CPUs without VNNI (its defaults flipped 16% of
+#   predictions in a trial).
+# * **torch.compile**: fuses operators; the first call compiles (seconds), new
+#   shapes may recompile; on a CPU the gain for this encoder is small.
+# * **bf16**: half the memory traffic, fast only where the CPU has bf16
+#   arithmetic (AVX512_BF16 or AMX); elsewhere it is emulated and slower.
+# * **IPEX** (Intel Extension for PyTorch): `ipex.optimize(model)` swapped in
+#   Intel-tuned kernels. Its last release, 2.8, is built for torch 2.8 only,
+#   and Intel has announced its end of life (its work moved into PyTorch
+#   itself). Beside any other torch it is not imported (it would crash);
+#   on an AVX2 AMD CPU a trial measured about 1.0x. `textclf.speed.hardware`
+#   says what it can do here:
+
+# %%
+print("IPEX:", hardware.ipex_status()[1])
+variants = ["fp32", "fp32 unsorted", "int8", "onnxruntime", "onnxruntime int8", "bf16", "ipex"]
+if not SMOKE:
+    variants.insert(6, "compile")
+rows = bench.bench(bundle, texts, labels, variants=variants, rounds=2 if SMOKE else 3,
+                   latency_texts=10 if SMOKE else 50)
+print(bench.table(rows))
+
+# %% [markdown]
+# The accuracy column is a new, untrained head's (near chance) — what matters
+# here is the *delta* and the agreement with fp32. `textclf bench runs/minilm`
+# prints the same table for a trained bundle, and `load_bundle(path,
+# quantize="int8", backend="onnxruntime")` (CLI: `--quantize int8 --backend
+# onnxruntime` on `predict` and `evaluate`) uses what won.
