@@ -102,3 +102,27 @@ def test_bf16_is_detected_from_the_cpu_flags(monkeypatch):
     assert not hardware.bf16_supported()  # AVX-512 alone has no bf16 arithmetic
     monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
     assert hardware.bf16_supported()
+
+
+@pytest.mark.skipif(not hardware.ipex_status()[0], reason="IPEX runs only beside torch 2.8: benchmarks/ipex/run.sh "
+                    "builds that environment and runs this test there")
+def test_ipex_variant_agrees_with_fp32(tiny_bundles):
+    directory, _ = tiny_bundles("cnn")
+    rows = bench(load_bundle(directory), TEXTS, None, variants=["fp32", "ipex"], rounds=1, log=lambda line: None)
+    ipex_row = rows[1]
+    assert ipex_row.texts_per_s is not None and ipex_row.agreement == 1.0
+
+
+def test_textclf_bench_and_quantized_evaluate_on_the_command_line(tiny_bundles):
+    directory, _ = tiny_bundles("cnn")
+    command = [sys.executable, "-m", "textclf", "bench", str(directory), "--dataset", "rotten_tomatoes",
+               "--limit", "40", "--rounds", "1", "--variants", "fp32", "int8", "onnxruntime", "--profile"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "| int8 |" in result.stdout and "| onnxruntime |" in result.stdout and "Self CPU" in result.stdout
+    evaluated = subprocess.run([sys.executable, "-m", "textclf", "evaluate", str(directory), "--dataset",
+                                "rotten_tomatoes", "--quantize", "int8"], capture_output=True, text=True, timeout=600)
+    assert evaluated.returncode == 0 and "torch int8 vs fp32 PyTorch: accuracy" in evaluated.stdout
+    bad = subprocess.run([sys.executable, "-m", "textclf", "bench", str(directory), "--dataset", "rotten_tomatoes",
+                          "--variants", "turbo"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown variant(s) ['turbo']" in bad.stderr

@@ -50,6 +50,29 @@ def bf16_forward(model: nn.Module) -> Forward:
     return forward
 
 
+def one_thread(model: nn.Module) -> Forward:
+    """The model on one CPU thread (to see what the other threads buy)."""
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return model(ids, mask)
+        finally:
+            torch.set_num_threads(threads)
+    forward.__self__ = model
+    return forward
+
+
+def compiled_graphs() -> int | None:
+    """How many graphs torch.compile has compiled so far (each new shape it cannot reuse adds one)."""
+    try:
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"]["unique_graphs"])
+    except Exception:  # a private counter: absent in some versions
+        return None
+
+
 def compiled_forward(model: nn.Module) -> Forward:
     """``torch.compile`` with dynamic shapes (new batch sizes and lengths should not recompile every time)."""
     with contextlib.suppress(Exception):

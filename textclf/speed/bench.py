@@ -21,7 +21,8 @@ from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, ipex_status
 from textclf.speed.timing import compare, latencies
 
-VARIANTS = ("fp32", "fp32 unsorted", "int8", "onnxruntime", "onnxruntime int8", "bf16", "compile", "ipex")
+VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "onnxruntime", "onnxruntime int8", "bf16", "compile",
+            "ipex")
 
 
 @dataclass
@@ -77,6 +78,8 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
     try:
         if name in ("fp32", "fp32 unsorted"):
             return bundle.model, ""
+        if name == "fp32 1 thread":
+            return backends.one_thread(bundle.model), f"of {torch.get_num_threads()}"
         if name == "int8":
             return backends.fast_forward(bundle.model, model_name, quantize="int8"), ""
         if name.startswith("onnxruntime"):
@@ -128,6 +131,10 @@ def bench(bundle: Bundle, texts: Sequence[str], labels: Sequence[str] | None = N
             row.note = f"first run (compiling) {time.perf_counter() - first:.1f}s"
         log(f"  ready: {name} ({time.perf_counter() - start:.1f}s)")
     timings = compare(runs, rounds=rounds)
+    if "compile" in runs:
+        graphs = backends.compiled_graphs()
+        if graphs is not None:
+            next(r for r in rows if r.name == "compile").note += f"; {graphs} graph(s) compiled in all"
     reference = None
     for row in rows:
         if row.name not in runs:

@@ -1,0 +1,221 @@
+"""Prediction and training speed against Hugging Face at its best, same process, alternating rounds.
+
+    pip install -e ".[dev,bench]"          # transformers, tokenizers, accelerate: the peers
+    python benchmarks/speed.py [--train-texts 2000] [--rounds 3] [--skip-training]
+
+1. The machine: fp32 matrix-multiply peak (GFLOP/s, measured), CPU flags, threads.
+2. MiniLM-L6 fine-tuned by textclf on ``--train-texts`` Rotten Tomatoes reviews (one epoch, batch 32,
+   max_len 128), and the same training through the HF ``Trainer`` with
+   ``train_sampling_strategy="group_by_length"`` (its best setting): examples/s, and the model FLOP
+   utilisation (MFU) of textclf's run against the measured matmul peak.
+3. Prediction on the RT test split (1,275 texts), end to end (raw text in, probabilities out, tokenization
+   included): textclf fp32 / int8 / ONNX Runtime fp32 and int8 / bf16 (only where the CPU has bf16
+   hardware), against HF ``pipeline`` (batch 32) and HF's best path (fast tokenizer, length-sorted batches
+   of 64, inference_mode); accuracy and its delta to textclf fp32 for textclf's variants (the HF model here
+   is the base checkpoint with a fresh head: its speed is the point, not its accuracy).
+4. The default model (gru+ngrams) and the CNN trained on RT: texts/s and seconds for the test split.
+
+Verdicts against the speed issue's targets are printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from textclf.bundle import load_bundle
+from textclf.data import load_dataset
+from textclf.pipeline import default_job, train_job
+from textclf.pretrained import minilm_dir
+from textclf.speed import backends
+from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product
+from textclf.speed.timing import compare
+
+
+def matmul_peak(n: int = 1024, rounds: int = 10) -> float:
+    """fp32 GFLOP/s of an n^3 matrix multiply (median of rounds)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    seconds = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        a @ b
+        seconds.append(time.perf_counter() - start)
+    return 2 * n**3 / sorted(seconds)[len(seconds) // 2] / 1e9
+
+
+def minilm_training_flops(tokens: int, sequences: list[int], d: int = 384, ff: int = 1536, layers: int = 6) -> float:
+    """Forward + backward FLOPs (3x forward): 2 per weight per token in the layers, plus attention scores."""
+    weights = layers * (4 * d * d + 2 * d * ff)
+    attention = sum(layers * 4 * n * n * d for n in sequences)  # QK^T and AV, 2 FLOPs per multiply-add
+    return 3 * (2 * weights * tokens + attention)
+
+
+def train_textclf(train, test, out: Path) -> tuple[float, float, float]:
+    """textclf fine-tuning: (examples/s, MFU numerator FLOP/s, test accuracy)."""
+    from textclf.data import TextDataset
+    from textclf.text import make_tokenizer
+
+    ds = TextDataset("rt-subset", ["negative", "positive"], train, test[:64], test)
+    job = default_job("minilm")
+    job.train.epochs, job.train.patience, job.train.progress = 1, 1, False
+    metrics = train_job(ds, job, out, log=lambda line: None)
+    # the epoch's own time: the training steps and scoring 64 validation texts; not the two checkpoint
+    # writes around it (crash safety the HF run, with save_strategy="no", does not do)
+    seconds = sum(epoch["seconds"] for epoch in metrics["history"])
+    bundle = load_bundle(out)
+    tokenizer = make_tokenizer("wordpiece", bundle.vocab)
+    lengths = [len(tokenizer.framed(ex.text, 128)) for ex in train]
+    flops = minilm_training_flops(sum(lengths), lengths)
+    return len(train) / seconds, flops / seconds, metrics["test_accuracy"]
+
+
+def train_hf(train) -> float:
+    """The HF Trainer at its best setting: examples/s."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    folder = str(minilm_dir())
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
+    rows = [dict(tokenizer(ex.text, truncation=True, max_length=128), labels=int(ex.label == "positive"))
+            for ex in train]
+    with tempfile.TemporaryDirectory() as work:
+        args = TrainingArguments(work, per_device_train_batch_size=32, num_train_epochs=1, learning_rate=5e-5,
+                                 warmup_steps=0.1,  # < 1: a share of the steps (transformers 5)
+                                 weight_decay=0.01, report_to=[], save_strategy="no",
+                                 logging_strategy="no", train_sampling_strategy="group_by_length", use_cpu=True)
+        from transformers import DataCollatorWithPadding
+
+        trainer = Trainer(model=model, args=args, train_dataset=rows,
+                          data_collator=DataCollatorWithPadding(tokenizer))
+        result = trainer.train()
+    return result.metrics["train_samples_per_second"]
+
+
+def hf_predictors(texts: list[str]):
+    """HF pipeline (batch 32) and HF's best path, on the base MiniLM checkpoint."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    folder = str(minilm_dir())
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2).eval()
+    pipe = pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu", top_k=None)
+
+    def with_pipeline():
+        return pipe(texts, batch_size=32, truncation=True, max_length=128)
+
+    def best():
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = [None] * len(texts)
+        with torch.inference_mode():
+            for start in range(0, len(order), 64):
+                chunk = order[start : start + 64]
+                batch = tokenizer([texts[i] for i in chunk], padding=True, truncation=True, max_length=128,
+                                  return_tensors="pt")
+                probs = model(**batch).logits.softmax(-1)
+                for i, p in zip(chunk, probs):
+                    out[i] = p
+        return out
+    return {"HF pipeline (batch 32)": with_pipeline, "HF best (fast tokenizer, sorted batches of 64)": best}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-texts", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-training", action="store_true", help="no HF Trainer comparison")
+    args = parser.parse_args()
+    peak = matmul_peak()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 hardware "
+          f"{bf16_supported()}, VNNI {int8_dot_product()}; fp32 matmul peak {peak:.0f} GFLOP/s (1024^3, measured)\n")
+    ds = load_dataset("rotten_tomatoes")
+    train, test = ds.train[: args.train_texts], ds.test
+    texts, labels = [ex.text for ex in test], [ex.label for ex in test]
+    verdicts = []
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "minilm"
+        tc_speed, tc_flops, accuracy = train_textclf(train, test, out)
+        print(f"MiniLM fine-tuned on {len(train):,} texts, 1 epoch: test accuracy {accuracy:.2%}")
+        print("\n| training (MiniLM, batch 32, max_len 128) | examples/s | vs HF Trainer |\n|---|---:|---:|")
+        hf_speed = None if args.skip_training else train_hf(train)
+        ratio = tc_speed / hf_speed if hf_speed else None
+        print(f"| textclf fit (length-bucketed) | {tc_speed:.1f} | {f'{ratio:.2f}x' if ratio else '-'} |")
+        if hf_speed:
+            print(f"| HF Trainer, group_by_length | {hf_speed:.1f} | 1.00x |")
+        mfu = tc_flops / (peak * 1e9)
+        print(f"\ntextclf training: {tc_flops / 1e9:.0f} GFLOP/s of model FLOPs = MFU {mfu:.0%} of the measured peak")
+        if ratio:
+            verdicts.append(("MiniLM training >= 1.25x HF Trainer (group_by_length)", ratio >= 1.25, f"{ratio:.2f}x"))
+        verdicts.append(("MiniLM training MFU >= 65%", mfu >= 0.65, f"{mfu:.0%}"))
+
+        bundle = load_bundle(out)
+        variants = {"textclf fp32": None,
+                    "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8")}
+        try:
+            variants["textclf onnxruntime"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime")
+            variants["textclf onnxruntime int8"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime",
+                                                                         quantize="int8")
+        except ModuleNotFoundError as err:
+            print(f"(ONNX Runtime rows skipped: {err})")
+        if bf16_supported():
+            variants["textclf bf16"] = backends.bf16_forward(bundle.model)
+
+        def predict_with(forward):
+            def run():
+                bundle.forward = forward
+                return bundle.predict(texts)
+            return run
+        runs = {name: predict_with(forward) for name, forward in variants.items()}
+        try:
+            runs.update(hf_predictors(texts))
+        except ImportError as err:
+            print(f"(Hugging Face rows skipped: {err}; pip install -e '.[bench]')")
+        timings = compare(runs, rounds=args.rounds)
+        accuracy_of = {}
+        for name, forward in variants.items():
+            bundle.forward = forward
+            predictions = [max(p, key=p.get) for p in bundle.predict(texts)]
+            accuracy_of[name] = sum(p == y for p, y in zip(predictions, labels)) / len(labels)
+        hf_best = timings.get("HF best (fast tokenizer, sorted batches of 64)")
+        print(f"\n| prediction, RT test ({len(texts):,} texts, end to end) | texts/s | spread | vs HF best | "
+              "accuracy | vs fp32 (pt) |\n|---|---:|---:|---:|---:|---:|")
+        for name, timing in timings.items():
+            speed = len(texts) / timing.median
+            versus = f"{hf_best.median / timing.median:.2f}x" if hf_best else "-"
+            acc = accuracy_of.get(name)
+            delta = f"{100 * (acc - accuracy_of['textclf fp32']):+.2f}" if acc is not None else "-"
+            print(f"| {name} | {speed:,.0f} | {timing.spread:.0%} | {versus} | "
+                  f"{f'{acc:.2%}' if acc is not None else '-'} | {delta} |")
+        if hf_best:
+            fp32 = hf_best.median / timings["textclf fp32"].median
+            verdicts.append(("MiniLM predict fp32 >= 1.1x HF best", fp32 >= 1.1, f"{fp32:.2f}x"))
+            fastest_int8 = max((n for n in timings if "int8" in n), key=lambda n: hf_best.median / timings[n].median)
+            speed8 = hf_best.median / timings[fastest_int8].median
+            loss = 100 * (accuracy_of["textclf fp32"] - accuracy_of[fastest_int8])
+            verdicts.append((f"MiniLM predict int8 ({fastest_int8}) >= 2.5x HF best fp32, <= 0.5 pt loss",
+                             speed8 >= 2.5 and loss <= 0.5, f"{speed8:.2f}x, {loss:+.2f} pt lost"))
+
+        print("\n| small models (trained here on RT) | test accuracy | texts/s | test split (s) |")
+        print("|---|---:|---:|---:|")
+        for name in ("cnn", "gru+ngrams"):
+            job = default_job(name)
+            job.train.progress = False
+            folder = Path(work) / name
+            metrics = train_job(ds, job, folder, log=lambda line: None)
+            small = load_bundle(folder)
+            timing = compare({name: lambda b=small: b.predict(texts)}, rounds=args.rounds)[name]
+            print(f"| {name}{' (default)' if name == 'gru+ngrams' else ''} | {metrics['test_accuracy']:.2%} | "
+                  f"{len(texts) / timing.median:,.0f} | {timing.median:.2f} |")
+            verdicts.append((f"{name} bundle: test split under 1 s", timing.median < 1.0, f"{timing.median:.2f}s"))
+    print("\n| target | met | measured |\n|---|---|---|")
+    for target, met, measured in verdicts:
+        print(f"| {target} | {'MET' if met else 'MISSED'} | {measured} |")
+
+
+if __name__ == "__main__":
+    main()
