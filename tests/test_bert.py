@@ -118,3 +118,23 @@ def test_missing_weights_package_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("TEXTCLF_MINILM_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="missing model.safetensors, vocab.txt, config.json"):
         minilm_dir()
+
+
+def test_the_fused_attention_equals_the_written_out_one():
+    """BertLayer runs PyTorch's fused scaled_dot_product_attention; lesson 6's version must give the same."""
+    from textclf.models.attention import scaled_dot_product_attention, split_heads
+    from textclf.models.bert import BertLayer
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=10, n_classes=2, embed_dim=24, n_heads=4, ff_dim=32, num_layers=1)
+    layer = BertLayer(config).eval()
+    x = torch.randn(3, 7, 24)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[0, 4:] = False
+    mask[2, 1:] = False
+    q, k, v = (split_heads(f(x), 4) for f in (layer.query, layer.key, layer.value))
+    context, _ = scaled_dot_product_attention(q, k, v, mask)
+    h = layer.attn_norm(x + layer.attn_out(context.transpose(1, 2).reshape(x.shape)))
+    expected = layer.ff_norm(h + layer.ff_out(torch.nn.functional.gelu(layer.ff_in(h))))
+    with torch.no_grad():
+        assert torch.allclose(layer(x, mask), expected, atol=1e-5)

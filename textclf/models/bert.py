@@ -2,8 +2,9 @@
 
     ids ─> word vectors + position vectors + token-type vectors ─> LayerNorm ─> 6 x layer ─> mean pool ─> head
 
-A layer is post-norm, as in BERT: self-attention (our ``scaled_dot_product_attention``),
-a dense layer, residual + LayerNorm; then a GELU feed-forward, residual + LayerNorm.
+A layer is post-norm, as in BERT: self-attention (``softmax(q kᵀ / √d) v`` as lesson 6 writes it out
+in ``textclf.models.attention``; here through PyTorch's fused ``F.scaled_dot_product_attention``,
+tested equal), a dense layer, residual + LayerNorm; then a GELU feed-forward, residual + LayerNorm.
 The module names follow BERT's closely enough that ``hf_to_textclf`` maps every
 pretrained weight name onto ours with a few rules, and ``load_pretrained``
 checks that every tensor arrives with the right shape.
@@ -26,7 +27,7 @@ from torch import nn
 from textclf.config import check_float, check_int, fail
 from textclf.data.errors import DataError
 from textclf.data.files import read_json, require_exists
-from textclf.models.attention import scaled_dot_product_attention, split_heads
+from textclf.models.attention import split_heads
 from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
 
 
@@ -87,7 +88,11 @@ class BertLayer(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``[batch, seq_len, hidden]`` -> the same shape."""
         q, k, v = (split_heads(f(x), self.n_heads) for f in (self.query, self.key, self.value))  # [b, heads, seq, hd]
-        context, _ = scaled_dot_product_attention(q, k, v, mask, self.attention_dropout)  # [batch, heads, seq, hd]
+        # the same softmax(q kᵀ / √d) v as textclf.models.attention writes out (lesson 6), through PyTorch's fused
+        # kernel: no [seq, seq] weights kept for the backward pass, one call instead of five
+        p = self.attention_dropout.p if self.training else 0.0
+        context = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :],
+                                                             dropout_p=p)  # [batch, heads, seq, hd]
         context = context.transpose(1, 2).reshape(x.shape)  # [batch, seq_len, hidden]
         x = self.attn_norm(x + self.dropout(self.attn_out(context)))
         return self.ff_norm(x + self.dropout(self.ff_out(nn.functional.gelu(self.ff_in(x)))))
