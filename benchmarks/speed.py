@@ -194,11 +194,14 @@ def main() -> None:
         if hf_best:
             fp32 = hf_best.median / timings["textclf fp32"].median
             verdicts.append(("MiniLM predict fp32 >= 1.1x HF best", fp32 >= 1.1, f"{fp32:.2f}x"))
-            fastest_int8 = max((n for n in timings if "int8" in n), key=lambda n: hf_best.median / timings[n].median)
-            speed8 = hf_best.median / timings[fastest_int8].median
-            loss = 100 * (accuracy_of["textclf fp32"] - accuracy_of[fastest_int8])
-            verdicts.append((f"MiniLM predict int8 ({fastest_int8}) >= 2.5x HF best fp32, <= 0.5 pt loss",
-                             speed8 >= 2.5 and loss <= 0.5, f"{speed8:.2f}x, {loss:+.2f} pt lost"))
+            def lost(name: str) -> float:
+                return 100 * (accuracy_of["textclf fp32"] - accuracy_of[name])
+            int8s = [n for n in timings if "int8" in n]
+            keep = [n for n in int8s if lost(n) <= 0.5] or int8s  # the int8 variants within the accuracy budget
+            best8 = min(keep, key=lambda n: timings[n].median)
+            speed8 = hf_best.median / timings[best8].median
+            verdicts.append((f"MiniLM predict int8 ({best8}) >= 2.5x HF best fp32, <= 0.5 pt loss",
+                             speed8 >= 2.5 and lost(best8) <= 0.5, f"{speed8:.2f}x, {lost(best8):+.2f} pt lost"))
 
         print("\n| small models (trained here on RT) | test accuracy | texts/s | test split (s) |")
         print("|---|---:|---:|---:|")
