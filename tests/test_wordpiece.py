@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from textclf.data import DataError
@@ -100,7 +100,12 @@ def test_matches_transformers_on_random_text_when_installed(text):
     only the classic combining accents and two common ones. Elsewhere the two disagree on
     Unicode *versions*, not on the algorithm: Python 3.11 knows Unicode 14 and drops code points it
     has not heard of as control characters; the Rust tokenizer behind transformers 5 has its own
-    tables (e.g. it does not strip U+11C92, a nonspacing mark, as an accent, and gives [UNK])."""
+    tables (e.g. it does not strip U+11C92, a nonspacing mark, as an accent, and gives [UNK]).
+
+    One deliberate difference: transformers keeps special-token strings typed in the text (``[PAD]``,
+    ``[CLS]``) as the special tokens themselves; textclf reads them as text (``[``, ``pad``, ``]``), so a
+    review cannot inject a separator or padding into the model's input."""
+    assume(not any(special in text for special in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")))
     assert our_tokenizer()(text) == reference_tokenizer().tokenize(text)
 
 
@@ -126,3 +131,11 @@ def test_cli_tokenize():
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout)
     assert line["tokens"][7:9] == ["token", "##ized"] and line["ids"][0] == 101 and line["ids"][-1] == 102
+
+
+@needs_minilm
+def test_special_token_strings_in_a_text_are_read_as_text():
+    """A review that types "[SEP]" or "[PAD]" must not inject a separator or padding into the input."""
+    wp = minilm_tokenizer()
+    assert wp("a [SEP] b [PAD]") == ["a", "[", "sep", "]", "b", "[", "pad", "]"]
+    assert wp.encode("[CLS]").count(wp.vocab["[CLS]"]) == 1  # only the frame's own
