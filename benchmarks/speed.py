@@ -162,6 +162,10 @@ def main() -> None:
                                                                          quantize="int8")
         except ModuleNotFoundError as err:
             print(f"(ONNX Runtime rows skipped: {err})")
+        try:
+            variants["textclf torchao int8"] = backends.torchao_int8(bundle.model)
+        except ModuleNotFoundError as err:
+            print(f"(torchao row skipped: {err})")
         if bf16_supported():
             variants["textclf bf16"] = backends.bf16_forward(bundle.model)
 

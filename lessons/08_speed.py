@@ -165,7 +165,7 @@ print(f"int8 vs fp32 on 64 reviews: largest logit difference {(a - b).abs().max(
 
 # %%
 print("IPEX:", hardware.ipex_status()[1])
-variants = ["fp32", "fp32 unsorted", "int8", "onnxruntime", "onnxruntime int8", "bf16", "ipex"]
+variants = ["fp32", "fp32 unsorted", "int8", "torchao int8", "onnxruntime", "onnxruntime int8", "bf16", "ipex"]
 if not SMOKE:
     variants.insert(6, "compile")
 rows = bench.bench(bundle, texts, labels, variants=variants, rounds=2 if SMOKE else 3,

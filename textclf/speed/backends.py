@@ -41,6 +41,20 @@ def onnx_forward(model: nn.Module, int8: bool = False) -> Forward:
     return forward
 
 
+def torchao_int8(model: nn.Module) -> Forward:
+    """torchao's int8 (dynamic int8 activations, int8 weights): the successor of ``quantize_dynamic``. Its
+    matmul is ``torch._int_mm``, fast with VNNI/AMX and on GPUs; on other CPUs it falls back to a slow path."""
+    import copy
+
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    except ImportError:
+        raise ModuleNotFoundError("torchao is not installed (pip install torchao)") from None
+    quantized = copy.deepcopy(model).cpu().eval()
+    quantize_(quantized, Int8DynamicActivationInt8WeightConfig())
+    return quantized
+
+
 def bf16_forward(model: nn.Module) -> Forward:
     """The model under ``torch.autocast`` to bfloat16 (fast only where the CPU has bf16 hardware)."""
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,8 @@ from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, ipex_status
 from textclf.speed.timing import compare, latencies
 
-VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "onnxruntime", "onnxruntime int8", "bf16", "compile",
-            "ipex")
+VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "torchao int8", "onnxruntime", "onnxruntime int8",
+            "bf16", "compile", "ipex")
 
 
 @dataclass
@@ -82,6 +82,8 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
             return backends.one_thread(bundle.model), f"of {torch.get_num_threads()}"
         if name == "int8":
             return backends.fast_forward(bundle.model, model_name, quantize="int8"), ""
+        if name == "torchao int8":
+            return backends.torchao_int8(bundle.model), ""
         if name.startswith("onnxruntime"):
             start = time.perf_counter()
             forward = backends.fast_forward(bundle.model, model_name, backend="onnxruntime",
