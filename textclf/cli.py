@@ -286,6 +286,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from textclf.speed.bench import VARIANTS, bench, profile_summary, table
     from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product
 
+    if args.quantize or args.backend != "torch":  # one variant against fp32
+        chosen = ("onnxruntime" if args.backend == "onnxruntime" else "") + (" int8" if args.quantize else "")
+        args.variants = ["fp32", chosen.strip()]
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}; expected some of: {', '.join(VARIANTS)}")
@@ -426,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "torchao int8", "onnxruntime", "onnxruntime int8", "bf16",
                                                          "compile", "ipex"])
     bench.add_argument("--profile", action="store_true", help="also show where fp32 spends its time")
+    add_speed_options(bench)  # --quantize/--backend: that one variant against fp32
     bench.set_defaults(run=cmd_bench)
 
     tok = commands.add_parser("tokenize", help="show the tokens (and ids) a tokenizer makes of texts")
