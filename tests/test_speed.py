@@ -93,8 +93,10 @@ def test_bench_rows_on_a_small_bundle(tiny_bundles):
 def test_ipex_is_never_imported_beside_another_torch(monkeypatch):
     monkeypatch.setattr(hardware.metadata, "version", lambda name: "2.8.0")
     monkeypatch.setattr(hardware.torch, "__version__", "2.13.0+cpu")
+    imported = []
+    monkeypatch.setattr(hardware.importlib, "import_module", lambda name: imported.append(name))
     usable, why = hardware.ipex_status()
-    assert not usable and "needs torch 2.8" in why and "intel_extension_for_pytorch" not in sys.modules
+    assert not usable and "needs torch 2.8" in why and imported == []
 
 
 def test_bf16_is_detected_from_the_cpu_flags(monkeypatch):

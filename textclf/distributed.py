@@ -30,6 +30,7 @@ whole split (each text counted exactly once; no padding samples).
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Iterator, Sequence
@@ -118,7 +119,13 @@ def interrupt(signum, frame) -> None:
 
 
 def teardown() -> None:
+    """Leave the process group cleanly. The DDP wrapper's reducer holds gloo work objects in reference cycles;
+    left to the interpreter's final clean-up they could be destroyed after the group is gone, and a process
+    that had finished its work would abort ("terminate called without an active exception"). So: collect
+    them now, wait for every rank, then destroy the group."""
     if dist.is_initialized():
+        gc.collect()
+        dist.barrier()
         dist.destroy_process_group()
 
 
