@@ -40,7 +40,8 @@ FORMAT = "textclf-bundle"
 
 # Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
 # the folder (a report, notes) is carried over when the bundle is rewritten.
-BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json", "job.json")
+BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json", "job.json", "curves.png",
+                "confusion.png")
 TRAINING_FILES = ("checkpoint.pt", "checkpoint.vocab.json")
 
 
@@ -50,7 +51,7 @@ def learners_file(name: str) -> bool:
 
 def save_bundle(out: str | Path, model: ClassifierNet, model_name: str, vocab: Vocab, labels: list[str], *,
                 max_len: int | None, metrics: dict | None = None, extra: dict | None = None,
-                tokenizer: str = "basic", files: dict[str, str] | None = None) -> Path:
+                tokenizer: str = "basic", files: dict[str, str | bytes] | None = None) -> Path:
     """Write the bundle folder all-or-nothing: every file goes into a new folder beside ``out``, which then
     replaces ``out`` (``textclf.io.atomic_directory``). ``files``: more text files to add (e.g. ``job.json``)."""
     out = Path(out)
@@ -64,8 +65,9 @@ def save_bundle(out: str | Path, model: ClassifierNet, model_name: str, vocab: V
                 if metrics is not None else {}), **(files or {})}
     with atomic_directory(out, keep=learners_file) as tmp:
         write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))
-        for name, text in texts.items():
-            write_file(tmp / name, lambda path, text=text: path.write_text(text, encoding="utf-8"))
+        for name, content in texts.items():
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            write_file(tmp / name, lambda path, data=data: path.write_bytes(data))
     return out
 
 
@@ -104,6 +106,11 @@ class Bundle:
     def max_len(self) -> int | None:
         return self.config.get("max_len")
 
+    @property
+    def temperature(self) -> float:
+        """Logits are divided by this before the softmax (1.0 unless ``textclf calibrate`` fitted one)."""
+        return self.config.get("temperature", 1.0)
+
     @cached_property
     def tokenizer(self):
         return make_tokenizer(self.config.get("tokenizer", "basic"), self.vocab)
@@ -133,7 +140,7 @@ class Bundle:
 
     def predict(self, texts: list[str], batch_size: int = 64) -> list[dict[str, float]]:
         """``{label: probability}`` for each text."""
-        probs = self.logits(texts, batch_size).softmax(dim=1)  # [n, n_classes]
+        probs = (self.logits(texts, batch_size) / self.temperature).softmax(dim=1)  # [n, n_classes]
         if not torch.isfinite(probs).all():  # would print NaN: not JSON, and not an answer
             raise ValueError(f"the model {self.path or ''} gave non-finite probabilities; is it a diverged model?")
         return [dict(zip(self.labels, map(float, row))) for row in probs]
@@ -218,6 +225,10 @@ def check_config(config: dict, path: Path) -> tuple[str, dict, list[str]]:
     max_len = config.get("max_len")
     if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
         raise key_error(path, "max_len", "a whole number >= 1, or null", max_len)
+    temperature = config.get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 1e-3 <= temperature <= 1e3:
+        raise key_error(path, "temperature", "a number from 0.001 to 1000 (the fitted softmax temperature)",
+                        temperature)
     return name, model_config, labels
 
 

@@ -8,6 +8,7 @@
     textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
     textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
     textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
+    textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
     textclf check 1.1 [--file F]            grade a lesson exercise
 
 Bad input files end with one line naming the file, the line and what was
@@ -223,9 +224,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not ds.split(args.split):
         raise DataError(ds.where(), None, f"the {args.split} split is empty; expected examples to score")
     data = bundle.dataset(ds.split(args.split))  # the bundle's own tokenizer (WordPiece for MiniLM)
-    result = evaluate(bundle.model, data, forward=bundle.forward)
+    from textclf.calibration import expected_calibration_error
+
+    result = evaluate(bundle.model, data, forward=bundle.forward, temperature=bundle.temperature)
+    ece = expected_calibration_error(result.probabilities, result.targets)
     print(f"{printable(ds.name)} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  "
-          f"loss {result.loss:.4f}  ({len(data)} texts)")
+          f"loss {result.loss:.4f}  ECE {ece:.4f}"
+          + (f" (temperature {bundle.temperature:.3f})" if bundle.temperature != 1.0 else "")
+          + f"  ({len(data)} texts)")
     if bundle.forward is not None:  # a faster variant: what it costs in accuracy
         plain = evaluate(bundle.model, data)
         print(f"{args.backend}{' int8' if args.quantize else ''} vs fp32 PyTorch: accuracy "
@@ -278,6 +284,38 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.html:
         save_html(args.html, explanations, title=f"Which words mattered: {args.bundle}")
         print(f"HTML report written to {args.html}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the softmax temperature on the validation split and write it into the bundle's config.json."""
+    import json
+
+    import torch
+
+    from textclf.bundle import load_bundle
+    from textclf.calibration import expected_calibration_error, fit_temperature, nll
+    from textclf.inference import logits
+    from textclf.io import atomic_write_text
+
+    bundle = load_bundle(args.bundle)
+    ds = dataset_for_bundle(args, bundle)
+    scores = {}
+    for split in ("valid", "test"):
+        data = bundle.dataset(ds.split(split))
+        scores[split] = (logits(bundle.model, data.ids), torch.tensor(data.labels))
+    temperature = fit_temperature(*scores["valid"])
+    for split, (values, targets) in scores.items():
+        ece_before = expected_calibration_error(values.softmax(1), targets)
+        ece_after = expected_calibration_error((values / temperature).softmax(1), targets)
+        print(f"{split}: NLL {nll(values, targets):.4f} -> {nll(values, targets, temperature):.4f}   "
+              f"ECE {ece_before:.4f} -> {ece_after:.4f}")
+    config_path = args.bundle / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["temperature"] = temperature
+    atomic_write_text(config_path, json.dumps(config, indent=2))
+    print(f"temperature {temperature:.4f} fitted on the validation split, written to {config_path} "
+          "(predict, evaluate and the facade apply it; accuracy and the ranking of labels do not change)")
     return 0
 
 
@@ -417,6 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--limit", type=whole_number(1), default=5, help="how many texts of --split")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
+
+    calibrate = commands.add_parser("calibrate", help="fit a softmax temperature on the validation split")
+    calibrate.add_argument("bundle", type=Path)
+    add_dataset_options(calibrate, positional=False, default=None)
+    calibrate.set_defaults(run=cmd_calibrate, split="valid")
 
     bench = commands.add_parser("bench", help="time every prediction variant of a bundle (int8, ONNX, compile, ...)")
     bench.add_argument("bundle", type=Path)

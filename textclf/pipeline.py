@@ -190,9 +190,14 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
         f"{seconds:.0f}s)")
     log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
     if out and hooks.is_writer:
+        from textclf.figures import confusion_figure, png_bytes, training_curves
+
+        figures = {"curves.png": png_bytes(training_curves(history.epochs, history.best_epoch,
+                                                           f"{model_name} on {ds.name}")),
+                   "confusion.png": png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))}
         # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
-                    tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2)},
+                    tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2), **figures},
                     extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
                            "data": {"source": ds.source, "fingerprints": ds.fingerprints()}})
     hooks.barrier()

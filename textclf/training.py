@@ -138,7 +138,7 @@ def pad_index_of(model: nn.Module) -> int:
 
 
 def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_classes: int | None = None,
-             forward=None) -> Evaluation:
+             forward=None, temperature: float = 1.0) -> Evaluation:
     """Loss, accuracy and F1 over the whole split (not averaged over batches), on the model's device.
 
     The logits come from the one inference seam (``textclf.inference.logits``); ``forward`` swaps in a
@@ -146,7 +146,7 @@ def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_cla
     """
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty split; expected at least one example")
-    logits_all = logits(model, data.ids, batch_size=batch_size, forward=forward)  # [n, n_classes] in dataset order
+    logits_all = logits(model, data.ids, batch_size=batch_size, forward=forward) / temperature  # [n, n_classes]
     targets = torch.tensor(data.labels)
     n_classes = n_classes or logits_all.shape[1]
     loss = nn.functional.cross_entropy(logits_all, targets).item()

@@ -11,7 +11,7 @@ import pytest
 
 
 def pytest_configure(config) -> None:
-    for lesson in range(1, 11):
+    for lesson in range(1, 21):
         for k in range(1, 10):
             config.addinivalue_line("markers", f"ex{lesson}_{k}: Exercise {lesson}.{k}")
 

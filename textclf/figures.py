@@ -1,0 +1,127 @@
+"""One small helper for every figure: one style; inline in a notebook, a PNG file when run as a script.
+
+    fig, ax = new_figure()
+    ax.plot(...)
+    show(fig, "loss_curves", folder="figures/02_recurrent")   # notebook: drawn inline; script: saved, path printed
+
+Figures are drawn with matplotlib's object API on an off-screen canvas (no pyplot state, no GUI
+backend needed), so the same code runs in CI, in a terminal and in Jupyter.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from textclf.io import atomic_write_bytes
+
+STYLE = {"font.size": 10, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+         "grid.alpha": 0.3, "figure.dpi": 100}
+BLUE, ORANGE, GREEN, RED, GREY = "#1f77b4", "#ff7f0e", "#1a9641", "#d7301f", "#7f7f7f"
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] | None = None):
+    """``(figure, axes)``: one axes, or an array of them for a grid."""
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=size or (5.5 * ncols, 3.8 * nrows), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, squeeze=True)
+    return fig, axes
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    try:
+        return shell is not None and type(shell.get_ipython()).__name__ == "ZMQInteractiveShell"
+    except AttributeError:
+        return False
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write the figure as a PNG file (atomically)."""
+    path = Path(path)
+    atomic_write_bytes(path, png_bytes(fig))
+    return path
+
+
+def show(fig: Figure, name: str, folder: str | Path = "figures") -> Path | None:
+    """In a notebook, draw the figure inline; otherwise save ``folder/name.png`` and print where."""
+    if in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(png_bytes(fig)))
+        return None
+    path = save(fig, Path(folder) / f"{name}.png")
+    print(f"[figure] {path}")
+    return path
+
+
+def training_curves(history: Sequence[dict], best_epoch: int | None = None, title: str = "") -> Figure:
+    """Loss (train, valid) and validation accuracy per epoch, the best epoch marked."""
+    fig, (loss, acc) = new_figure(ncols=2, size=(9, 3.4))
+    epochs = [e["epoch"] for e in history]
+    loss.plot(epochs, [e["train_loss"] for e in history], "o-", color=BLUE, label="train loss")
+    loss.plot(epochs, [e["valid_loss"] for e in history], "o-", color=ORANGE, label="valid loss")
+    acc.plot(epochs, [e["valid_accuracy"] for e in history], "o-", color=GREEN, label="valid accuracy")
+    for ax in (loss, acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if best_epoch:
+            ax.axvline(best_epoch, color=GREY, linestyle="--", label=f"best epoch ({best_epoch})")
+        ax.set_xlabel("epoch")
+        ax.legend()
+    loss.set_ylabel("cross-entropy")
+    acc.set_ylabel("accuracy")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_figure(matrix, labels: Sequence[str], title: str = "confusion (rows: true, columns: predicted)"):
+    """The confusion matrix as a heat map with counts."""
+    from textclf.text.printable import printable
+
+    matrix = [[int(v) for v in row] for row in (matrix.tolist() if hasattr(matrix, "tolist") else matrix)]
+    n = len(labels)
+    fig, ax = new_figure(size=(1.2 * n + 2.5, 1.0 * n + 2))
+    ax.imshow(matrix, cmap="Blues")
+    ax.grid(False)
+    names = [printable(y) for y in labels]
+    ax.set_xticks(range(n), names, rotation=30, ha="right")
+    ax.set_yticks(range(n), names)
+    top = max(max(row) for row in matrix) or 1
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(matrix[i][j]), ha="center", va="center",
+                    color="white" if matrix[i][j] > top / 2 else "black")
+    ax.set_title(title)
+    return fig
+
+
+def reliability_figure(curves: dict, title: str = "reliability") -> Figure:
+    """Accuracy against confidence per bin for each ``{name: Reliability}``; the diagonal is perfect."""
+    fig, ax = new_figure(size=(4.8, 4.2))
+    ax.plot([0, 1], [0, 1], "--", color=GREY, label="perfectly calibrated")
+    for (name, rel), color in zip(curves.items(), (BLUE, ORANGE, GREEN, RED)):
+        used = rel.counts > 0
+        ax.plot(rel.confidence[used], rel.accuracy[used], "o-", color=color, label=f"{name} (ECE {rel.ece:.3f})")
+    ax.set_xlabel("confidence (mean of the bin)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title)
+    return fig
