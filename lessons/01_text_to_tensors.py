@@ -57,12 +57,14 @@ import torch
 import textclf
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset, make_loader, padding_fraction, random_batches
 from textclf.data import DataError, load_dataset
+from textclf.figures import BLUE, GREEN, ORANGE, new_figure, show
 from textclf.glove import embedding_matrix, load_glove
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.text import Vocab, tokenize
 
 print(versions())
 SMOKE = smoke_mode()  # TEXTCLF_SMOKE=1 runs a small version of every step (CI does this)
+FIGURES = "figures/01_text_to_tensors"  # where figures go when this runs as a script (notebooks: inline)
 
 # %% [markdown]
 # ## 1. The data
@@ -155,10 +157,24 @@ print(inspect.getsource(Collator.__call__))
 
 # %%
 lengths = encoded.lengths
+shares = {}
 for batch_size in (16, 64):
     plain = padding_fraction(lengths, random_batches(len(lengths), batch_size))
     bucketed = padding_fraction(lengths, BucketBatchSampler(lengths, batch_size).batches())
+    shares[batch_size] = (plain, bucketed)
     print(f"batch {batch_size}: padding {plain:.1%} random -> {bucketed:.1%} bucketed")
+
+fig, (hist, bars) = new_figure(ncols=2, size=(9, 3.2))
+hist.hist(lengths, bins=40, color=BLUE)
+hist.set_xlabel("tokens per text")
+hist.set_ylabel("texts")
+for offset, (label, index) in enumerate((("random batches", 0), ("length-bucketed", 1))):
+    bars.bar([i + 0.4 * offset for i in range(len(shares))], [100 * s[index] for s in shares.values()], width=0.4,
+             label=label, color=(ORANGE, GREEN)[offset])
+bars.set_xticks([i + 0.2 for i in range(len(shares))], [f"batch {b}" for b in shares])
+bars.set_ylabel("padding (% of the tensor)")
+bars.legend()
+show(fig, "lengths_and_padding", FIGURES)
 
 loader = make_loader(encoded, batch_size=8, pad_index=vocab.pad_index, bucket=True, seed=0)
 for batch in list(loader)[:3]:

@@ -33,6 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from textclf.batching import Collator, encode_splits
 from textclf.data import load_dataset
+from textclf.figures import show, training_curves
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.metrics import format_confusion
 from textclf.models import RNNClassifier, RNNConfig, WideDeepClassifier, WideDeepConfig
@@ -41,6 +42,7 @@ from textclf.training import TrainConfig, evaluate, fit, run_epoch
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/02_recurrent"  # where figures go when this runs as a script (notebooks: inline)
 torch.manual_seed(0)
 
 # %% [markdown]
@@ -109,6 +111,7 @@ train_config = TrainConfig(epochs=2 if SMOKE else 10, patience=3, lr=1e-3, progr
 history = fit(model, data["train"], data["valid"], train_config)
 print(history.table())
 print(f"best epoch {history.best_epoch}; stopped early: {history.stopped_early}")
+show(training_curves(history.epochs, history.best_epoch, "bi-LSTM on Rotten Tomatoes"), "lstm_curves", FIGURES)
 
 # %% [markdown]
 # ## 4. Measuring: accuracy, F1, confusion

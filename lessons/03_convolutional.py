@@ -30,6 +30,7 @@ from torch import nn
 
 from textclf.batching import Collator, encode_splits
 from textclf.data import load_dataset
+from textclf.figures import show, training_curves
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import CNNConfig, KimCNN
 from textclf.models.cnn import max_over_time
@@ -38,6 +39,7 @@ from textclf.training import TrainConfig, evaluate, fit
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/03_convolutional"  # where figures go when this runs as a script (notebooks: inline)
 torch.manual_seed(0)
 
 # %% [markdown]
@@ -89,6 +91,7 @@ print("same logits alone and in a padded batch:", torch.allclose(together, alone
 config = TrainConfig(epochs=2 if SMOKE else 10, patience=3, progress=False)
 history = fit(model, data["train"], data["valid"], config)
 print(history.table())
+show(training_curves(history.epochs, history.best_epoch, "Kim CNN on Rotten Tomatoes"), "cnn_curves", FIGURES)
 test = evaluate(model, data["test"])
 print(f"test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}")
 

@@ -32,6 +32,7 @@ import torch
 
 from textclf.batching import encode_splits
 from textclf.data import load_dataset
+from textclf.figures import BLUE, GREEN, ORANGE, RED, new_figure, show
 from textclf.glove import embedding_matrix, load_glove
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import build_model
@@ -40,6 +41,7 @@ from textclf.training import TrainConfig, evaluate, fit
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/04_pretrained_word_vectors"  # where figures go when run as a script (notebooks: inline)
 
 # %% [markdown]
 # ## 1. Loading and coverage
@@ -82,6 +84,16 @@ def neighbours(word: str, k: int = 6) -> list[str]:
 
 for word in ("good", "boring", "hilarious", "film"):
     print(f"{word:>10}: {neighbours(word)}")
+words = [w for seed in ("good", "boring", "hilarious", "film") for w in [seed, *neighbours(seed, 4)]]
+points = unit[[glove.index[w] for w in words]]  # [words, 50]
+centred = points - points.mean(dim=0)
+coords = centred @ torch.linalg.svd(centred, full_matrices=False).Vh[:2].T  # [words, 2]: the top 2 directions
+fig, ax = new_figure(size=(6, 4.5))
+for i, (word, (x, y)) in enumerate(zip(words, coords.tolist())):
+    ax.scatter(x, y, color=(BLUE, ORANGE, GREEN, RED)[i // 5], s=18)
+    ax.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
+ax.set_title("GloVe neighbours, projected on their 2 main directions (PCA)")
+show(fig, "glove_neighbours", FIGURES)
 similarity = float(unit[glove.index["good"]] @ unit[glove.index["bad"]])
 print(f"cosine(good, bad) = {similarity:.2f}; cosine(good, film) = "
       f"{float(unit[glove.index['good']] @ unit[glove.index['film']]):.2f}")

@@ -45,12 +45,14 @@ from textclf.explain import (
     riemann_sum,
     save_html,
 )
+from textclf.figures import BLUE, GREEN, RED, new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.pipeline import JobConfig, train_job
 from textclf.training import TrainConfig
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/05_which_words_mattered"  # where figures go when run as a script (notebooks: inline)
 
 # %% [markdown]
 # ## 1. A model to explain
@@ -134,9 +136,21 @@ for method in ("middle", "trapezoid"):
 # raise `--steps`.
 
 # %%
+deltas = {}
 for steps in (2, 5, 10, 20, 50, 100):
     result = integrated_gradients(model, ids, mask, steps=steps)
-    print(f"steps {steps:>3}: delta {result.delta.abs().item():.2e}")
+    deltas[steps] = result.delta.abs().item()
+    print(f"steps {steps:>3}: delta {deltas[steps]:.2e}")
+fig, (ax_delta, ax_words) = new_figure(ncols=2, size=(10, 3.4))
+ax_delta.loglog(list(deltas), [max(d, 1e-12) for d in deltas.values()], "o-", color=BLUE)
+ax_delta.set_xlabel("steps")
+ax_delta.set_ylabel("|delta| (completeness error)")
+scores = result.tokens[0, : int(mask[0].sum())].tolist()
+words = vocab.decode(ids[0, : len(scores)].tolist())
+ax_words.bar(range(len(scores)), scores, color=[GREEN if s > 0 else RED for s in scores])
+ax_words.set_xticks(range(len(scores)), words, rotation=60, ha="right", fontsize=8)
+ax_words.set_ylabel("attribution")
+show(fig, "steps_and_attributions", FIGURES)
 
 # %% [markdown]
 # ## 5. The baseline is a choice
