@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from textclf.bundle import load_bundle
 from textclf.data import load_dataset
+from textclf.figures import BLUE, new_figure, show
 from textclf.finetune import encoder_stages, set_trainable
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import TransformerClassifier, TransformerConfig
@@ -43,6 +44,7 @@ from textclf.training import TrainConfig
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/06_transformer_and_transfer"  # where figures go when run as a script (notebooks: inline)
 torch.manual_seed(0)
 
 # %% [markdown]
@@ -62,6 +64,14 @@ reference = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None
 print("same as torch:", torch.allclose(out, reference, atol=1e-6))
 print("text 2 (2 tokens), head 0, attention weights (rows: queries, columns: keys):")
 print(weights[1, 0].numpy().round(3))
+fig, axes = new_figure(ncols=3, size=(10, 3.2))
+for text, ax in enumerate(axes):
+    ax.imshow(weights[text, 0].numpy(), cmap="Blues", vmin=0, vmax=1)
+    ax.grid(False)
+    ax.set_title(f"text {text + 1}: {int(mask[text].sum())} real tokens")
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+show(fig, "attention_maps", FIGURES)  # padding columns are white: weight exactly 0
 print(inspect.getsource(MultiHeadSelfAttention.forward))
 
 # %% [markdown]
@@ -139,6 +149,11 @@ for name, options in {"from scratch": None, "head": dict(finetune="head"),
     extra = {} if options is None else dict(init_from=str(work / "bbc"), **options)
     job = JobConfig(model="transformer", max_len=None, model_options=model_options, train=train, **extra)
     results[name] = train_job(rt, job, work / name.split()[0], log=lambda line: None)
+fig, ax = new_figure(size=(6, 3.2))
+ax.bar(list(results), [100 * m["test_accuracy"] for m in results.values()], color=BLUE)
+ax.set_ylabel("RT test accuracy (%)")
+ax.set_title("transfer from BBC news topics to sentiment")
+show(fig, "transfer_comparison", FIGURES)
 print(f"{'set-up':<14} {'test acc':>8} {'trainable params':>18} {'time':>6}")
 for name, m in results.items():
     print(f"{name:<14} {m['test_accuracy']:>8.4f} {m['trainable_parameters']:>10,} of {m['total_parameters']:<9,}"

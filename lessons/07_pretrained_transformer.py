@@ -35,6 +35,7 @@ from safetensors import safe_open
 import textclf
 from textclf.data import load_dataset
 from textclf.explain import explain, render_terminal
+from textclf.figures import new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models.bert import BertClassifier, hf_to_textclf, mean_pool
 from textclf.pretrained import minilm, minilm_dir
@@ -43,6 +44,7 @@ from textclf.zeroshot import DESCRIPTIONS, ZeroShot
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/07_pretrained_transformer"  # where figures go when run as a script (notebooks: inline)
 folder = minilm_dir()
 print("MiniLM files:", sorted(p.name for p in folder.iterdir() if p.is_file()))
 
@@ -110,12 +112,29 @@ if reference.exists():
 # %%
 for name in ("bbc_news", "rotten_tomatoes"):
     ds = load_dataset(name)
-    test = ds.test[:60] if SMOKE else ds.test
+    test = ds.subsample(60, seed=0).test if SMOKE else ds.test  # a sample of every class
     zero_shot = ZeroShot(model, tokenizer, DESCRIPTIONS[name])
     predicted = zero_shot.predict([ex.text for ex in test])
     accuracy = sum(p == ex.label for p, ex in zip(predicted, test)) / len(test)
     print(f"{name}: zero-shot accuracy {accuracy:.4f} on {len(test)} test texts; labels described as "
           f"{ {k: v[0] for k, v in DESCRIPTIONS[name].items()} }")
+    # mean similarity of each true class's texts to each label description
+    scores = zero_shot.scores([ex.text for ex in test])  # [texts, labels]
+    present = [y for y in zero_shot.labels if any(ex.label == y for ex in test)]
+    matrix = torch.stack([scores[[i for i, ex in enumerate(test) if ex.label == y]].mean(dim=0)
+                          for y in present])  # [true label, description]
+    fig, ax = new_figure(size=(1.1 * len(zero_shot.labels) + 3, 0.9 * len(zero_shot.labels) + 2))
+    ax.imshow(matrix.numpy(), cmap="Greens")
+    ax.grid(False)
+    ax.set_xticks(range(len(zero_shot.labels)), zero_shot.labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(present)), present)
+    for i in range(len(present)):
+        for j in range(len(zero_shot.labels)):
+            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8)
+    ax.set_xlabel("label description")
+    ax.set_ylabel("true label of the texts")
+    ax.set_title(f"{name}: mean cosine similarity")
+    show(fig, f"zero_shot_{name}", FIGURES)
 
 # %% [markdown]
 # ## 5. Fine-tuning, in a few lines

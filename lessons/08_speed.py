@@ -36,6 +36,7 @@ import torch
 
 from textclf.bundle import Bundle
 from textclf.data import load_dataset
+from textclf.figures import BLUE, new_figure, show
 from textclf.inference import logits, run_batched
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.pretrained import minilm
@@ -45,6 +46,7 @@ from textclf.speed.timing import compare
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/08_speed"  # where figures go when run as a script (notebooks: inline)
 print(f"CPU: {hardware.cpu_capability()}, bf16 hardware: {hardware.bf16_supported()}, "
       f"int8 dot products (VNNI): {hardware.int8_dot_product()}, torch threads: {torch.get_num_threads()}")
 
@@ -171,6 +173,13 @@ if not SMOKE:
 rows = bench.bench(bundle, texts, labels, variants=variants, rounds=2 if SMOKE else 3,
                    latency_texts=10 if SMOKE else 50)
 print(bench.table(rows))
+measured = [r for r in rows if r.texts_per_s is not None]
+fig, ax = new_figure(size=(7, 3.4))
+ax.barh([r.name for r in measured], [r.texts_per_s for r in measured], color=BLUE)
+ax.invert_yaxis()
+ax.set_xlabel("texts per second (median of the rounds)")
+ax.set_title("MiniLM prediction on this machine")
+show(fig, "speed", FIGURES)
 
 # %% [markdown]
 # The accuracy column is a new, untrained head's (near chance) — what matters

@@ -48,11 +48,13 @@ from textclf.batching import BucketBatchSampler
 from textclf.data import load_dataset
 from textclf.demos import all_reduce
 from textclf.distributed import ShardedBatches
+from textclf.figures import BLUE, ORANGE, new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.training import Hooks
 
 print(versions())
 SMOKE = smoke_mode()
+FIGURES = "figures/10_scale_out"  # where figures go when run as a script (notebooks: inline)
 print(f"{distributed.cpu_cores()} CPU cores here; CUDA: {torch.cuda.is_available()}")
 
 
@@ -182,6 +184,13 @@ a, b = load_file(str(work / "two" / "model.safetensors")), load_file(str(work / 
 print(f"largest weight difference, 2 x 16 vs 1 x 32: {max(float((a[k] - b[k]).abs().max()) for k in a):.2e}")
 print(f"wall time (process start, data, training, testing): 2 processes {two_seconds:.1f}s, "
       f"1 process {one_seconds:.1f}s")
+fit_seconds = {n: json.loads((work / d / "metrics.json").read_text())["train_seconds"]
+               for n, d in (("1 process x 32", "one"), ("2 processes x 16", "two"))}
+fig, ax = new_figure(size=(6, 3))
+ax.barh(list(fit_seconds), list(fit_seconds.values()), color=[BLUE, ORANGE])
+ax.set_xlabel("training time (s), the same global batches")
+ax.set_title(f"scaling on {distributed.cpu_cores()} CPU cores")
+show(fig, "scaling", FIGURES)
 
 # %% [markdown]
 # The weights agree to float rounding. On a 2-core machine two processes are
