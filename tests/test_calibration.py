@@ -102,3 +102,18 @@ def test_a_bad_temperature_in_config_is_refused(tiny_bundles, tmp_path, value):
     (bundle_dir / "config.json").write_text(json.dumps(config))
     with pytest.raises(DataError, match='key "temperature": expected a number from 0.001 to 1000'):
         load_bundle(bundle_dir)
+
+
+def test_report_is_one_self_contained_page(tiny_bundles, tmp_path):
+    directory, _ = tiny_bundles("cnn")
+    out = tmp_path / "report.html"
+    result = subprocess.run([sys.executable, "-m", "textclf", "report", str(directory), "--dataset", "rotten_tomatoes",
+                             "--out", str(out), "--mistakes", "2"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("data:image/png;base64,") == 3
+    assert "linear baseline" in page and "Expected calibration error" in page and 'class="tok"' in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page  # nothing remote
+    onto_folder = subprocess.run([sys.executable, "-m", "textclf", "report", str(directory), "--out", str(tmp_path)],
+                                 capture_output=True, text=True, timeout=300)
+    assert onto_folder.returncode == 2 and "is a folder" in onto_folder.stderr

@@ -9,6 +9,7 @@
     textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
     textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
     textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
+    textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
     textclf check 1.1 [--file F]            grade a lesson exercise
 
 Bad input files end with one line naming the file, the line and what was
@@ -287,6 +288,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from textclf.bundle import load_bundle
+    from textclf.report import build_report, write_report
+
+    out = args.out or args.bundle / "report.html"
+    if out.is_dir():
+        raise DataError(out, None, "is a folder; expected the name of an .html file to write")
+    bundle = load_bundle(args.bundle)
+    args.split = "test"
+    ds = dataset_for_bundle(args, bundle)
+    metrics_path = args.bundle / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
+    write_report(out, build_report(bundle, ds, metrics, mistakes=args.mistakes, baseline=not args.no_baseline))
+    print(f"report written to {out}")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the softmax temperature on the validation split and write it into the bundle's config.json."""
     import json
@@ -455,6 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--limit", type=whole_number(1), default=5, help="how many texts of --split")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
+
+    report = commands.add_parser("report", help="one self-contained HTML page: metrics, curves, calibration, mistakes")
+    report.add_argument("bundle", type=Path)
+    report.add_argument("--out", type=Path, help="the HTML file (default DIR/report.html)")
+    report.add_argument("--mistakes", type=whole_number(0, 100), default=5, help="confident mistakes to explain")
+    report.add_argument("--no-baseline", action="store_true", help="skip training the linear baseline")
+    add_dataset_options(report, positional=False, default=None)
+    report.set_defaults(run=cmd_report)
 
     calibrate = commands.add_parser("calibrate", help="fit a softmax temperature on the validation split")
     calibrate.add_argument("bundle", type=Path)
