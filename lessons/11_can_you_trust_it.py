@@ -29,8 +29,10 @@
 import torch
 
 from textclf.batching import encode_splits
+from textclf.bundle import Bundle
 from textclf.calibration import expected_calibration_error, fit_temperature, nll, reliability
 from textclf.data import load_dataset
+from textclf.explain import explain, render_terminal
 from textclf.figures import new_figure, reliability_figure, show
 from textclf.glove import embedding_matrix, load_glove
 from textclf.inference import logits
@@ -58,13 +60,14 @@ print(ds.summary())
 # validation split) and keep their test-split logits.
 
 # %%
-results = {}
+results, models = {}, {}
 for name in ("nbow", "cnn", "gru+ngrams"):
     torch.manual_seed(0)
     model, _ = build_model(name, vectors, vocab_size=len(vocab), n_classes=2, embed_dim=vectors.shape[1],
                            pad_index=vocab.pad_index)
     fit(model, data["train"], data["valid"], TrainConfig(epochs=2 if SMOKE else 10, patience=3, progress=False),
         log=lambda line: None)
+    models[name] = model
     results[name] = {split: (logits(model, data[split].ids), torch.tensor(data[split].labels))
                      for split in ("valid", "test")}
     test_logits, test_targets = results[name]["test"]
@@ -171,13 +174,20 @@ for slice_name, predicate in slices.items():
     picked = [c for t, c in zip(texts, correct) if predicate(t)]
     print(f"{slice_name:18s} {len(picked):4d} texts, accuracy {sum(picked) / max(1, len(picked)):.1%}")
 
+# %% [markdown]
+# The most confident mistakes, explained with lesson 5's integrated gradients:
+# which words pushed the model to its wrong answer?
+
+# %%
 wrong = sorted((i for i, c in enumerate(correct) if not c), key=lambda i: -float(confidence[i]))[:3]
-for i in wrong:
-    print(f"\n[{float(confidence[i]):.2f} {ds.labels[int(predicted[i])]}, truly {ds.labels[int(targets[i])]}] "
-          f"{texts[i][:160]}")
+bundle = Bundle(models[name], vocab, list(ds.labels), {"model": name, "tokenizer": "basic", "max_len": 400})
+explanations = explain(bundle, [texts[i] for i in wrong], true_labels=[ds.labels[int(targets[i])] for i in wrong],
+                       steps=20 if SMOKE else 50)
+print(render_terminal(explanations, color=False))
 
 # %% [markdown]
-# Lesson 5's `textclf explain DIR --split test --wrong-only` shows which words
-# pushed each of these confidently wrong predictions: usually one strong word
-# ("funny", "best") outweighing a negation the model cannot read. Calibration
-# makes the confidence honest on average; it does not make such a text right.
+# Usually one strong word ("funny", "best") outweighs a negation or a
+# contrast the model cannot read. `textclf explain DIR --split test
+# --wrong-only` does this for a bundle, and `textclf report DIR` puts these
+# mistakes, the calibration and the curves on one page. Calibration makes the
+# confidence honest on average; it does not make such a text right.
