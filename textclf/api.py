@@ -26,7 +26,7 @@ from textclf.bundle import BUNDLE_FILES, Bundle, learners_file, load_bundle, wri
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
 from textclf.io import atomic_directory
-from textclf.models import MODELS, build_config
+from textclf.models import MODELS, check_options
 from textclf.pipeline import JobConfig, recipe, train_job
 from textclf.training import TrainConfig, pick_device
 
@@ -137,7 +137,7 @@ class TextClassifier:
     def __init__(self, model: str = "minilm", *, device: str = "auto", max_len: int | None = None, **options):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(list_models())}")
-        build_config(model, **{"vocab_size": 2, "n_classes": 2, **options})  # a misspelt option fails here, now
+        check_options(model, options)  # a misspelt option fails here, not after the data is prepared
         self.model_name, self.device, self.options = model, device, options
         self.max_len = max_len or recipe(model)["max_len"]
         self.bundle: Bundle | None = None

@@ -43,6 +43,11 @@ def model_device(model: nn.Module | object) -> torch.device:
     return torch.device("cpu")
 
 
+def pad_index_of(model: nn.Module | object) -> int:
+    """The padding id a model was built with (its config's ``pad_index``; 0 for a model without one)."""
+    return getattr(getattr(model, "config", None), "pad_index", 0)
+
+
 def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
     """Indices sorted by length (longest first, so memory peaks on the first batch), cut into batches."""
     order = np.argsort(-np.asarray(lengths), kind="stable")
@@ -77,6 +82,6 @@ def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: i
     """``[n, n_classes]`` logits of ``model`` (in eval mode, on its own device) for encoded texts."""
     model.eval()
     if pad_index is None:
-        pad_index = getattr(getattr(model, "config", None), "pad_index", 0)
+        pad_index = pad_index_of(model)
     forward = model if forward is None else forward  # not `forward or model`: a compiled module has no truth value
     return run_batched(forward, sequences, pad_index, batch_size=batch_size, device=model_device(model))

@@ -20,7 +20,7 @@ from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_gr
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
-from textclf.models import MODELS, build_config, build_model
+from textclf.models import MODELS, build_model, check_options
 from textclf.models.embedding import MAX_WIDTH, ClassifierNet
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
@@ -56,7 +56,7 @@ class JobConfig:
         if not isinstance(self.model_options, dict):
             fail(self, "model_options", "a dict of the model's config fields")
         # the options' names and values are checked now, before anything is written (sizes come later)
-        build_config(self.model, **{"vocab_size": 2, "n_classes": 2, **self.model_options})
+        check_options(self.model, self.model_options)
         check_choice(self, "finetune", MODES)
         check_int(self, "last_k", 1, 64)
         check_float(self, "layer_lr_decay", 0.0, 1.0, low_open=True, optional=True)

@@ -20,7 +20,7 @@ from textclf.data import TextDataset
 from textclf.figures import confusion_figure, png_bytes, reliability_figure, training_curves
 from textclf.inference import logits
 from textclf.io import atomic_write_text
-from textclf.metrics import classification_metrics
+from textclf.metrics import classification_metrics, confusion_matrix
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -91,9 +91,7 @@ def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, m
     history = (metrics or {}).get("history") or []
     curves = (image(png_bytes(training_curves(history, (metrics or {}).get("best_epoch"))), "training curves")
               if history else "<p>(no training history in metrics.json)</p>")
-    confusion = torch.zeros(len(bundle.labels), len(bundle.labels), dtype=torch.long)
-    for t, p in zip(targets.tolist(), predicted.tolist()):
-        confusion[t, p] += 1
+    confusion = confusion_matrix(targets, predicted, len(bundle.labels))
     ece = expected_calibration_error(probabilities, targets)
     rel = image(png_bytes(reliability_figure({"test": reliability(probabilities, targets, bins=10)})), "reliability")
     wrong = [i for i in probabilities.max(1).values.argsort(descending=True).tolist()

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
 from textclf.config import check_bool, check_choice, check_float, check_int, fail
-from textclf.inference import logits
+from textclf.inference import logits, pad_index_of
 from textclf.io import atomic_write
 from textclf.metrics import classification_metrics, confusion_matrix
 from textclf.models.embedding import ClassifierNet
@@ -131,10 +131,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def pad_index_of(model: nn.Module) -> int:
-    return getattr(getattr(model, "config", None), "pad_index", 0)
 
 
 def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_classes: int | None = None,

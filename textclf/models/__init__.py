@@ -73,6 +73,11 @@ def build_model(name: str, pretrained: torch.Tensor | None = None, **options) ->
     return MODELS[name].model_class(config, pretrained), config
 
 
+def check_options(name: str, options: dict) -> None:
+    """Check model options (names and values) before the vocabulary and label sizes are known."""
+    build_config(name, **{"vocab_size": 2, "n_classes": 2, **options})
+
+
 def build_config(name: str, **options) -> ClassifierConfig:
     """The checked config of model ``name`` (``build_model`` without building the model)."""
     if name not in MODELS:
@@ -84,4 +89,4 @@ def build_config(name: str, **options) -> ClassifierConfig:
 __all__ = ["FINE_TUNING", "FROM_SCRATCH", "MODELS", "BertClassifier", "BertConfig", "CNNConfig", "ClassifierConfig",
            "ClassifierNet", "KimCNN", "ModelSpec", "NBoW", "NBoWConfig", "RNNClassifier", "RNNConfig",
            "TransformerClassifier", "TransformerConfig", "WideDeepClassifier", "WideDeepConfig", "build_config",
-           "build_model", "make_embedding"]
+           "build_model", "check_options", "make_embedding"]

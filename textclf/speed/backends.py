@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textclf.inference import Forward
+from textclf.inference import Forward, pad_index_of
 from textclf.speed.quantize import int8_dynamic
 
 NOT_EXPORTABLE = ("lstm", "gru", "gru+ngrams")  # packed sequences do not trace to ONNX
@@ -35,8 +35,7 @@ def onnx_forward(model: nn.Module, int8: bool = False) -> Forward:
     path = export_onnx(model, Path(folder.name) / "model.onnx")
     if int8:
         path = quantize_onnx(path, Path(folder.name) / "model.int8.onnx")
-    forward = OnnxForward(path, min_length=getattr(model, "min_length", 1),
-                          pad_index=getattr(getattr(model, "config", None), "pad_index", 0))
+    forward = OnnxForward(path, min_length=getattr(model, "min_length", 1), pad_index=pad_index_of(model))
     forward.folder = folder  # keeps the files as long as the session lives
     return forward
 
@@ -60,7 +59,6 @@ def bf16_forward(model: nn.Module) -> Forward:
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             return model(ids, mask).float()
-    forward.__self__ = model  # the device of the model, for the inference seam
     return forward
 
 
@@ -73,7 +71,6 @@ def one_thread(model: nn.Module) -> Forward:
             return model(ids, mask)
         finally:
             torch.set_num_threads(threads)
-    forward.__self__ = model
     return forward
 
 
