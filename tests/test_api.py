@@ -8,7 +8,7 @@ import torch
 from conftest import NEG, POS
 
 import textclf
-from textclf.api import find_batch_size, saved_activation_bytes
+from textclf.batch_size import find_batch_size, saved_activation_bytes
 from textclf.models import build_model
 from textclf.pretrained import minilm, minilm_available
 
@@ -50,7 +50,7 @@ def test_saved_activations_grow_with_the_batch_and_the_finder_respects_memory(mo
     assert eight == pytest.approx(constant + 8 * per_example, rel=0.01)  # linear in the batch size
     assert find_batch_size(model, 20, largest=64) == 64
     fixed = 4 * sum(p.numel() * 4 for p in model.parameters())
-    monkeypatch.setattr("textclf.api.available_memory", lambda device: 2 * (fixed + constant + 5 * per_example))
+    monkeypatch.setattr("textclf.batch_size.available_memory", lambda device: 2 * (fixed + constant + 5 * per_example))
     assert find_batch_size(model, 20, largest=64) == 4  # room for 5 examples -> the power of two below
 
 

@@ -1,5 +1,6 @@
 """Speed variants: correctness only (logit tolerances, agreement, order), never timings."""
 
+import json
 import subprocess
 import sys
 
@@ -57,7 +58,7 @@ def test_int8_bundle_agrees_with_fp32(tiny_bundles, name):
     assert (a - b).abs().max() < 0.2
 
 
-@pytest.mark.parametrize("name", ["nbow", "cnn", "transformer"])
+@pytest.mark.parametrize("name", ["nbow", "cnn", "transformer", "gru+ngrams"])
 def test_onnxruntime_backend_matches_pytorch(tiny_bundles, name):
     directory, _ = tiny_bundles(name)
     fp32, onnx = load_bundle(directory), load_bundle(directory, backend="onnxruntime")
@@ -67,13 +68,15 @@ def test_onnxruntime_backend_matches_pytorch(tiny_bundles, name):
     assert (fp32.logits(texts).argmax(1) == int8.logits(texts).argmax(1)).float().mean() >= 0.85
 
 
-def test_rnn_bundles_refuse_onnx_with_a_reason(tiny_bundles):
+def test_rnn_bundles_run_in_onnxruntime_from_the_command_line(tiny_bundles):
+    """The RNNs export unpacked (they used to be refused): ``predict --backend onnxruntime`` agrees with torch."""
     directory, _ = tiny_bundles("gru+ngrams")
-    with pytest.raises(ValueError, match="cannot export a gru\\+ngrams model"):
-        load_bundle(directory, backend="onnxruntime")
-    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(directory), "fine", "--backend",
-                             "onnxruntime"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "cannot export" in result.stderr and "Traceback" not in result.stderr
+    outputs = [subprocess.run([sys.executable, "-m", "textclf", "predict", str(directory), "fine film", *backend],
+                              capture_output=True, text=True, timeout=300) for backend in ([], ["--backend",
+                                                                                                "onnxruntime"])]
+    assert all(r.returncode == 0 for r in outputs), outputs[1].stderr
+    torch_p, onnx_p = (json.loads(r.stdout)["probabilities"] for r in outputs)
+    assert onnx_p == pytest.approx(torch_p, abs=1e-5)
 
 
 def test_bench_rows_on_a_small_bundle(tiny_bundles):

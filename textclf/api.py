@@ -8,20 +8,23 @@
 Under the hood: ``train_job`` (the same as ``textclf train``) on a
 ``TextDataset`` made from the lists, a bundle directory, ``Bundle.predict``.
 ``batch_size=None`` measures how much memory a batch needs and takes the
-largest that fits (``find_batch_size``), up to 256 on a GPU and 64 on a CPU
-(where bigger batches are not faster), and small enough for ~8 steps an epoch.
+largest that fits (``textclf.batch_size.find_batch_size``), up to 256 on a GPU
+and 64 on a CPU (where bigger batches are not faster), and small enough for
+~8 steps an epoch.
+
+Honest figures: the held-out split that picks the best epoch (``valid=``, or 10%
+of the lists) is scored as ``metrics["valid_accuracy"]`` — optimistic, since it
+chose the epoch. ``metrics["test_accuracy"]`` exists only when ``test=(texts,
+labels)`` is given: texts that played no part in training or in choosing it.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-from torch import nn
-
+from textclf.batch_size import find_batch_size
 from textclf.bundle import BUNDLE_FILES, Bundle, learners_file, load_bundle, write_file
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
@@ -34,64 +37,6 @@ from textclf.training import TrainConfig, pick_device
 def list_models() -> list[str]:
     """Model names ``TextClassifier`` and ``textclf train --model`` accept."""
     return list(MODELS)
-
-
-def saved_activation_bytes(model: nn.Module, batch_size: int, seq_len: int, vocab_size: int) -> int:
-    """Bytes autograd keeps for the backward pass of one training step (measured with saved-tensor hooks)."""
-    total = 0
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    ids = torch.randint(1, vocab_size, (batch_size, seq_len), device=next(model.parameters()).device)
-    mask = torch.ones_like(ids, dtype=torch.bool)
-    model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        model(ids, mask).sum().backward()
-    model.zero_grad(set_to_none=True)
-    return total
-
-
-def available_memory(device: torch.device) -> int:
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return free
-    try:
-        with open("/proc/meminfo") as meminfo:
-            fields = dict(line.split(":", 1) for line in meminfo)
-        return int(fields["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def find_batch_size(model: nn.Module, seq_len: int, device: torch.device | str = "cpu", *, share: float = 0.5,
-                    largest: int = 256, smallest: int = 1) -> int:
-    """The largest power of two up to ``largest`` whose training step fits in ``share`` of the free memory.
-
-    Memory = weights + gradients + Adam's two moments (4 x the parameters) + the tensors autograd
-    saves for the backward pass, measured for batches of 2 and 4 at ``seq_len``: the difference is
-    the cost of each further example (some saved tensors, like weight matrices, do not grow).
-    On CUDA the chosen size is then tried for real and halved while it runs out of memory.
-    """
-    device = torch.device(device)
-    model.to(device)
-    fixed = 4 * sum(p.numel() * p.element_size() for p in model.parameters())
-    two, four = (saved_activation_bytes(model, n, seq_len, model.config.vocab_size) for n in (2, 4))
-    per_example = (four - two) / 2
-    budget = share * available_memory(device) - fixed - (two - 2 * per_example)
-    size = largest
-    while size > smallest and size * per_example > budget:
-        size //= 2
-    while device.type == "cuda" and size > smallest:
-        try:
-            saved_activation_bytes(model, size, seq_len, model.config.vocab_size)
-            break
-        except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            size //= 2
-    return size
 
 
 def check_lists(texts: Sequence[str], labels: Sequence[str], what: str = "") -> None:
@@ -108,27 +53,35 @@ def check_lists(texts: Sequence[str], labels: Sequence[str], what: str = "") -> 
                              "(write numeric labels as strings, e.g. '1')")
 
 
-def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple | None, seed: int) -> TextDataset:
+def held_out_pair(pair: tuple | None, labels: Sequence[str], what: str) -> list[Example] | None:
+    """``valid=``/``test=``: a checked pair (texts, labels) as examples, or None."""
+    if pair is None:
+        return None
+    if len(pair) != 2:
+        raise ValueError(f"{what}: expected a pair (texts, labels)")
+    check_lists(*pair, what=f"{what}: ")
+    unknown = sorted(set(pair[1]) - set(labels))
+    if unknown:
+        raise ValueError(f"{what}: labels {unknown} do not occur in the training labels")
+    return [Example(t, y) for t, y in zip(*pair)]
+
+
+def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple | None, seed: int,
+                       test: tuple | None = None) -> TextDataset:
+    """Train on the lists; pick the epoch on ``valid`` (else a stratified 10% of the lists); score ``test``
+    (else nothing: the test split stays empty rather than reusing the split that chose the epoch)."""
     check_lists(texts, labels)
-    if valid is not None:
-        if len(valid) != 2:
-            raise ValueError("valid: expected a pair (texts, labels)")
-        check_lists(*valid, what="valid: ")
-        unknown = sorted(set(valid[1]) - set(labels))
-        if unknown:
-            raise ValueError(f"valid: labels {unknown} do not occur in the training labels")
+    held_out, tested = held_out_pair(valid, labels, "valid"), held_out_pair(test, labels, "test")
     names = sorted(set(labels))
     if len(names) < 2:
         raise ValueError("fine-tuning needs at least two different labels")
     examples = [Example(t, y) for t, y in zip(texts, labels)]
-    if valid is not None:
-        held_out = [Example(t, y) for t, y in zip(*valid)]
-        train = examples
-    else:  # hold out 10% (stratified) to pick the best epoch
+    train = examples
+    if held_out is None:  # hold out 10% (stratified) to pick the best epoch
         splits = stratified_split(list(labels), valid_fraction=0.1, test_fraction=0.0, seed=seed)
         train = [ex for ex, s in zip(examples, splits) if s == "train"]
         held_out = [ex for ex, s in zip(examples, splits) if s != "train"]
-    return TextDataset("texts", names, train, held_out, held_out)
+    return TextDataset("texts", names, train, held_out, tested or [])
 
 
 class TextClassifier:
@@ -145,10 +98,12 @@ class TextClassifier:
 
     def finetune(self, texts: Sequence[str], labels: Sequence[str], *, epochs: int = 3,
                  batch_size: int | None = None, lr: float | None = None, mode: str = "full",
-                 valid: tuple[Sequence[str], Sequence[str]] | None = None, seed: int = 0,
+                 valid: tuple[Sequence[str], Sequence[str]] | None = None,
+                 test: tuple[Sequence[str], Sequence[str]] | None = None, seed: int = 0,
                  progress: bool = False) -> TextClassifier:
-        """Train on ``texts``/``labels`` (10% held out for the best epoch unless ``valid=(texts, labels)``)."""
-        ds = dataset_from_lists(texts, labels, valid, seed)
+        """Train on ``texts``/``labels`` (10% held out for the best epoch unless ``valid=(texts, labels)``);
+        ``test=(texts, labels)``: also score texts that took no part (``metrics["test_accuracy"]``)."""
+        ds = dataset_from_lists(texts, labels, valid, seed, test)
         options = recipe(self.model_name)  # the model's registry recipe (MiniLM: AdamW, warm-up, linear decay)
         options.pop("max_len")
         train = TrainConfig(**{**options, "epochs": epochs, "batch_size": batch_size or options["batch_size"],
@@ -159,7 +114,7 @@ class TextClassifier:
         if batch_size is None:
             train.batch_size = self.largest_batch(ds, job)
         with tempfile.TemporaryDirectory(prefix="textclf-") as work:  # removed again, failed calls too
-            self.metrics = train_job(ds, job, work, log=lambda line: None)
+            self.metrics = train_job(ds, job, work, log=lambda line: None, require_test=False)
             self._keep_bundle(Path(work))
         return self
 

@@ -3,7 +3,9 @@
     DIR/model.safetensors   the weights (safetensors: plain tensors, no pickled code)
     DIR/config.json         model name + config, labels, tokenizer, max_len, training setup, library versions
     DIR/vocab.json          the Vocab
-    DIR/metrics.json        test_accuracy, test_f1, the epoch history
+    DIR/metrics.json        test_accuracy, test_f1, valid_accuracy (best epoch), the linear baseline, the epochs
+    DIR/README.md           the model card (Hugging Face conventions; textclf.model_card)
+    DIR/model.onnx, model.pt2   portable exports, once ``textclf export`` wrote them (textclf.export)
 
 The folder is written all-or-nothing (built beside the target, then swapped in), so a crash at
 any point leaves either the previous bundle or the new one, complete.
@@ -41,7 +43,7 @@ FORMAT = "textclf-bundle"
 # Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
 # the folder (a report, notes) is carried over when the bundle is rewritten.
 BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json", "job.json", "curves.png",
-                "confusion.png")
+                "confusion.png", "README.md", "model.onnx", "model.pt2")  # README.md: the model card
 TRAINING_FILES = ("checkpoint.pt", "checkpoint.vocab.json")
 
 

@@ -8,6 +8,8 @@
     textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
     textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
     textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
+    textclf export DIR --format onnx|torch-export   a portable graph (model.onnx / model.pt2), parity-checked
+    textclf serve DIR [--port 8000]         HTTP: POST /predict, POST /explain, GET /healthz, GET / (a demo page)
     textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
     textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
     textclf check 1.1 [--file F]            grade a lesson exercise
@@ -72,11 +74,12 @@ def column(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
 
-def add_dataset_options(parser: argparse.ArgumentParser, positional: bool = True, default="rotten_tomatoes") -> None:
+def add_dataset_options(parser: argparse.ArgumentParser, positional: bool = True, default="rotten_tomatoes",
+                        format_flag: str = "--format") -> None:
     names = ["dataset"] if positional else ["--dataset"]
     parser.add_argument(*names, nargs="?" if positional else None, default=default,
                         help="bundled name (rotten_tomatoes, bbc_news) or a csv/tsv/jsonl file, aclImdb dir/archive")
-    parser.add_argument("--format", choices=FORMATS)
+    parser.add_argument(format_flag, dest="format", choices=FORMATS, help="the dataset file's format")
     parser.add_argument("--text-column", type=column, default="text", help="name, or 0-based index without header")
     parser.add_argument("--label-column", type=column, default="label")
     parser.add_argument("--no-header", action="store_true", help="the csv/tsv file has no header row")
@@ -202,7 +205,8 @@ def train(args: argparse.Namespace, cluster=None) -> int:
         hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
         say(f"textclf train: interrupted{hint}", file=sys.stderr)
         return 130
-    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json")
+    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json "
+        "README.md (the model card)")
     say(f"test_accuracy={metrics['test_accuracy']:.4f} test_f1={metrics['test_f1']:.4f}")
     return 0
 
@@ -368,6 +372,51 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from textclf.bundle import load_bundle
+    from textclf.export import FORMATS, export_bundle
+
+    bundle = load_bundle(args.bundle)
+    fmt = args.export_format
+    out = args.out or args.bundle / FORMATS[fmt]
+    if out.is_dir():
+        raise DataError(out, None, f"is a folder; expected a file name for the {fmt} export")
+    if not 0 < args.tolerance < 1:
+        raise ValueError(f"--tolerance {args.tolerance}: expected a number between 0 and 1 (default 1e-4)")
+    examples = dataset_for_bundle(args, bundle).split(args.split)[: args.limit]
+    if not examples:
+        raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to check the export on")
+    result = export_bundle(bundle, fmt, [e.text for e in examples], out, tolerance=args.tolerance)
+    print(f"{result.path}: {fmt}, {result.path.stat().st_size / 1e6:.1f} MB; parity with the PyTorch model "
+          f"on {result.texts} {args.split} texts: max |logit difference| {result.max_difference:.2e} "
+          f"(at most {args.tolerance:.0e})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from textclf.bundle import load_bundle
+    from textclf.serving import Limits, make_server
+
+    limits = Limits(max_texts=args.max_texts, max_explain_texts=args.max_explain_texts, max_chars=args.max_chars,
+                    max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps)
+    bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)  # once, before serving
+    server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet)
+    host, port = server.server_address[:2]
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: anyone who can reach this machine can use the model "
+              "(no authentication)", file=sys.stderr)
+    variant = f"{args.backend}{' int8' if args.quantize else ''}"
+    print(f"serving {args.bundle} ({bundle.config['model']}, {variant}) on http://{host}:{port}/  "
+          "(POST /predict, POST /explain, GET /healthz; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_tokenize(args: argparse.Namespace) -> int:
     import json
 
@@ -502,6 +551,35 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", action="store_true", help="also show where fp32 spends its time")
     add_speed_options(bench)  # --quantize/--backend: that one variant against fp32
     bench.set_defaults(run=cmd_bench)
+
+    export = commands.add_parser("export", help="write a portable graph of the model (ONNX or torch.export), "
+                                 "checked against the PyTorch model")
+    export.add_argument("bundle", type=Path)
+    export.add_argument("--format", dest="export_format", choices=["onnx", "torch-export"], default="onnx",
+                        help="onnx: DIR/model.onnx (ONNX Runtime, ...); torch-export: DIR/model.pt2 "
+                        "(TorchScript is deprecated and not offered)")
+    export.add_argument("--out", type=Path, help="the file to write (default DIR/model.onnx or DIR/model.pt2)")
+    add_dataset_options(export, positional=False, default=None, format_flag="--data-format")
+    export.add_argument("--split", default="test", choices=["train", "valid", "test"],
+                        help="texts to check parity on")
+    export.add_argument("--limit", type=whole_number(1), default=100_000, help="at most this many texts")
+    export.add_argument("--tolerance", type=float, default=1e-4, help="largest logit difference accepted")
+    export.set_defaults(run=cmd_export)
+
+    serve = commands.add_parser("serve", help="serve a bundle over HTTP: /predict, /explain, /healthz and a demo page")
+    serve.add_argument("bundle", type=Path)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                       "only)")
+    serve.add_argument("--port", type=whole_number(0, 65535), default=8000, help="0 picks a free port")
+    serve.add_argument("--max-texts", type=whole_number(1, 100_000), default=64, help="texts per /predict request")
+    serve.add_argument("--max-explain-texts", type=whole_number(1, 1000), default=4, help="texts per /explain")
+    serve.add_argument("--max-chars", type=whole_number(1, 10_000_000), default=5000, help="characters per text")
+    serve.add_argument("--max-body-bytes", type=whole_number(2, 1 << 30), default=1 << 20, help="bytes per body")
+    serve.add_argument("--explain-steps", type=whole_number(1, 1000), default=50,
+                       help="integrated-gradients steps for /explain")
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    add_speed_options(serve)
+    serve.set_defaults(run=cmd_serve)
 
     tok = commands.add_parser("tokenize", help="show the tokens (and ids) a tokenizer makes of texts")
     tok.add_argument("texts", nargs="+", help="texts, or - to read one per line from stdin")

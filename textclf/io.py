@@ -21,11 +21,12 @@ def current_umask() -> int:
     return umask
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp_path)`` then atomically move ``tmp_path`` to ``path``."""
+def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = "") -> None:
+    """Call ``write(tmp_path)`` then atomically move ``tmp_path`` to ``path`` (``suffix``: the temporary
+    file's name ends with it, for writers that insist on an extension)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + suffix)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the usual permissions
     try:

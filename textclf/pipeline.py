@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from textclf.baseline import NAME as BASELINE
+from textclf.baseline import linear_baseline
 from textclf.batching import encode_splits
 from textclf.bundle import Bundle, load_bundle, save_bundle
 from textclf.config import check_bool, check_choice, check_float, check_int, fail
@@ -20,11 +22,13 @@ from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_gr
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
+from textclf.model_card import model_card
 from textclf.models import MODELS, build_model, check_options
 from textclf.models.embedding import MAX_WIDTH, ClassifierNet
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
 from textclf.training import Hooks, TrainConfig, evaluate, fit, pick_device
+from textclf.versions import versions
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 
@@ -44,6 +48,7 @@ class JobConfig:
     last_k: int = 1                  # encoder stages trained in last-k mode
     layer_lr_decay: float | None = None  # discriminative learning rates: each stage down gets lr * decay^depth
     extend_vocab: bool = True        # with init_from: append the new task's words to the vocabulary
+    baseline: bool = True            # also train the linear baseline (metrics.json, the model card)
 
     def __post_init__(self) -> None:
         check_choice(self, "model", MODELS)
@@ -61,6 +66,7 @@ class JobConfig:
         check_int(self, "last_k", 1, 64)
         check_float(self, "layer_lr_decay", 0.0, 1.0, low_open=True, optional=True)
         check_bool(self, "extend_vocab")
+        check_bool(self, "baseline")
 
 
 def recipe(model: str) -> dict:
@@ -139,16 +145,17 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
 
 
 def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, resume: bool = False,
-              log=print, hooks: Hooks | None = None) -> dict:
+              log=print, hooks: Hooks | None = None, require_test: bool = True) -> dict:
     """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict.
 
     ``hooks``: ``fit``'s hooks (``textclf.distributed.ddp_hooks`` under torchrun); only their writer
     (rank 0) writes files, the other processes wait at the barrier after each write.
+    ``require_test=False``: an empty test split is allowed (the metrics then have valid figures only).
     """
     out, hooks = (Path(out) if out else None), hooks or Hooks()
     if out and out.exists() and not out.is_dir():
         raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
-    ds.check_trainable()
+    ds.check_trainable(require_test)
     if out and hooks.is_writer:
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
@@ -178,27 +185,41 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
                   identity={"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels})
     seconds = time.perf_counter() - start
     log(history.table())
-    test = evaluate(model, encode["test"])  # on the device fit trained on
-    metrics = {"dataset": ds.name, "model": model_name, "test_accuracy": test.accuracy, "test_f1": test.f1,
-               "test_loss": test.loss, "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
+    best = next(e for e in history.epochs if e["epoch"] == history.best_epoch)
+    metrics = {"dataset": ds.name, "model": model_name, "valid_accuracy": best["valid_accuracy"],
+               "valid_f1": best["valid_f1"], "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
                "stopped_early": history.stopped_early, "trainable_parameters": parameters.trainable,
                "total_parameters": parameters.total, "history": history.epochs}
+    test = None
+    if ds.test:  # the facade may train without a test split: then there are no test figures, only valid ones
+        test = evaluate(model, encode["test"])  # on the device fit trained on
+        metrics.update(test_accuracy=test.accuracy, test_f1=test.f1, test_loss=test.loss)
+        if job.baseline and hooks.is_writer:
+            metrics["baseline"] = {"name": BASELINE, **linear_baseline(ds)}
     if source:
         metrics["transfer"] = {"init_from": str(job.init_from), "finetune": job.finetune, "last_k": job.last_k,
                                "layer_lr_decay": job.layer_lr_decay}
-    log(f"test accuracy {test.accuracy:.4f}  test F1 {test.f1:.4f}  (best epoch {history.best_epoch}, "
-        f"{seconds:.0f}s)")
-    log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
+    if test is not None:
+        log(f"test accuracy {test.accuracy:.4f}  test F1 {test.f1:.4f}  (best epoch {history.best_epoch}, "
+            f"{seconds:.0f}s)" + (f"; linear baseline {metrics['baseline']['accuracy']:.4f}"
+                                  if "baseline" in metrics else ""))
+        log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
+    else:
+        log(f"no test split: valid accuracy {best['valid_accuracy']:.4f} (the split that chose the epoch)")
     if out and hooks.is_writer:
         from textclf.figures import confusion_figure, png_bytes, training_curves
 
         figures = {"curves.png": png_bytes(training_curves(history.epochs, history.best_epoch,
-                                                           f"{model_name} on {ds.name}")),
-                   "confusion.png": png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))}
+                                                           f"{model_name} on {ds.name}"))}
+        if test is not None:
+            figures["confusion.png"] = png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))
+        extra = {"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
+                 "data": {"source": ds.source, "fingerprints": ds.fingerprints()}}
+        card = model_card({"model": model_name, "labels": ds.labels, "model_config": asdict(model.config),
+                           "tokenizer": tokenizer, "max_len": job.max_len, "versions": versions(), **extra}, metrics)
         # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
-                    tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2), **figures},
-                    extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
-                           "data": {"source": ds.source, "fingerprints": ds.fingerprints()}})
+                    tokenizer=tokenizer, extra=extra,
+                    files={"job.json": json.dumps(asdict(job), indent=2), "README.md": card, **figures})
     hooks.barrier()
     return metrics

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from textclf.baseline import NAME as BASELINE
+from textclf.baseline import linear_baseline
 from textclf.bundle import Bundle
 from textclf.calibration import expected_calibration_error, reliability
 from textclf.data import TextDataset
@@ -56,21 +58,6 @@ def image(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
 
 
-def linear_baseline(ds: TextDataset) -> dict[str, float]:
-    """TF-IDF (sublinear tf, 1-2 grams) + linear SVM, C=1: the strongest setting benchmarks/accuracy.py found."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.svm import LinearSVC
-
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    classifier = LinearSVC(C=1.0, max_iter=20_000).fit(vectorizer.fit_transform([e.text for e in ds.train]),
-                                                        [e.label for e in ds.train])
-    predicted = classifier.predict(vectorizer.transform([e.text for e in ds.test]))
-    index = {y: i for i, y in enumerate(ds.labels)}
-    targets = torch.tensor([index[e.label] for e in ds.test])
-    guesses = torch.tensor([index[y] for y in predicted])
-    return classification_metrics(targets, guesses, len(ds.labels))
-
-
 def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, mistakes: int = 5,
                  baseline: bool = True) -> str:
     from textclf.explain import explain
@@ -84,7 +71,7 @@ def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, m
     scores = classification_metrics(targets, predicted, len(bundle.labels))
     rows = [("this model", bundle.config["model"], scores)]
     if baseline:
-        rows.append(("linear baseline", "TF-IDF 1-2 grams + linear SVM", linear_baseline(ds)))
+        rows.append(("linear baseline", BASELINE, linear_baseline(ds)))
     table = ("<table><tr><th>model</th><th></th><th>accuracy</th><th>F1</th></tr>"
              + "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td class=num>{m['accuracy']:.2%}</td>"
                        f"<td class=num>{m['f1']:.4f}</td></tr>" for a, b, m in rows) + "</table>")

@@ -84,8 +84,9 @@ class TextDataset:
         """The file it came from (for error messages), else its name."""
         return (self.source or {}).get("name_or_path", self.name)
 
-    def check_trainable(self) -> None:
-        """Refuse data no classifier can learn or be scored on: fewer than two classes, an empty split."""
+    def check_trainable(self, require_test: bool = True) -> None:
+        """Refuse data no classifier can learn or be scored on: fewer than two classes, an empty split (the
+        test split may be empty when not ``require_test``)."""
         seen = sorted({ex.label for ex in self.train})
         if len(self.labels) < 2 or len(seen) < 2:
             found = ", ".join(repr(y) for y in (seen or self.labels)) or "none"
@@ -98,7 +99,7 @@ class TextDataset:
             raise DataError(self.where(), None, f"label {untrained[0]!r} has no training examples ({elsewhere}); "
                             "expected every label in the training split (a model cannot learn a class it never sees)")
         sizes = {s: len(self.split(s)) for s in SPLITS}
-        empty = [s for s, n in sizes.items() if n == 0]
+        empty = [s for s, n in sizes.items() if n == 0 and (require_test or s != "test")]
         if empty:
             counts = ", ".join(f"{s} {n}" for s, n in sizes.items())
             raise DataError(self.where(), None, f"the {' and '.join(empty)} split is empty ({counts} examples); "

@@ -12,17 +12,12 @@ from torch import nn
 from textclf.inference import Forward, pad_index_of
 from textclf.speed.quantize import int8_dynamic
 
-NOT_EXPORTABLE = ("lstm", "gru", "gru+ngrams")  # packed sequences do not trace to ONNX
-
 
 def fast_forward(model: nn.Module, model_name: str, *, quantize: str | None = None,
                  backend: str = "torch") -> Forward:
     """``(ids, mask) -> logits`` for ``model`` through ``backend`` (``torch`` | ``onnxruntime``), int8 or fp32."""
     if backend == "torch":
         return int8_dynamic(model) if quantize == "int8" else model
-    if model_name in NOT_EXPORTABLE:
-        raise ValueError(f"the onnxruntime backend cannot export a {model_name} model (its packed sequences do not "
-                         "trace to ONNX); use backend torch (with --quantize int8 for speed)")
     return onnx_forward(model, int8=quantize == "int8")
 
 

@@ -1,6 +1,6 @@
 """ONNX Runtime as a prediction backend (optional extra: ``pip install 'textclf[onnx]'``).
 
-``export_onnx`` writes the model as an ONNX graph with a dynamic batch size and sequence length
+``textclf.export.export_onnx`` writes the model as an ONNX graph with a dynamic batch size and sequence length
 (inputs ``ids [batch, seq_len]`` int64, ``mask [batch, seq_len]`` bool; output ``logits``).
 ``OnnxForward`` runs it in an ``onnxruntime.InferenceSession`` and has the ``(ids, mask) ->
 logits`` contract of every forward, so it plugs into ``Bundle.forward``.
@@ -14,11 +14,11 @@ saturate); per-channel weights with ``reduce_range`` kept them.
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import torch
-from torch import nn
+
+from textclf.export import PaddedForward, export_onnx  # noqa: F401  (export_onnx: with the other exports)
 
 INSTALL = "pip install 'textclf[onnx]'  (onnxruntime and onnx)"
 
@@ -29,20 +29,6 @@ def require_onnxruntime():
     except ImportError:
         raise ModuleNotFoundError(f"the onnxruntime backend needs ONNX Runtime: {INSTALL}") from None
     return onnxruntime
-
-
-def export_onnx(model: nn.Module, path: str | Path, opset: int = 17) -> Path:
-    """Write ``model``'s ``forward(ids, mask)`` as ONNX (TorchScript-based exporter: no extra packages)."""
-    path = Path(path)
-    model = model.cpu().eval()
-    ids = torch.ones(2, 8, dtype=torch.long)
-    mask = torch.ones(2, 8, dtype=torch.bool)
-    axes = {"ids": {0: "batch", 1: "seq_len"}, "mask": {0: "batch", 1: "seq_len"}, "logits": {0: "batch"}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer warnings
-        torch.onnx.export(model, (ids, mask), str(path), input_names=["ids", "mask"], output_names=["logits"],
-                          dynamic_axes=axes, opset_version=opset, dynamo=False)
-    return path
 
 
 def quantize_onnx(source: str | Path, target: str | Path) -> Path:
@@ -60,21 +46,17 @@ def quantize_onnx(source: str | Path, target: str | Path) -> Path:
     return Path(target)
 
 
-class OnnxForward:
+class OnnxForward(PaddedForward):
     """``(ids, mask) -> logits`` through an ONNX Runtime session (CPU)."""
 
     def __init__(self, path: str | Path, threads: int | None = None, min_length: int = 1, pad_index: int = 0):
         ort = require_onnxruntime()
-        self.min_length, self.pad_index = min_length, pad_index
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        super().__init__(self.run_session, min_length, pad_index)
 
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # [batch, seq_len] each
-        short = self.min_length - ids.shape[1]
-        if short > 0:  # padded positions are masked out: the same result, and a shape the graph accepts
-            ids = torch.nn.functional.pad(ids, (0, short), value=self.pad_index)
-            mask = torch.nn.functional.pad(mask, (0, short), value=False)
-        feeds = {"ids": ids.cpu().numpy(), "mask": mask.cpu().numpy()}
+    def run_session(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        feeds = {"ids": ids.numpy(), "mask": mask.numpy()}
         return torch.from_numpy(self.session.run(["logits"], feeds)[0])

@@ -1,0 +1,173 @@
+"""Portable exports of a bundle's network: ONNX (any runtime) and ``torch.export`` (``.pt2``).
+
+    textclf export DIR --format onnx           DIR/model.onnx  (inputs ids, mask; output logits)
+    textclf export DIR --format torch-export   DIR/model.pt2   (torch.export.load(...).module())
+
+Both graphs take ``ids [batch, seq_len]`` (int64) and ``mask [batch, seq_len]`` (bool, True on real
+tokens, padding at the end) with the batch size and the length left dynamic, and return the logits
+``[batch, n_classes]`` (divide by the bundle's ``temperature`` before the softmax). Turning text into ids
+stays with the bundle (``vocab.json`` and the tokenizer named in ``config.json``).
+
+Every export is checked before it is kept: the exported graph and the bundle's PyTorch model score the
+same texts (the test split by default) and the largest logit difference must be at most ``tolerance``
+(1e-4); otherwise the file is not written. The RNN models run unpacked for export
+(``RNNClassifier.unpack``): a packed sequence's shape depends on the lengths, which no graph can hold.
+
+TorchScript (``torch.jit.trace``/``script``) is deprecated in PyTorch 2.x in favour of ``torch.export``;
+textclf does not offer it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from textclf.inference import Forward, pad_index_of
+from textclf.io import atomic_write
+
+FORMATS = {"onnx": "model.onnx", "torch-export": "model.pt2"}
+TOLERANCE = 1e-4
+
+
+def exportable(model: nn.Module, scan: bool = False) -> nn.Module:
+    """A CPU copy of ``model`` in eval mode whose ``forward(ids, mask) -> logits`` a graph exporter can trace.
+    ``scan``: RNN time steps as a ``scan`` loop (``torch.export``; ONNX has RNN operators of its own)."""
+    copied = copy.deepcopy(model).cpu().eval()
+    if hasattr(copied, "unpack"):  # the RNN models: no packed sequences in a graph
+        copied.unpack(scan=scan)
+    return copied
+
+
+def example_inputs(model: nn.Module, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids and mask to trace with: longer than the model's shortest input, and not 0 or 1 (which exporters
+    would take for constant sizes)."""
+    length = max(8, getattr(model, "min_length", 1) + 2)
+    ids = torch.full((batch, length), pad_index_of(model) + 1, dtype=torch.long)
+    return ids, torch.ones(batch, length, dtype=torch.bool)
+
+
+def export_onnx(model: nn.Module, path: str | Path, opset: int = 17) -> Path:
+    """Write ``model``'s ``forward(ids, mask)`` as ONNX with dynamic batch and length (the TorchScript-based
+    exporter, ``dynamo=False``: it needs no packages beyond torch and onnx)."""
+    path = Path(path)
+    model = exportable(model)
+    axes = {"ids": {0: "batch", 1: "seq_len"}, "mask": {0: "batch", 1: "seq_len"}, "logits": {0: "batch"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer warnings
+        torch.onnx.export(model, example_inputs(model), str(path), input_names=["ids", "mask"],
+                          output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+    return path
+
+
+def export_program(model: nn.Module, path: str | Path) -> Path:
+    """Write ``model``'s ``forward(ids, mask)`` as a ``torch.export`` program (``.pt2``), batch and length dynamic."""
+    model = exportable(model, scan=True)
+    batch, length = torch.export.Dim.AUTO, torch.export.Dim.AUTO  # dynamic, within the ranges the model allows
+    shapes = {"ids": {0: batch, 1: length}, "mask": {0: batch, 1: length}}
+
+    class Logits(nn.Module):  # torch.export wants the inputs by name and nothing optional
+        def __init__(self, net: nn.Module):
+            super().__init__()
+            self.net = net
+
+        def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return self.net(ids, mask)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(Logits(model), example_inputs(model), dynamic_shapes=shapes)
+    torch.export.save(program, str(path))
+    return Path(path)
+
+
+class PaddedForward:
+    """A graph's ``(ids, mask) -> logits`` padded (with masked positions) to the shortest length it accepts:
+    a convolution with kernel 5 needs 5 positions, and the graph cannot pad by itself."""
+
+    def __init__(self, run, min_length: int = 1, pad_index: int = 0):
+        self.run, self.min_length, self.pad_index = run, min_length, pad_index
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # [batch, seq_len] each
+        short = self.min_length - ids.shape[1]
+        if short > 0:  # padded positions are masked out: the same result
+            ids = nn.functional.pad(ids, (0, short), value=self.pad_index)
+            mask = nn.functional.pad(mask, (0, short), value=False)
+        return self.run(ids.cpu(), mask.cpu())
+
+
+def program_forward(path: str | Path, pad_index: int = 0) -> Forward:
+    """``(ids, mask) -> logits`` from a ``.pt2`` file (no textclf model class needed to run it), padded up to
+    the shortest length the program accepts."""
+    program = torch.export.load(str(path))
+    module = program.module()
+    return PaddedForward(lambda ids, mask: module(ids, mask), shortest_length(program), pad_index)
+
+
+def shortest_length(program) -> int:
+    """The lower bound the exported program puts on its inputs' length (dimension 1 of ``ids``)."""
+    placeholder = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == "ids")
+    size = placeholder.meta["val"].shape[1]
+    if isinstance(size, int):
+        return size
+    return int(program.range_constraints[size.node.expr].lower)
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    max_difference: float  # the largest |logit difference| between the export and the PyTorch model
+    texts: int  # how many texts that was measured on
+
+
+class ParityError(ValueError):
+    """An export whose logits differ from the PyTorch model's by more than the tolerance."""
+
+
+def max_logit_difference(reference: torch.Tensor, other: torch.Tensor) -> float:
+    """The largest ``|reference - other|`` over two ``[n, n_classes]`` logit tables (the parity figure)."""
+    if reference.shape != other.shape:
+        raise ValueError(f"logits of shape {tuple(reference.shape)} and {tuple(other.shape)}; expected the same")
+    return float((reference.float() - other.float()).abs().max()) if reference.numel() else 0.0
+
+
+def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = None,
+                  tolerance: float = TOLERANCE) -> ExportResult:
+    """Export ``bundle``'s network as ``fmt`` (``onnx`` | ``torch-export``) to ``out`` (default: in the bundle
+    folder), after checking parity on ``texts``. Written atomically: a failed check or a crash leaves no file."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    if not texts:
+        raise ValueError("no texts to check the export on; expected at least one")
+    out = Path(out) if out is not None else bundle.path / FORMATS[fmt]
+    if out.is_dir():
+        raise IsADirectoryError(f"{out}: is a folder; expected a file name for the {fmt} export")
+    result = {}
+
+    def write(tmp: Path) -> None:
+        model = bundle.model
+        if fmt == "onnx":
+            from textclf.speed.onnx import OnnxForward
+
+            export_onnx(model, tmp)
+            forward = OnnxForward(tmp, min_length=getattr(model, "min_length", 1), pad_index=pad_index_of(model))
+        else:
+            export_program(model, tmp)
+            forward = program_forward(tmp, pad_index_of(model))
+        reference = bundle.logits(texts)
+        exported = copy.copy(bundle)
+        exported.forward = forward
+        difference = max_logit_difference(reference, exported.logits(texts))
+        if not difference <= tolerance:  # NaN fails too
+            raise ParityError(f"{fmt} export: logits differ from the PyTorch model's by up to {difference:.2e} on "
+                              f"{len(texts)} texts; expected at most {tolerance:.0e} (nothing written)")
+        result["difference"] = difference
+
+    atomic_write(out, write, suffix=out.suffix)  # torch.export.save wants a name ending in .pt2
+    os.chmod(out, 0o644)
+    return ExportResult(out, result["difference"], len(texts))

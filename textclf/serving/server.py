@@ -1,0 +1,162 @@
+"""The HTTP server of ``textclf serve DIR``: Python's standard library, one model, many threads.
+
+Why the standard library and not FastAPI + uvicorn (what most services use)? The API is four routes of
+JSON, the time goes into the model (milliseconds) rather than into HTTP parsing, and a learner can read
+every line here without an extra install; ``benchmarks/serve.py`` measures what it sustains. Two details
+make ``http.server`` fit for this: ``protocol_version = "HTTP/1.1"`` (keep-alive: one connection per
+client, not one per request), and ``disable_nagle_algorithm = True`` — without it, a response written
+in two pieces (headers, then body) waits for the client's delayed ACK, ~40 ms per request on Linux.
+
+    GET  /          the demo page (self-contained: no remote scripts, fonts or styles)
+    GET  /healthz   {"status": "ok", "model": ..., "labels": [...]}
+    POST /predict   {"texts": [...]} -> {"predictions": [{"label", "probabilities"}, ...]}
+    POST /explain   {"texts": [...]} -> {"explanations": [{"label", "probabilities", "tokens", "scores"}]}
+
+Requests are served on threads (``ThreadingHTTPServer``); the model is loaded once and every call into
+it holds one lock, so concurrent requests never interleave inside it (PyTorch already uses every core
+for one batch). Errors are JSON with a 4xx status (``requests.py``); a bug is a 500 JSON answer, logged
+with its traceback on the server, never shown to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from textclf.serving.page import page
+from textclf.serving.requests import Limits, RequestError, parse_texts
+
+
+class Service:
+    """The loaded bundle and what the routes do with it (no HTTP here: tests and the lesson call it directly)."""
+
+    def __init__(self, bundle, limits: Limits | None = None):
+        self.bundle, self.limits = bundle, limits or Limits()
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.requests = 0
+
+    def health(self) -> dict:
+        return {"status": "ok", "model": self.bundle.config.get("model"), "labels": list(self.bundle.labels),
+                "temperature": self.bundle.temperature, "uptime_s": round(time.time() - self.started, 1),
+                "requests": self.requests}
+
+    def predict(self, texts: list[str]) -> dict:
+        with self.lock:
+            probabilities = self.bundle.predict(texts)  # the bundle's temperature applied
+        return {"predictions": [{"label": max(p, key=p.get), "probabilities": p} for p in probabilities]}
+
+    def explain(self, texts: list[str]) -> dict:
+        from textclf.explain import explain
+
+        with self.lock:
+            probabilities = self.bundle.predict(texts)
+            explained = explain(self.bundle, texts, steps=self.limits.explain_steps)
+        return {"explanations": [
+            {"label": e.predicted, "probabilities": p, "tokens": e.tokens,
+             "scores": [round(s, 6) for s in e.scores], "known": e.known, "delta": round(e.delta, 6)}
+            for e, p in zip(explained, probabilities)]}
+
+
+# Bodies read as JSON: application/json, and what curl -d and hand-written clients send without thinking.
+JSON_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded", "")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    disable_nagle_algorithm = True  # else ~40 ms per request (Nagle + delayed ACK)
+    server_version = "textclf"
+    service: Service  # set by make_server on a subclass
+    quiet = False
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            document = page(self.service.bundle, self.service.limits.max_chars)
+            self.send(200, document.encode("utf-8"), "text/html; charset=utf-8")
+        elif path == "/healthz":
+            self.send_json(200, self.service.health())
+        elif path in ("/predict", "/explain"):
+            self.send_json(405, RequestError(405, f"{path} takes POST with {{\"texts\": [...]}}").body(),
+                           {"Allow": "POST"})
+        else:
+            self.send_json(404, RequestError(404, f"no such page {path!r}; try /, /healthz, /predict, "
+                                             "/explain").body())
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        routes = {"/predict": (self.service.predict, None),
+                  "/explain": (self.service.explain, self.service.limits.max_explain_texts)}
+        try:
+            if path not in routes:
+                raise RequestError(404 if path not in ("/", "/healthz") else 405, f"no POST route {path!r}; "
+                                   "expected /predict or /explain")
+            run, max_texts = routes[path]
+            texts = parse_texts(self.read_body(), self.service.limits, max_texts)
+            self.service.requests += 1
+            self.send_json(200, run(texts))
+        except RequestError as err:
+            self.send_json(err.status, err.body())
+        except Exception:  # a bug: the client gets a JSON 500, the traceback goes to the server's log
+            traceback.print_exc(file=sys.stderr)
+            self.send_json(500, RequestError(500, "internal error; see the server's log").body())
+
+    def read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            raise RequestError(411, "chunked bodies are not accepted; send Content-Length")
+        length = self.headers.get("Content-Length")
+        if length is None or not length.strip().isdigit():
+            self.close_connection = True
+            raise RequestError(411, "no valid Content-Length header; expected the body's size in bytes")
+        size = int(length)
+        if size > self.service.limits.max_body_bytes:
+            self.close_connection = True  # the unread body must not be taken for the next request
+            raise RequestError(413, f"the body is {size:,} bytes; expected at most "
+                               f"{self.service.limits.max_body_bytes:,}")
+        kind = self.headers.get("Content-Type", "application/json").split(";")[0].strip().lower()
+        body = self.rfile.read(size)
+        if kind not in JSON_TYPES:
+            raise RequestError(415, f"Content-Type {kind!r}; expected application/json")
+        return body
+
+    def send_json(self, status: int, data: dict, headers: dict | None = None) -> None:
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        self.send(status, body, "application/json", headers)
+
+    def send(self, status: int, body: bytes, kind: str, headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if kind.startswith("text/html"):  # the page loads nothing from elsewhere, and says so
+            self.send_header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                             "style-src 'unsafe-inline'; connect-src 'self'; img-src data:")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's signature)
+        if not self.quiet:
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True  # Ctrl-C does not wait for idle keep-alive connections
+    request_queue_size = 128
+
+
+def make_server(bundle, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
+                quiet: bool = False) -> Server:
+    """An HTTP server for ``bundle`` (loaded once, by the caller), not yet serving: call ``serve_forever()``.
+    ``port=0`` picks a free port (``server.server_address[1]``)."""
+    service = Service(bundle, limits)
+    handler = type("BundleHandler", (Handler,), {"service": service, "quiet": quiet})
+    return Server((host, port), handler)
