@@ -132,19 +132,18 @@ class UnpackedRNN(nn.Module):
         return torch.stack(finals)  # [layers * directions, batch, hidden], as nn.LSTM/GRU order h_n
 
 
-def gru_step(h: torch.Tensor, gx: torch.Tensor, cell: nn.GRU) -> torch.Tensor:
+def gru_step(h: torch.Tensor, gx: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
     """One GRU step: ``h [batch, hidden]``, ``gx = x W_ih^T + b_ih`` ``[batch, 3 hidden]`` (reset, update, new)."""
     r_x, z_x, n_x = gx.chunk(3, dim=-1)
-    r_h, z_h, n_h = (h @ cell.weight_hh_l0.T + cell.bias_hh_l0).chunk(3, dim=-1)
+    r_h, z_h, n_h = (h @ w_hh.T + b_hh).chunk(3, dim=-1)
     reset, update = torch.sigmoid(r_x + r_h), torch.sigmoid(z_x + z_h)
     new = torch.tanh(n_x + reset * n_h)
     return (1 - update) * new + update * h
 
 
-def lstm_step(state: tuple[torch.Tensor, torch.Tensor], gx: torch.Tensor, cell: nn.LSTM):
-    """One LSTM step: ``state = (h, c)`` each ``[batch, hidden]``, ``gx [batch, 4 hidden]`` (in, forget, cell, out)."""
-    h, c = state
-    i, f, g, o = (gx + h @ cell.weight_hh_l0.T + cell.bias_hh_l0).chunk(4, dim=-1)
+def lstm_step(h: torch.Tensor, c: torch.Tensor, gx: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor):
+    """One LSTM step: ``h, c [batch, hidden]``, ``gx [batch, 4 hidden]`` (input, forget, cell, output gates)."""
+    i, f, g, o = (gx + h @ w_hh.T + b_hh).chunk(4, dim=-1)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(c), c
 
@@ -153,16 +152,17 @@ def scanned(cell: nn.GRU | nn.LSTM, x: torch.Tensor) -> torch.Tensor:
     """``cell(x)[0]`` (one layer, one direction, ``x [batch, seq_len, input]``) as a ``scan`` over time steps."""
     from torch._higher_order_ops.scan import scan  # a loop torch.export keeps (PyTorch's own, still private)
 
+    w_hh, b_hh = cell.weight_hh_l0, cell.bias_hh_l0  # tensors, not the module: scan's step must not touch an RNN
     gx = (x @ cell.weight_ih_l0.T + cell.bias_ih_l0).transpose(0, 1)  # [seq_len, batch, gates * hidden]
     h0 = x.new_zeros(x.shape[0], cell.hidden_size)  # [batch, hidden]
     if isinstance(cell, nn.LSTM):
         def step(state, g):
-            h, c = lstm_step(state, g, cell)
+            h, c = lstm_step(*state, g, w_hh, b_hh)
             return (h, c), h.clone()
         init = (h0, h0.clone())
     else:
         def step(h, g):
-            h = gru_step(h, g, cell)
+            h = gru_step(h, g, w_hh, b_hh)
             return h, h.clone()
         init = h0
     _, outputs = scan(step, init, gx)  # [seq_len, batch, hidden]
