@@ -133,7 +133,7 @@ def max_logit_difference(reference: torch.Tensor, other: torch.Tensor) -> float:
     """The largest ``|reference - other|`` over two ``[n, n_classes]`` logit tables (the parity figure)."""
     if reference.shape != other.shape:
         raise ValueError(f"logits of shape {tuple(reference.shape)} and {tuple(other.shape)}; expected the same")
-    return float((reference.float() - other.float()).abs().max()) if reference.numel() else 0.0
+    return float((reference.detach().float() - other.detach().float()).abs().max()) if reference.numel() else 0.0
 
 
 def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = None,
