@@ -22,7 +22,9 @@ button { font: inherit; padding: .4em 1.2em; margin-top: .5em; cursor: pointer; 
 .bar { background: #e8eef6; border-radius: 3px; height: 1.1em; position: relative; }
 .bar span { display: block; height: 100%; background: #3c78b4; border-radius: 3px; }
 table { border-collapse: collapse; width: 100%; margin: .7em 0; }
-td { padding: .25em .4em; } td.num { text-align: right; width: 5em; font-variant-numeric: tabular-nums; }
+td { padding: .25em .4em; }
+td.barcell { width: 65%; }
+td.num { text-align: right; width: 5em; font-variant-numeric: tabular-nums; }
 #label { font-size: 1.4em; font-weight: bold; }
 .word { padding: 1px 3px; border-radius: 3px; line-height: 2; }
 #error { color: #b30000; }
@@ -74,7 +76,8 @@ function show(e) {
     row.insertCell().textContent = label;
     const bar = document.createElement("div"); bar.className = "bar";
     const fill = document.createElement("span"); fill.style.width = (100 * p).toFixed(1) + "%";
-    bar.appendChild(fill); row.insertCell().appendChild(bar);
+    bar.appendChild(fill);
+    const cell = row.insertCell(); cell.className = "barcell"; cell.appendChild(bar);
     const num = row.insertCell(); num.className = "num"; num.textContent = (100 * p).toFixed(1) + "%";
   }
   const words = document.getElementById("words");

@@ -49,6 +49,17 @@ class Limits:
         check_int(self, "explain_steps", 1, 1_000)
 
 
+def json_kind(value: object) -> str:
+    """What a parsed JSON value is, in JSON's words: "a number", "null", "a list", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
 def parse_texts(body: bytes, limits: Limits, max_texts: int | None = None) -> list[str]:
     """The texts of a request body ``{"texts": [...]}``, checked against ``limits``; else ``RequestError``."""
     max_texts = max_texts or limits.max_texts
@@ -62,7 +73,7 @@ def parse_texts(body: bytes, limits: Limits, max_texts: int | None = None) -> li
         where = f" (line {err.lineno}, column {err.colno})" if isinstance(err, json.JSONDecodeError) else ""
         raise RequestError(400, f"the body is not valid JSON{where}; expected {{\"texts\": [\"...\"]}}") from None
     if not isinstance(data, dict):
-        raise RequestError(422, f"the body is a JSON {type(data).__name__}; expected an object {{\"texts\": [...]}}")
+        raise RequestError(422, f"the body is {json_kind(data)}; expected an object {{\"texts\": [...]}}")
     unknown = sorted(set(data) - {"texts"})
     if unknown:
         raise RequestError(422, f"unknown key {unknown[0]!r}; expected only \"texts\"", unknown[0])
@@ -70,14 +81,14 @@ def parse_texts(body: bytes, limits: Limits, max_texts: int | None = None) -> li
         raise RequestError(422, "no \"texts\"; expected {\"texts\": [\"a review\", ...]}", "texts")
     texts = data["texts"]
     if not isinstance(texts, list):
-        raise RequestError(422, f"\"texts\" is a {type(texts).__name__}; expected a list of strings", "texts")
+        raise RequestError(422, f"\"texts\" is {json_kind(texts)}; expected a list of strings", "texts")
     if not texts:
         raise RequestError(422, "\"texts\" is empty; expected at least one text", "texts")
     if len(texts) > max_texts:
         raise RequestError(413, f"{len(texts)} texts; expected at most {max_texts} per request", "texts")
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise RequestError(422, f"texts[{i}] is a {type(text).__name__}; expected a string", f"texts[{i}]")
+            raise RequestError(422, f"texts[{i}] is {json_kind(text)}; expected a string", f"texts[{i}]")
         if not text.strip():
             raise RequestError(422, f"texts[{i}] is blank; expected some text", f"texts[{i}]")
         if len(text) > limits.max_chars:
