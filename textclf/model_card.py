@@ -48,6 +48,16 @@ def metrics_table(metrics: dict, baseline: dict | None) -> str:
     return "\n".join(rows)
 
 
+def start_from(config: dict) -> str:
+    """Where the weights started: pretrained (MiniLM), a transferred bundle, or word vectors."""
+    from textclf.models import MODELS
+
+    spec = MODELS.get(config["model"])
+    if spec is not None and spec.pretrained is not None:
+        return f"weights start from the pretrained {config['model']} checkpoint, with a new classification head"
+    return f"embeddings `{config.get('embeddings', '?')}`"
+
+
 def yaml_value(value) -> str:
     """A YAML scalar (JSON's strings, numbers and lists are valid YAML)."""
     return json.dumps(value, ensure_ascii=False)
@@ -100,11 +110,13 @@ def model_card(config: dict, metrics: dict) -> str:
         "", "## Training data", "", data_text,
         "", "## Training procedure", "",
         f"Model `{model}` with options `{json.dumps(config.get('model_config', {}), sort_keys=True)}`; tokenizer "
-        f"`{config.get('tokenizer', 'basic')}`, at most {config.get('max_len')} tokens per text; embeddings "
-        f"`{config.get('embeddings', '?')}`. Recipe: {recipe or 'not recorded'}. Best epoch "
+        f"`{config.get('tokenizer', 'basic')}`, at most {config.get('max_len')} tokens per text; {start_from(config)}. "
+        f"Recipe: {recipe or 'not recorded'}. Best epoch "
         f"{metrics.get('best_epoch', '?')} (chosen on the validation split"
         + (f", accuracy {metrics['valid_accuracy']:.4f}" if metrics.get("valid_accuracy") is not None else "")
         + f"); {metrics.get('train_seconds', '?')} s of training."
+        + (f" Transferred from the bundle `{metrics['transfer']['init_from']}` (fine-tuning mode "
+           f"`{metrics['transfer']['finetune']}`)." if metrics.get("transfer") else "")
         + (f" Softmax temperature {temperature:.3f} fitted on the validation split (`textclf calibrate`)."
            if temperature else ""),
         "", "## Evaluation", "", evaluation,
