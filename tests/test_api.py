@@ -31,6 +31,27 @@ def test_finetune_call_save_load(tmp_path):
     assert again("loved it, wonderful") == pytest.approx(probs, abs=1e-6)
 
 
+def test_finetune_names_its_figures_honestly_and_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where finetune's work folder goes
+    clf = textclf.TextClassifier("nbow").finetune(TEXTS, LABELS, epochs=2, batch_size=8, lr=1e-2)
+    assert "test_accuracy" not in clf.metrics  # no test texts given: no test figure
+    assert 0 <= clf.metrics["valid_accuracy"] <= 1 and clf.metrics["best_epoch"] in (1, 2)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("textclf-")]
+    test = (["wonderful, moving", "boring mess", "great story", "dull and awful"], ["positive", "negative"] * 2)
+    clf = textclf.TextClassifier("nbow").finetune(TEXTS, LABELS, epochs=2, batch_size=8, lr=1e-2, test=test)
+    predicted = [max(p, key=p.get) for p in clf(test[0])]
+    assert clf.metrics["test_accuracy"] == sum(p == y for p, y in zip(predicted, test[1])) / 4
+    assert "valid_accuracy" in clf.metrics and "baseline" in clf.metrics
+    with pytest.raises(ValueError, match="test: labels \\['neutral'\\] do not occur"):
+        textclf.TextClassifier("nbow").finetune(TEXTS, LABELS, test=(["meh"], ["neutral"]))
+    with pytest.raises(RuntimeError, match="boom"):  # a failed call removes its work folder too
+        monkeypatch.setattr("textclf.api.train_job", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+        textclf.TextClassifier("nbow").finetune(TEXTS, LABELS, epochs=1, batch_size=8)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("textclf-")]
+
+
 def test_facade_errors():
     with pytest.raises(ValueError, match="unknown model 'bert'"):
         textclf.TextClassifier("bert")
