@@ -85,8 +85,8 @@ for path in sorted(bundle_dir.iterdir()):
 # %% [markdown]
 # `model.safetensors` holds only tensors (no pickled code: loading it cannot
 # run anything), `config.json` what to build and how to tokenize, `vocab.json`
-# the vocabulary. `load_bundle` checks each before trusting it (lesson 11 of
-# the reliability work: a bad file is a clear error naming the key).
+# the vocabulary. `load_bundle` checks each before trusting it (a bad or
+# damaged file is a clear error naming the file and the key).
 #
 # The real test of "export, reload, predict" is a process that shares nothing
 # with this one: no model object in memory, no cached tokenizer. We start one
