@@ -10,8 +10,10 @@ and errors (any status but 200, or a failed connection: the target is zero).
 
 - ``fp32``: ``textclf serve DIR`` (standard-library HTTP server, PyTorch fp32);
 - ``int8``: ``textclf serve DIR --quantize int8`` (dynamic int8 Linear layers);
-- ``fastapi``: the peer — the same ``Service`` behind FastAPI + uvicorn (one worker; a sync endpoint in
-  uvicorn's thread pool), with FastAPI's idiomatic pydantic validation: what most Python services run.
+- ``fp32-unbatched``: ``textclf serve DIR --no-batching`` (each request its own model call);
+- ``fastapi``: the peer — the same ``Service`` (micro-batching included) behind FastAPI + uvicorn (one
+  worker; a sync endpoint in uvicorn's thread pool), with FastAPI's idiomatic pydantic validation: what
+  most Python services run.
   Needs ``pip install fastapi uvicorn`` (else the row says so).
 
 Without ``--bundle`` the default model is trained first (``textclf train``, ~40 s). The clients and the
@@ -44,7 +46,8 @@ def start(variant: str, bundle: Path, port: int) -> subprocess.Popen:
         command = [sys.executable, __file__, "--fastapi-server", str(bundle), "--port", str(port)]
     else:
         command = [sys.executable, "-m", "textclf", "serve", str(bundle), "--port", str(port), "--quiet",
-                   "--max-texts", "1000", *(["--quantize", "int8"] if variant == "int8" else [])]
+                   "--max-texts", "1000", *(["--quantize", "int8"] if variant == "int8" else []),
+                   *(["--no-batching"] if variant == "fp32-unbatched" else [])]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -131,8 +134,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--texts-per-request", type=int, default=1)
-    parser.add_argument("--variants", nargs="+", default=["fp32", "int8", "fastapi"],
-                        choices=["fp32", "int8", "fastapi"])
+    parser.add_argument("--variants", nargs="+", default=["fp32", "fp32-unbatched", "int8", "fastapi"],
+                        choices=["fp32", "fp32-unbatched", "int8", "fastapi"])
     parser.add_argument("--fastapi-server", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,6 +175,7 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
     names = {"fp32": "textclf serve (stdlib), fp32", "int8": "textclf serve (stdlib), int8",
+             "fp32-unbatched": "textclf serve (stdlib), fp32, --no-batching",
              "fastapi": "peer: FastAPI + uvicorn, fp32"}
     print("| server | requests | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")

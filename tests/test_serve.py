@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from conftest import NEG, POS
@@ -185,3 +186,97 @@ def test_a_bug_is_a_json_500_not_a_traceback_page(server, monkeypatch, capsys):
     status, answer, _ = call(server, "POST", "/predict", {"texts": ["a"]})
     assert status == 500 and answer["error"]["message"] == "internal error; see the server's log"
     assert "ZeroDivisionError" not in json.dumps(answer)
+
+
+def wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_the_micro_batcher_slices_answers_and_shares_failures():
+    from textclf.serving.batcher import MicroBatcher
+
+    release = threading.Event()
+    calls = []
+
+    def run(texts):
+        calls.append(list(texts))
+        release.wait(5)  # the first call holds the model while the others queue up
+        if "boom" in texts:
+            raise RuntimeError("boom")
+        return [t.upper() for t in texts]
+
+    batcher = MicroBatcher(run, max_texts=64)
+    answers, errors = {}, {}
+
+    def submit(name, texts):
+        try:
+            answers[name] = batcher.submit(texts)
+        except RuntimeError as err:
+            errors[name] = str(err)
+
+    first = threading.Thread(target=submit, args=("first", ["a"]))
+    first.start()
+    wait_until(lambda: calls)
+    others = [threading.Thread(target=submit, args=(f"r{i}", [f"x{i}", f"y{i}"])) for i in range(5)]
+    for t in others:
+        t.start()
+    wait_until(lambda: batcher.waiting.qsize() == 5)
+    release.set()
+    for t in [first, *others]:
+        t.join()
+    assert answers == {"first": ["A"], **{f"r{i}": [f"X{i}", f"Y{i}"] for i in range(5)}}
+    assert len(calls) == 2 and len(calls[1]) == 10  # the five waiting requests ran as one batch
+    release.clear()
+    threads = [threading.Thread(target=submit, args=(name, texts)) for name, texts in
+               (("slow", ["s"]), ("bad", ["boom"]), ("peer", ["p"]))]
+    threads[0].start()
+    wait_until(lambda: len(calls) == 3)
+    for t in threads[1:]:
+        t.start()
+    wait_until(lambda: batcher.waiting.qsize() == 2)
+    release.set()
+    for t in threads:
+        t.join()
+    assert errors == {"bad": "boom", "peer": "boom"} and answers["slow"] == ["S"]  # a failed batch fails its requests
+    batcher.close()
+    assert not batcher.worker.is_alive()
+    with pytest.raises(RuntimeError, match="shutting down"):  # refused, never left waiting
+        batcher.submit(["late"])
+
+
+def hammer(srv, clients: int = 8, each: int = 15) -> list[int]:
+    """``clients`` keep-alive clients posting one text ``each`` times; the statuses they got."""
+    statuses = []
+
+    def client():
+        conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=60)
+        for _ in range(each):
+            statuses.append(call(srv, "POST", "/predict", {"texts": [POS[0]]}, connection=conn)[0])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_under_load_requests_share_model_calls_and_batching_can_be_turned_off(tiny_bundles):
+    bundle = load_bundle(tiny_bundles("cnn")[0])
+    for batching in (True, False):
+        srv = make_server(bundle, port=0, quiet=True, batching=batching)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            statuses = hammer(srv)
+            health = call(srv, "GET", "/healthz")[1]
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        assert statuses == [200] * 120 and health["requests"] == 120
+        if batching:
+            assert health["model_calls"] < 120
+        else:
+            assert health["model_calls"] is None

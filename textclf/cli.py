@@ -400,7 +400,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = Limits(max_texts=args.max_texts, max_explain_texts=args.max_explain_texts, max_chars=args.max_chars,
                     max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps)
     bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)  # once, before serving
-    server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet)
+    server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet, batching=not args.no_batching)
     host, port = server.server_address[:2]
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can use the model "
@@ -578,6 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--explain-steps", type=whole_number(1, 1000), default=50,
                        help="integrated-gradients steps for /explain")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.add_argument("--no-batching", action="store_true",
+                       help="run each /predict request on its own (default: requests waiting together form a batch)")
     add_speed_options(serve)
     serve.set_defaults(run=cmd_serve)
 

@@ -14,8 +14,9 @@ in two pieces (headers, then body) waits for the client's delayed ACK, ~40 ms pe
 
 Requests are served on threads (``ThreadingHTTPServer``); the model is loaded once and every call into
 it holds one lock, so concurrent requests never interleave inside it (PyTorch already uses every core
-for one batch). Errors are JSON with a 4xx status (``requests.py``); a bug is a 500 JSON answer, logged
-with its traceback on the server, never shown to the client.
+for one batch). ``/predict`` requests that arrive while the model is busy are run together as one batch
+(``batcher.py``; ``--no-batching`` turns it off). Errors are JSON with a 4xx status (``requests.py``);
+a bug is a 500 JSON answer, logged with its traceback on the server, never shown to the client.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from textclf.serving.batcher import MicroBatcher
 from textclf.serving.page import page
 from textclf.serving.requests import Limits, RequestError, parse_texts
 
@@ -34,20 +36,28 @@ from textclf.serving.requests import Limits, RequestError, parse_texts
 class Service:
     """The loaded bundle and what the routes do with it (no HTTP here: tests and the lesson call it directly)."""
 
-    def __init__(self, bundle, limits: Limits | None = None):
+    def __init__(self, bundle, limits: Limits | None = None, batching: bool = True):
         self.bundle, self.limits = bundle, limits or Limits()
         self.lock = threading.Lock()
         self.started = time.time()
         self.requests = 0
+        self.batcher = MicroBatcher(self.probabilities, max(64, self.limits.max_texts)) if batching else None
+
+    def probabilities(self, texts: list[str]) -> list[dict[str, float]]:
+        with self.lock:
+            return self.bundle.predict(texts)  # the bundle's temperature applied
 
     def health(self) -> dict:
         return {"status": "ok", "model": self.bundle.config.get("model"), "labels": list(self.bundle.labels),
                 "temperature": self.bundle.temperature, "uptime_s": round(time.time() - self.started, 1),
-                "requests": self.requests}
+                "requests": self.requests, "model_calls": self.batcher.batches if self.batcher else None}
+
+    def close(self) -> None:
+        if self.batcher:
+            self.batcher.close()
 
     def predict(self, texts: list[str]) -> dict:
-        with self.lock:
-            probabilities = self.bundle.predict(texts)  # the bundle's temperature applied
+        probabilities = self.batcher.submit(texts) if self.batcher else self.probabilities(texts)
         return {"predictions": [{"label": max(p, key=p.get), "probabilities": p} for p in probabilities]}
 
     def explain(self, texts: list[str]) -> dict:
@@ -152,11 +162,15 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True  # Ctrl-C does not wait for idle keep-alive connections
     request_queue_size = 128
 
+    def server_close(self) -> None:
+        super().server_close()
+        self.RequestHandlerClass.service.close()
+
 
 def make_server(bundle, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
-                quiet: bool = False) -> Server:
+                quiet: bool = False, batching: bool = True) -> Server:
     """An HTTP server for ``bundle`` (loaded once, by the caller), not yet serving: call ``serve_forever()``.
     ``port=0`` picks a free port (``server.server_address[1]``)."""
-    service = Service(bundle, limits)
+    service = Service(bundle, limits, batching)
     handler = type("BundleHandler", (Handler,), {"service": service, "quiet": quiet})
     return Server((host, port), handler)
