@@ -158,3 +158,15 @@ def test_metrics_table_and_a_bundled_dataset_card():
     assert "license: apache-2.0" in card and "Pang and Lee" in card and "No baseline" in card
     no_test = model_card(config, {"valid_accuracy": 0.9, "trainable_parameters": 10})
     assert "model-index" not in no_test and "optimistic" in no_test
+
+
+def test_without_the_baseline_the_card_says_so(tmp_path, tiny_dataset):
+    from textclf.cli import build_parser, job_from_args
+    from textclf.pipeline import train_job
+
+    job = job_from_args(build_parser().parse_args(["train", "--model", "nbow", "--no-baseline", "--epochs", "1",
+                                                   "--embeddings", "random", "--min-freq", "1", "--quiet"]))
+    assert job.baseline is False
+    metrics = train_job(tiny_dataset, job, tmp_path / "b", log=lambda line: None)
+    assert "baseline" not in metrics
+    assert "No baseline was trained" in (tmp_path / "b" / "README.md").read_text()

@@ -160,7 +160,8 @@ def job_from_args(args: argparse.Namespace):
     return JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
                      min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train,
                      init_from=str(args.init_from) if args.init_from else None, finetune=args.finetune,
-                     last_k=args.last_k, layer_lr_decay=args.layer_lr_decay, extend_vocab=not args.no_extend_vocab)
+                     last_k=args.last_k, layer_lr_decay=args.layer_lr_decay, extend_vocab=not args.no_extend_vocab,
+                     baseline=not args.no_baseline)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -492,6 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
     train.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--no-baseline", action="store_true",
+                       help="skip the TF-IDF + SVM baseline (metrics.json and the model card compare with it)")
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="score a trained bundle on a dataset split")
