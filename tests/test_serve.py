@@ -5,6 +5,7 @@ import http.client
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -98,6 +99,12 @@ def test_bad_framing_routes_and_methods(server):
     assert status == 405 and response.getheader("Allow") == "POST"
     assert call(server, "GET", "/nope")[0] == 404 and call(server, "POST", "/nope", {"texts": ["a"]})[0] == 404
     assert call(server, "POST", "/healthz", {"texts": ["a"]})[0] == 405
+    status, answer, _ = call(server, "PUT", "/predict", {"texts": ["a"]})  # http.server's own error: JSON too
+    assert status == 501 and answer["error"]["status"] == 501
+    with socket.create_connection((host, port), timeout=30) as raw:  # not HTTP at all
+        raw.sendall(b"hello there\r\n\r\n")
+        reply = raw.recv(4096).decode()
+    assert '"status": 400' in reply and "<html" not in reply.lower()  # (an HTTP/0.9 answer: the JSON alone)
     conn = http.client.HTTPConnection(host, port, timeout=30)  # a body without Content-Length
     conn.putrequest("POST", "/predict")
     conn.putheader("Transfer-Encoding", "chunked")

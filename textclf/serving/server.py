@@ -42,6 +42,11 @@ class Service:
         self.started = time.time()
         self.requests = 0
         self.batcher = MicroBatcher(self.probabilities, max(64, self.limits.max_texts)) if batching else None
+        self.counter = threading.Lock()
+
+    def count_request(self) -> None:
+        with self.counter:
+            self.requests += 1
 
     def probabilities(self, texts: list[str]) -> list[dict[str, float]]:
         with self.lock:
@@ -80,8 +85,18 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     disable_nagle_algorithm = True  # else ~40 ms per request (Nagle + delayed ACK)
     server_version = "textclf"
+    timeout = 60  # seconds a connection may sit idle (or half-sent) before its thread lets it go
     service: Service  # set by make_server on a subclass
     quiet = False
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a malformed request line, an unknown method, headers too long) as JSON
+        too, instead of its HTML page."""
+        self.close_connection = True
+        try:
+            self.send_json(code, RequestError(code, message or self.responses.get(code, ("error",))[0]).body())
+        except OSError:  # the client is gone
+            pass
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]
@@ -107,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
                                    "expected /predict or /explain")
             run, max_texts = routes[path]
             texts = parse_texts(self.read_body(), self.service.limits, max_texts)
-            self.service.requests += 1
+            self.service.count_request()
             self.send_json(200, run(texts))
         except RequestError as err:
             self.send_json(err.status, err.body())
