@@ -3,7 +3,7 @@
 Per variant: throughput over the texts (median of the rounds, texts/s), batch-1 latency (p50/p95
 over single texts), peak memory while it ran (resident set, Linux), accuracy on the labelled
 texts and its delta to fp32 eager, and how many predictions agree with fp32. A variant this
-machine cannot run (no ONNX Runtime installed, an RNN for ONNX, bf16 without hardware, IPEX
+machine cannot run (no ONNX Runtime installed, bf16 without hardware, IPEX
 beside the wrong torch) is listed with the reason instead of a number.
 """
 
