@@ -182,6 +182,12 @@ def test_the_serve_command_starts_answers_and_stops(tiny_bundles, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "textclf", "serve", str(tmp_path)], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "config.json" in bad.stderr and "Traceback" not in bad.stderr
+    with socket.socket() as taken:  # a port someone else holds
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        bad = subprocess.run([sys.executable, "-m", "textclf", "serve", str(directory), "--port",
+                              str(taken.getsockname()[1])], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "pick another --port" in bad.stderr
     bad = subprocess.run([sys.executable, "-m", "textclf", "serve", str(directory), "--max-texts", "0"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--max-texts" in bad.stderr

@@ -401,7 +401,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = Limits(max_texts=args.max_texts, max_explain_texts=args.max_explain_texts, max_chars=args.max_chars,
                     max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps)
     bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)  # once, before serving
-    server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet, batching=not args.no_batching)
+    try:
+        server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet, batching=not args.no_batching)
+    except OSError as err:
+        raise OSError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); pick another --port "
+                      "(0: any free port)") from None
     host, port = server.server_address[:2]
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can use the model "
