@@ -57,7 +57,7 @@ def test_a_crash_between_any_two_writes_keeps_the_old_bundle(tmp_path, monkeypat
     old = predictions(out)
     (out / "notes.txt").write_text("mine")
     n = count_writes(monkeypatch, tmp_path / "scratch")
-    assert n == 5  # model, config, vocab, metrics, job
+    assert n == 6  # model, config, vocab, metrics, the model card, job
     for k in range(n + 1):  # crash before write k (k == n: after the last write, before the swap)
         calls = []
         real = textclf.bundle.write_file

@@ -32,6 +32,7 @@ from textclf.data.files import read_json, require_exists, require_file
 from textclf.data.readers import Example
 from textclf.inference import Forward, logits
 from textclf.io import atomic_directory, current_umask, recover_directory
+from textclf.model_card import model_card
 from textclf.models import MODELS, build_config, build_model
 from textclf.models.embedding import ClassifierNet
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
@@ -55,7 +56,8 @@ def save_bundle(out: str | Path, model: ClassifierNet, model_name: str, vocab: V
                 max_len: int | None, metrics: dict | None = None, extra: dict | None = None,
                 tokenizer: str = "basic", files: dict[str, str | bytes] | None = None) -> Path:
     """Write the bundle folder all-or-nothing: every file goes into a new folder beside ``out``, which then
-    replaces ``out`` (``textclf.io.atomic_directory``). ``files``: more text files to add (e.g. ``job.json``)."""
+    replaces ``out`` (``textclf.io.atomic_directory``). ``files``: more text files to add (e.g. ``job.json``).
+    The model card, ``README.md``, is written from the same config and metrics."""
     out = Path(out)
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     config = {"format": FORMAT, "version": 1, "model": model_name,
@@ -64,7 +66,9 @@ def save_bundle(out: str | Path, model: ClassifierNet, model_name: str, vocab: V
     texts = {"config.json": json.dumps(config, indent=2),
              "vocab.json": vocab.to_json(),
              **({"metrics.json": json.dumps(strict_json(metrics), indent=2, allow_nan=False)}
-                if metrics is not None else {}), **(files or {})}
+                if metrics is not None else {}),
+             "README.md": model_card(config, metrics or {}),  # from the same config.json and metrics.json
+             **(files or {})}
     with atomic_directory(out, keep=learners_file) as tmp:
         write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))
         for name, content in texts.items():

@@ -375,13 +375,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from textclf.bundle import load_bundle
-    from textclf.export import FORMATS, export_bundle
+    from textclf.export import export_bundle, export_path
 
     bundle = load_bundle(args.bundle)
     fmt = args.export_format
-    out = args.out or args.bundle / FORMATS[fmt]
-    if out.is_dir():
-        raise DataError(out, None, f"is a folder; expected a file name for the {fmt} export")
+    out = export_path(args.bundle, fmt, args.out)  # checked before any work
     if not 0 < args.tolerance < 1:
         raise ValueError(f"--tolerance {args.tolerance}: expected a number between 0 and 1 (default 1e-4)")
     examples = dataset_for_bundle(args, bundle).split(args.split)[: args.limit]

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textclf.data.errors import DataError
 from textclf.inference import Forward, pad_index_of
 from textclf.io import atomic_write
 
@@ -136,17 +137,24 @@ def max_logit_difference(reference: torch.Tensor, other: torch.Tensor) -> float:
     return float((reference.detach().float() - other.detach().float()).abs().max()) if reference.numel() else 0.0
 
 
+def export_path(directory: str | Path, fmt: str, out: str | Path | None = None) -> Path:
+    """Where the ``fmt`` export of the bundle in ``directory`` goes: ``out``, else ``DIR/model.onnx`` or
+    ``DIR/model.pt2``; a folder there is an error (checked before any work)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    path = Path(out) if out is not None else Path(directory) / FORMATS[fmt]
+    if path.is_dir():
+        raise DataError(path, None, f"is a folder; expected a file name for the {fmt} export")
+    return path
+
+
 def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = None,
                   tolerance: float = TOLERANCE) -> ExportResult:
     """Export ``bundle``'s network as ``fmt`` (``onnx`` | ``torch-export``) to ``out`` (default: in the bundle
     folder), after checking parity on ``texts``. Written atomically: a failed check or a crash leaves no file."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     if not texts:
         raise ValueError("no texts to check the export on; expected at least one")
-    out = Path(out) if out is not None else bundle.path / FORMATS[fmt]
-    if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a folder; expected a file name for the {fmt} export")
+    out = export_path(bundle.path, fmt, out)
     result = {}
 
     def write(tmp: Path) -> None:

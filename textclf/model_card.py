@@ -65,7 +65,7 @@ def yaml_value(value) -> str:
 
 def model_card(config: dict, metrics: dict) -> str:
     """``README.md`` text for a bundle with this ``config.json`` and ``metrics.json``."""
-    model, dataset, labels = config["model"], str(config.get("dataset", "?")), config["labels"]
+    model, dataset, labels = config["model"], str(config.get("dataset") or "unrecorded data"), config["labels"]
     data = KNOWN_DATA.get(dataset)
     license_id = data["license"] if data else "other"
     has_test = metrics.get("test_accuracy") is not None
@@ -94,17 +94,19 @@ def model_card(config: dict, metrics: dict) -> str:
         data_text = (f"`{source.get('name_or_path', dataset)}` (the learner's own data; its license is whatever its "
                      "owner grants — not recorded by textclf). Fill in where it came from before sharing this model.")
     evaluation = (metrics_table(metrics, baseline) if has_test else
-                  "No held-out test split was scored (the model was trained from lists without `test=`); the "
+                  "No held-out test split was scored for this bundle (e.g. trained from lists without `test=`); the "
                   f"early-stopping split's accuracy was {metrics.get('valid_accuracy', float('nan')):.4f}, "
                   "which is optimistic: it chose the epoch.")
     if has_test and not baseline:
         evaluation += "\n\n(No baseline was trained for this bundle.)"
     temperature = config.get("temperature")
     domain = data["domain"] if data else "texts like the training data"
+    parameters = (f"{metrics['trainable_parameters']:,}" if "trainable_parameters" in metrics
+                  else "an unrecorded number of")
     lines = [
         *meta, "",
         f"# textclf {model} on {dataset}", "",
-        f"A {model} text classifier ({metrics.get('trainable_parameters', '?'):,} trainable parameters) "
+        f"A {model} text classifier ({parameters} trainable parameters) "
         f"trained with [textclf](https://pypi.org/project/textclf/) to sort texts into: "
         + ", ".join(f"`{y}`" for y in labels) + ".",
         "", "## Training data", "", data_text,

@@ -22,13 +22,11 @@ from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_gr
 from textclf.glove import embedding_matrix, load_glove
 from textclf.io import recover_directory, remove_stale_temporaries
 from textclf.metrics import format_confusion
-from textclf.model_card import model_card
 from textclf.models import MODELS, build_model, check_options
 from textclf.models.embedding import MAX_WIDTH, ClassifierNet
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
 from textclf.training import Hooks, TrainConfig, evaluate, fit, pick_device
-from textclf.versions import versions
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 
@@ -48,7 +46,7 @@ class JobConfig:
     last_k: int = 1                  # encoder stages trained in last-k mode
     layer_lr_decay: float | None = None  # discriminative learning rates: each stage down gets lr * decay^depth
     extend_vocab: bool = True        # with init_from: append the new task's words to the vocabulary
-    baseline: bool = True            # also train the linear baseline (metrics.json, the model card)
+    baseline: bool = True            # with a bundle written: also train the linear baseline (metrics.json, card)
 
     def __post_init__(self) -> None:
         check_choice(self, "model", MODELS)
@@ -194,7 +192,7 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
     if ds.test:  # the facade may train without a test split: then there are no test figures, only valid ones
         test = evaluate(model, encode["test"])  # on the device fit trained on
         metrics.update(test_accuracy=test.accuracy, test_f1=test.f1, test_loss=test.loss)
-        if job.baseline and hooks.is_writer:
+        if job.baseline and out and hooks.is_writer:  # for the bundle's metrics.json and model card
             metrics["baseline"] = {"name": BASELINE, **linear_baseline(ds)}
     if source:
         metrics["transfer"] = {"init_from": str(job.init_from), "finetune": job.finetune, "last_k": job.last_k,
@@ -213,13 +211,10 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
                                                            f"{model_name} on {ds.name}"))}
         if test is not None:
             figures["confusion.png"] = png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))
-        extra = {"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
-                 "data": {"source": ds.source, "fingerprints": ds.fingerprints()}}
-        card = model_card({"model": model_name, "labels": ds.labels, "model_config": asdict(model.config),
-                           "tokenizer": tokenizer, "max_len": job.max_len, "versions": versions(), **extra}, metrics)
         # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
         save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
-                    tokenizer=tokenizer, extra=extra,
-                    files={"job.json": json.dumps(asdict(job), indent=2), "README.md": card, **figures})
+                    tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2), **figures},
+                    extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
+                           "data": {"source": ds.source, "fingerprints": ds.fingerprints()}})
     hooks.barrier()
     return metrics
