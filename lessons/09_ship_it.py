@@ -199,7 +199,7 @@ for fmt in ("onnx", "pt2"):
 
 # %%
 variants = {"PyTorch (bundle)": None,
-            "ONNX Runtime": OnnxForward(exports["onnx"].path, pad_index=bundle.vocab.pad_index),
+            "ONNX Runtime": OnnxForward.of(exports["onnx"].path, bundle.model),
             "torch.export (.pt2)": program_forward(exports["torch-export"].path, bundle.vocab.pad_index)}
 timing = {}
 for name, forward in variants.items():

@@ -163,7 +163,7 @@ def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = N
             from textclf.speed.onnx import OnnxForward
 
             export_onnx(model, tmp)
-            forward = OnnxForward(tmp, min_length=getattr(model, "min_length", 1), pad_index=pad_index_of(model))
+            forward = OnnxForward.of(tmp, model)
         else:
             export_program(model, tmp)
             forward = program_forward(tmp, pad_index_of(model))

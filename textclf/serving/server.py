@@ -94,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
         too, instead of its HTML page."""
         self.close_connection = True
         try:
-            self.send_json(code, RequestError(code, message or self.responses.get(code, ("error",))[0]).body())
+            self.refuse(RequestError(code, message or self.responses.get(code, ("error",))[0]))
         except OSError:  # the client is gone
             pass
 
@@ -106,11 +106,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/healthz":
             self.send_json(200, self.service.health())
         elif path in ("/predict", "/explain"):
-            self.send_json(405, RequestError(405, f"{path} takes POST with {{\"texts\": [...]}}").body(),
-                           {"Allow": "POST"})
+            self.refuse(RequestError(405, f"{path} takes POST with {{\"texts\": [...]}}"), {"Allow": "POST"})
         else:
-            self.send_json(404, RequestError(404, f"no such page {path!r}; try /, /healthz, /predict, "
-                                             "/explain").body())
+            self.refuse(RequestError(404, f"no such page {path!r}; try /, /healthz, /predict, /explain"))
 
     def do_POST(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
@@ -125,10 +123,10 @@ class Handler(BaseHTTPRequestHandler):
             self.service.count_request()
             self.send_json(200, run(texts))
         except RequestError as err:
-            self.send_json(err.status, err.body())
+            self.refuse(err)
         except Exception:  # a bug: the client gets a JSON 500, the traceback goes to the server's log
             traceback.print_exc(file=sys.stderr)
-            self.send_json(500, RequestError(500, "internal error; see the server's log").body())
+            self.refuse(RequestError(500, "internal error; see the server's log"))
 
     def read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -148,6 +146,10 @@ class Handler(BaseHTTPRequestHandler):
         if kind not in JSON_TYPES:
             raise RequestError(415, f"Content-Type {kind!r}; expected application/json")
         return body
+
+    def refuse(self, err: RequestError, headers: dict | None = None) -> None:
+        """The JSON error answer (its status and message)."""
+        self.send_json(err.status, err.body(), headers)
 
     def send_json(self, status: int, data: dict, headers: dict | None = None) -> None:
         body = json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")

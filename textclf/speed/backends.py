@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textclf.inference import Forward, pad_index_of
+from textclf.inference import Forward
 from textclf.speed.quantize import int8_dynamic
 
 
@@ -23,14 +23,15 @@ def fast_forward(model: nn.Module, model_name: str, *, quantize: str | None = No
 
 def onnx_forward(model: nn.Module, int8: bool = False) -> Forward:
     """Export to a temporary folder (removed with the returned forward) and open an ONNX Runtime session."""
-    from textclf.speed.onnx import OnnxForward, export_onnx, quantize_onnx, require_onnxruntime
+    from textclf.export import export_onnx
+    from textclf.speed.onnx import OnnxForward, quantize_onnx, require_onnxruntime
 
     require_onnxruntime()
     folder = tempfile.TemporaryDirectory(prefix="textclf-onnx-")
     path = export_onnx(model, Path(folder.name) / "model.onnx")
     if int8:
         path = quantize_onnx(path, Path(folder.name) / "model.int8.onnx")
-    forward = OnnxForward(path, min_length=getattr(model, "min_length", 1), pad_index=pad_index_of(model))
+    forward = OnnxForward.of(path, model)
     forward.folder = folder  # keeps the files as long as the session lives
     return forward
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from textclf.export import PaddedForward, export_onnx  # noqa: F401  (export_onnx: with the other exports)
+from textclf.export import PaddedForward
+from textclf.inference import pad_index_of
 
 INSTALL = "pip install 'textclf[onnx]'  (onnxruntime and onnx)"
 
@@ -56,6 +57,11 @@ class OnnxForward(PaddedForward):
         self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         super().__init__(self.run_session, min_length, pad_index)
+
+    @classmethod
+    def of(cls, path: str | Path, model) -> OnnxForward:
+        """A session on ``path``, the export of ``model``: padded to its shortest input with its padding id."""
+        return cls(path, min_length=getattr(model, "min_length", 1), pad_index=pad_index_of(model))
 
     def run_session(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         feeds = {"ids": ids.numpy(), "mask": mask.numpy()}
