@@ -36,6 +36,7 @@ from textclf.model_card import model_card
 from textclf.models import MODELS, build_config, build_model
 from textclf.models.embedding import ClassifierNet
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
+from textclf.training import non_finite
 from textclf.versions import versions
 
 FORMAT = "textclf-bundle"
@@ -185,7 +186,7 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu", *, qu
     check_weight_header(weights_path, expected, model_name)
     model, _ = build_model(model_name, **model_config)
     weights = load_file(str(weights_path))
-    bad = [k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    bad = non_finite(weights)
     if bad:
         raise DataError(weights_path, None, f"tensor {bad[0]!r} holds NaN or infinite values; expected finite weights")
     model.load_state_dict(weights)

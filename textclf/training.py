@@ -367,8 +367,13 @@ def differences(saved: dict, now: dict, prefix: str = "") -> list[tuple[str, obj
     return found
 
 
+def non_finite(weights: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors holding NaN or inf (checkpoints and bundles refuse them)."""
+    return [k for k, t in weights.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
 def all_finite(weights: dict[str, torch.Tensor]) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in weights.values() if t.is_floating_point())
+    return not non_finite(weights)
 
 
 def training_loss(model: nn.Module, batch) -> torch.Tensor:
