@@ -117,3 +117,18 @@ def test_report_is_one_self_contained_page(tiny_bundles, tmp_path):
     onto_folder = subprocess.run([sys.executable, "-m", "textclf", "report", str(directory), "--out", str(tmp_path)],
                                  capture_output=True, text=True, timeout=300)
     assert onto_folder.returncode == 2 and "is a folder" in onto_folder.stderr
+
+
+def test_report_shows_the_recorded_baseline_for_the_bundles_own_data(tiny_bundles, tiny_dataset, monkeypatch):
+    from textclf.report import build_report
+
+    directory, metrics = tiny_bundles("nbow")
+    bundle = load_bundle(directory)
+    trained = []
+    monkeypatch.setattr("textclf.report.linear_baseline", lambda ds: trained.append(ds) or {"accuracy": 0.5,
+                                                                                            "f1": 0.5})
+    recorded = {**metrics, "baseline": {"accuracy": 0.1234, "f1": 0.4321}}
+    page = build_report(bundle, tiny_dataset, recorded, mistakes=0, own_data=True)
+    assert "12.34%" in page and trained == []  # no second training of the same baseline
+    page = build_report(bundle, tiny_dataset, recorded, mistakes=0)  # other data: trained on it
+    assert "12.34%" not in page and len(trained) == 1

@@ -304,10 +304,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise DataError(out, None, "is a folder; expected the name of an .html file to write")
     bundle = load_bundle(args.bundle)
     args.split = "test"
+    own_data = args.dataset is None  # the bundle's recorded data (checked against its fingerprint)
     ds = dataset_for_bundle(args, bundle)
     metrics_path = args.bundle / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
-    write_report(out, build_report(bundle, ds, metrics, mistakes=args.mistakes, baseline=not args.no_baseline))
+    write_report(out, build_report(bundle, ds, metrics, mistakes=args.mistakes, baseline=not args.no_baseline,
+                                   own_data=own_data))
     print(f"report written to {out}")
     return 0
 

@@ -1,7 +1,8 @@
 """``textclf report DIR``: one self-contained HTML page about a trained bundle.
 
-Metrics beside the best linear baseline (TF-IDF 1-2 grams + linear SVM, trained in the same call
-on the same splits), the training curves, the confusion matrix, a reliability diagram with the
+Metrics beside the best linear baseline (TF-IDF 1-2 grams + linear SVM on the same splits: the one
+``textclf train`` recorded in metrics.json when the report scores the bundle's own data, else trained
+in this call), the training curves, the confusion matrix, a reliability diagram with the
 expected calibration error, and the model's most confident mistakes with their words highlighted
 by integrated gradients. Every image is embedded (base64 PNG); the page loads nothing remote.
 """
@@ -59,7 +60,9 @@ def image(png: bytes, alt: str) -> str:
 
 
 def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, mistakes: int = 5,
-                 baseline: bool = True) -> str:
+                 baseline: bool = True, own_data: bool = False) -> str:
+    """The page. ``own_data``: ``ds`` is the data the bundle was trained on, so the baseline recorded in
+    ``metrics`` (if any) is the one to show rather than training it again."""
     from textclf.explain import explain
     from textclf.explain.render import html_tokens
 
@@ -71,7 +74,8 @@ def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, m
     scores = classification_metrics(targets, predicted, len(bundle.labels))
     rows = [("this model", bundle.config["model"], scores)]
     if baseline:
-        rows.append(("linear baseline", BASELINE, linear_baseline(ds)))
+        recorded = (metrics or {}).get("baseline") if own_data else None
+        rows.append(("linear baseline", BASELINE, recorded or linear_baseline(ds)))
     table = ("<table><tr><th>model</th><th></th><th>accuracy</th><th>F1</th></tr>"
              + "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td class=num>{m['accuracy']:.2%}</td>"
                        f"<td class=num>{m['f1']:.4f}</td></tr>" for a, b, m in rows) + "</table>")
