@@ -14,7 +14,7 @@ and errors (any status but 200, or a failed connection: the target is zero).
 - ``fastapi``: the peer — the same ``Service`` (micro-batching included) behind FastAPI + uvicorn (one
   worker; a sync endpoint in uvicorn's thread pool), with FastAPI's idiomatic pydantic validation: what
   most Python services run.
-  Needs ``pip install fastapi uvicorn`` (else the row says so).
+  Needs ``pip install -e ".[bench]"`` (fastapi, uvicorn; else the row says so).
 
 Without ``--bundle`` the default model is trained first (``textclf train``, ~40 s). The clients and the
 server share the machine's cores: on a 2-core laptop the figures are what one box does for itself.
@@ -181,7 +181,7 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for variant, r in rows:
         if r is None:
-            print(f"| {names[variant]} | not run: pip install fastapi uvicorn | | | | | |")
+            print(f"| {names[variant]} | not run: pip install -e '.[bench]' (fastapi, uvicorn) | | | | | |")
             continue
         print(f"| {names[variant]} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
               f"{r['p99']:.1f} | {r['errors']} |")
