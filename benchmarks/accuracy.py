@@ -102,7 +102,8 @@ def baseline(ds, classifier: str) -> Row:
 def neural(ds, name: str, job: JobConfig, seeds: list[int]) -> Row:
     row = Row(name, [], [], [], [], setting=describe(job))
     for seed in seeds:
-        metrics = train_job(ds, replace(job, train=replace(job.train, seed=seed, progress=False)), log=lambda s: None)
+        seeded = replace(job, baseline=False, train=replace(job.train, seed=seed, progress=False))
+        metrics = train_job(ds, seeded, log=lambda s: None).metrics
         row.accuracy.append(metrics["test_accuracy"])
         row.f1.append(metrics["test_f1"])
         row.seconds.append(metrics["train_seconds"])

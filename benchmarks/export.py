@@ -12,7 +12,6 @@ Without ``--bundles`` the default model and a CNN are trained first (``textclf t
 
 import argparse
 import copy
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,10 +22,9 @@ import torch
 
 from textclf.bundle import load_bundle
 from textclf.data import load_dataset
-from textclf.data.datasets import load_source
-from textclf.export import FORMATS, export_bundle, program_forward
+from textclf.export import FORMATS, export_bundle
 from textclf.inference import pad_index_of
-from textclf.speed.onnx import OnnxForward
+from textclf.speed.exported import OnnxForward, program_forward
 from textclf.speed.timing import compare
 
 
@@ -50,9 +48,8 @@ def main() -> int:
     rows = []
     for directory in bundles:
         bundle = load_bundle(directory)
-        config = json.loads((directory / "config.json").read_text())
-        source = (config.get("data") or {}).get("source")
-        texts = [ex.text for ex in (load_source(source) if source else load_dataset(args.dataset)).test]
+        recorded = bundle.config.data.source if bundle.config.data else None
+        texts = [ex.text for ex in (bundle.recorded_dataset("test") if recorded else load_dataset(args.dataset)).test]
         forwards = {"PyTorch (bundle)": None}
         for fmt in FORMATS:
             start = time.perf_counter()
@@ -60,7 +57,7 @@ def main() -> int:
             seconds = time.perf_counter() - start
             forwards[fmt] = (OnnxForward.of(result.path, bundle.model) if fmt == "onnx"
                              else program_forward(result.path, pad_index_of(bundle.model)))
-            rows.append([config["model"], fmt, result.path.stat().st_size / 1e6, result.max_difference, seconds])
+            rows.append([bundle.model_name, fmt, result.path.stat().st_size / 1e6, result.max_difference, seconds])
         runners = {}
         for name, forward in forwards.items():
             runner = copy.copy(bundle)

@@ -23,8 +23,8 @@ import torch
 
 from textclf.batching import EncodedDataset
 from textclf.data import load_dataset
+from textclf.models.minilm import minilm, minilm_dir
 from textclf.pipeline import JobConfig, train_job
-from textclf.pretrained import minilm, minilm_dir
 from textclf.training import TrainConfig, fit
 
 TRAIN = dict(lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear", weight_decay=0.01, grad_clip=1.0)
@@ -32,8 +32,8 @@ TRAIN = dict(lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear", weight_d
 
 def accuracy_run(ds, mode: str, epochs: int, batch_size: int, max_len: int) -> dict:
     train = TrainConfig(epochs=epochs, batch_size=batch_size, patience=epochs, progress=False, **TRAIN)
-    job = JobConfig(model="minilm", max_len=max_len, finetune=mode, last_k=2, train=train)
-    return train_job(ds, job, None, log=lambda line: None)
+    job = JobConfig(model="minilm", max_len=max_len, finetune=mode, last_k=2, train=train, baseline=False)
+    return train_job(ds, job, log=lambda line: None).metrics
 
 
 def ours_throughput(texts: list[str], labels: list[int], batch_size: int, max_len: int) -> float:

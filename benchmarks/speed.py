@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 
-from textclf.bundle import load_bundle
+from textclf.bundle import Bundle
 from textclf.data import load_dataset
+from textclf.models.minilm import minilm_dir
 from textclf.pipeline import default_job, train_job
-from textclf.pretrained import minilm_dir
 from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product
 from textclf.speed.timing import compare
@@ -56,23 +55,23 @@ def minilm_training_flops(tokens: int, sequences: list[int], d: int = 384, ff: i
     return 3 * (2 * weights * tokens + attention)
 
 
-def train_textclf(train, test, out: Path) -> tuple[float, float, float]:
-    """textclf fine-tuning: (examples/s, MFU numerator FLOP/s, test accuracy)."""
+def train_textclf(train, test) -> tuple[Bundle, float, float, float]:
+    """textclf fine-tuning: (the bundle, examples/s, MFU numerator FLOP/s, test accuracy)."""
     from textclf.data import TextDataset
     from textclf.text import make_tokenizer
 
     ds = TextDataset("rt-subset", ["negative", "positive"], train, test[:64], test)
     job = default_job("minilm")
-    job.train.epochs, job.train.patience, job.train.progress = 1, 1, False
-    metrics = train_job(ds, job, out, log=lambda line: None)
+    job.train.epochs, job.train.patience, job.train.progress, job.baseline = 1, 1, False, False
+    bundle = train_job(ds, job, log=lambda line: None)
+    metrics = bundle.metrics
     # the epoch's own time: the training steps and scoring 64 validation texts; not the two checkpoint
     # writes around it (crash safety the HF run, with save_strategy="no", does not do)
     seconds = sum(epoch["seconds"] for epoch in metrics["history"])
-    bundle = load_bundle(out)
     tokenizer = make_tokenizer("wordpiece", bundle.vocab)
     lengths = [len(tokenizer.framed(ex.text, 128)) for ex in train]
     flops = minilm_training_flops(sum(lengths), lengths)
-    return len(train) / seconds, flops / seconds, metrics["test_accuracy"]
+    return bundle, len(train) / seconds, flops / seconds, metrics["test_accuracy"]
 
 
 def train_hf(train) -> float:
@@ -94,7 +93,7 @@ def train_hf(train) -> float:
         trainer = Trainer(model=model, args=args, train_dataset=rows,
                           data_collator=DataCollatorWithPadding(tokenizer))
         result = trainer.train()
-    return result.metrics["train_samples_per_second"]
+        return result.metrics["train_samples_per_second"]
 
 
 def hf_predictors(texts: list[str]):
@@ -137,88 +136,84 @@ def main() -> None:
     train, test = ds.train[: args.train_texts], ds.test
     texts, labels = [ex.text for ex in test], [ex.label for ex in test]
     verdicts = []
-    with tempfile.TemporaryDirectory() as work:
-        out = Path(work) / "minilm"
-        tc_speed, tc_flops, accuracy = train_textclf(train, test, out)
-        print(f"MiniLM fine-tuned on {len(train):,} texts, 1 epoch: test accuracy {accuracy:.2%}")
-        print("\n| training (MiniLM, batch 32, max_len 128) | examples/s | vs HF Trainer |\n|---|---:|---:|")
-        hf_speed = None if args.skip_training else train_hf(train)
-        ratio = tc_speed / hf_speed if hf_speed else None
-        print(f"| textclf fit (length-bucketed) | {tc_speed:.1f} | {f'{ratio:.2f}x' if ratio else '-'} |")
-        if hf_speed:
-            print(f"| HF Trainer, group_by_length | {hf_speed:.1f} | 1.00x |")
-        mfu = tc_flops / (peak * 1e9)
-        print(f"\ntextclf training: {tc_flops / 1e9:.0f} GFLOP/s of model FLOPs = MFU {mfu:.0%} of the measured peak")
-        if ratio:
-            verdicts.append(("MiniLM training >= 1.25x HF Trainer (group_by_length)", ratio >= 1.25, f"{ratio:.2f}x"))
-        verdicts.append(("MiniLM training MFU >= 65%", mfu >= 0.65, f"{mfu:.0%}"))
+    bundle, tc_speed, tc_flops, accuracy = train_textclf(train, test)
+    print(f"MiniLM fine-tuned on {len(train):,} texts, 1 epoch: test accuracy {accuracy:.2%}")
+    print("\n| training (MiniLM, batch 32, max_len 128) | examples/s | vs HF Trainer |\n|---|---:|---:|")
+    hf_speed = None if args.skip_training else train_hf(train)
+    ratio = tc_speed / hf_speed if hf_speed else None
+    print(f"| textclf fit (length-bucketed) | {tc_speed:.1f} | {f'{ratio:.2f}x' if ratio else '-'} |")
+    if hf_speed:
+        print(f"| HF Trainer, group_by_length | {hf_speed:.1f} | 1.00x |")
+    mfu = tc_flops / (peak * 1e9)
+    print(f"\ntextclf training: {tc_flops / 1e9:.0f} GFLOP/s of model FLOPs = MFU {mfu:.0%} of the measured peak")
+    if ratio:
+        verdicts.append(("MiniLM training >= 1.25x HF Trainer (group_by_length)", ratio >= 1.25, f"{ratio:.2f}x"))
+    verdicts.append(("MiniLM training MFU >= 65%", mfu >= 0.65, f"{mfu:.0%}"))
 
-        bundle = load_bundle(out)
-        variants = {"textclf fp32": None,
-                    "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8")}
-        try:
-            variants["textclf onnxruntime"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime")
-            variants["textclf onnxruntime int8"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime",
-                                                                         quantize="int8")
-        except ModuleNotFoundError as err:
-            print(f"(ONNX Runtime rows skipped: {err})")
-        try:
-            variants["textclf torchao int8"] = backends.torchao_int8(bundle.model)
-        except ModuleNotFoundError as err:
-            print(f"(torchao row skipped: {err})")
-        if bf16_supported():
-            variants["textclf bf16"] = backends.bf16_forward(bundle.model)
+    variants = {"textclf fp32": None,
+                "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8")}
+    try:
+        variants["textclf onnxruntime"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime")
+        variants["textclf onnxruntime int8"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime",
+                                                                     quantize="int8")
+    except ModuleNotFoundError as err:
+        print(f"(ONNX Runtime rows skipped: {err})")
+    try:
+        variants["textclf torchao int8"] = backends.torchao_int8(bundle.model)
+    except ModuleNotFoundError as err:
+        print(f"(torchao row skipped: {err})")
+    if bf16_supported():
+        variants["textclf bf16"] = backends.bf16_forward(bundle.model)
 
-        def predict_with(forward):
-            def run():
-                bundle.forward = forward
-                return bundle.predict(texts)
-            return run
-        runs = {name: predict_with(forward) for name, forward in variants.items()}
-        try:
-            runs.update(hf_predictors(texts))
-        except ImportError as err:
-            print(f"(Hugging Face rows skipped: {err}; pip install -e '.[bench]')")
-        timings = compare(runs, rounds=args.rounds)
-        accuracy_of = {}
-        for name, forward in variants.items():
+    def predict_with(forward):
+        def run():
             bundle.forward = forward
-            predictions = [max(p, key=p.get) for p in bundle.predict(texts)]
-            accuracy_of[name] = sum(p == y for p, y in zip(predictions, labels)) / len(labels)
-        hf_best = timings.get("HF best (fast tokenizer, sorted batches of 64)")
-        print(f"\n| prediction, RT test ({len(texts):,} texts, end to end) | texts/s | spread | vs HF best | "
-              "accuracy | vs fp32 (pt) |\n|---|---:|---:|---:|---:|---:|")
-        for name, timing in timings.items():
-            speed = len(texts) / timing.median
-            versus = f"{hf_best.median / timing.median:.2f}x" if hf_best else "-"
-            acc = accuracy_of.get(name)
-            delta = f"{100 * (acc - accuracy_of['textclf fp32']):+.2f}" if acc is not None else "-"
-            print(f"| {name} | {speed:,.0f} | {timing.spread:.0%} | {versus} | "
-                  f"{f'{acc:.2%}' if acc is not None else '-'} | {delta} |")
-        if hf_best:
-            fp32 = hf_best.median / timings["textclf fp32"].median
-            verdicts.append(("MiniLM predict fp32 >= 1.1x HF best", fp32 >= 1.1, f"{fp32:.2f}x"))
-            def lost(name: str) -> float:
-                return 100 * (accuracy_of["textclf fp32"] - accuracy_of[name])
-            int8s = [n for n in timings if "int8" in n]
-            keep = [n for n in int8s if lost(n) <= 0.5] or int8s  # the int8 variants within the accuracy budget
-            best8 = min(keep, key=lambda n: timings[n].median)
-            speed8 = hf_best.median / timings[best8].median
-            verdicts.append((f"MiniLM predict int8 ({best8}) >= 2.5x HF best fp32, <= 0.5 pt loss",
-                             speed8 >= 2.5 and lost(best8) <= 0.5, f"{speed8:.2f}x, {lost(best8):+.2f} pt lost"))
+            return bundle.predict(texts)
+        return run
+    runs = {name: predict_with(forward) for name, forward in variants.items()}
+    try:
+        runs.update(hf_predictors(texts))
+    except ImportError as err:
+        print(f"(Hugging Face rows skipped: {err}; pip install -e '.[bench]')")
+    timings = compare(runs, rounds=args.rounds)
+    accuracy_of = {}
+    for name, forward in variants.items():
+        bundle.forward = forward
+        predictions = [max(p, key=p.get) for p in bundle.predict(texts)]
+        accuracy_of[name] = sum(p == y for p, y in zip(predictions, labels)) / len(labels)
+    hf_best = timings.get("HF best (fast tokenizer, sorted batches of 64)")
+    print(f"\n| prediction, RT test ({len(texts):,} texts, end to end) | texts/s | spread | vs HF best | "
+          "accuracy | vs fp32 (pt) |\n|---|---:|---:|---:|---:|---:|")
+    for name, timing in timings.items():
+        speed = len(texts) / timing.median
+        versus = f"{hf_best.median / timing.median:.2f}x" if hf_best else "-"
+        acc = accuracy_of.get(name)
+        delta = f"{100 * (acc - accuracy_of['textclf fp32']):+.2f}" if acc is not None else "-"
+        print(f"| {name} | {speed:,.0f} | {timing.spread:.0%} | {versus} | "
+              f"{f'{acc:.2%}' if acc is not None else '-'} | {delta} |")
+    if hf_best:
+        fp32 = hf_best.median / timings["textclf fp32"].median
+        verdicts.append(("MiniLM predict fp32 >= 1.1x HF best", fp32 >= 1.1, f"{fp32:.2f}x"))
+        def lost(name: str) -> float:
+            return 100 * (accuracy_of["textclf fp32"] - accuracy_of[name])
+        int8s = [n for n in timings if "int8" in n]
+        keep = [n for n in int8s if lost(n) <= 0.5] or int8s  # the int8 variants within the accuracy budget
+        best8 = min(keep, key=lambda n: timings[n].median)
+        speed8 = hf_best.median / timings[best8].median
+        verdicts.append((f"MiniLM predict int8 ({best8}) >= 2.5x HF best fp32, <= 0.5 pt loss",
+                         speed8 >= 2.5 and lost(best8) <= 0.5, f"{speed8:.2f}x, {lost(best8):+.2f} pt lost"))
 
-        print("\n| small models (trained here on RT) | test accuracy | texts/s | test split (s) |")
-        print("|---|---:|---:|---:|")
-        for name in ("cnn", "gru+ngrams"):
-            job = default_job(name)
-            job.train.progress = False
-            folder = Path(work) / name
-            metrics = train_job(ds, job, folder, log=lambda line: None)
-            small = load_bundle(folder)
-            timing = compare({name: lambda b=small: b.predict(texts)}, rounds=args.rounds)[name]
-            print(f"| {name}{' (default)' if name == 'gru+ngrams' else ''} | {metrics['test_accuracy']:.2%} | "
-                  f"{len(texts) / timing.median:,.0f} | {timing.median:.2f} |")
-            verdicts.append((f"{name} bundle: test split under 1 s", timing.median < 1.0, f"{timing.median:.2f}s"))
+    print("\n| small models (trained here on RT) | test accuracy | texts/s | test split (s) |")
+    print("|---|---:|---:|---:|")
+    for name in ("cnn", "gru+ngrams"):
+        job = default_job(name)
+        job.train.progress, job.baseline = False, False
+        small = train_job(ds, job, log=lambda line: None)
+        metrics = small.metrics
+        timing = compare({name: lambda b=small: b.predict(texts)}, rounds=args.rounds)[name]
+        print(f"| {name}{' (default)' if name == 'gru+ngrams' else ''} | {metrics['test_accuracy']:.2%} | "
+              f"{len(texts) / timing.median:,.0f} | {timing.median:.2f} |")
+        verdicts.append((f"{name} bundle: test split under 1 s", timing.median < 1.0, f"{timing.median:.2f}s"))
     print("\n| target | met | measured |\n|---|---|---|")
     for target, met, measured in verdicts:
         print(f"| {target} | {'MET' if met else 'MISSED'} | {measured} |")

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
+from textclf.bundle import Bundle, load_bundle
 from textclf.data import load_dataset
 from textclf.pipeline import JobConfig, train_job
 from textclf.training import TrainConfig
@@ -39,17 +39,17 @@ SETUPS = {  # name -> JobConfig fields (None: from scratch)
 }
 
 
-def pretrain(out: Path) -> dict:
-    job = JobConfig(model="transformer", max_len=256, model_options=MODEL, train=PRETRAIN)
-    return train_job(load_dataset("bbc_news"), job, out, log=lambda line: None)
+def pretrain() -> Bundle:
+    job = JobConfig(model="transformer", max_len=256, model_options=MODEL, train=PRETRAIN, baseline=False)
+    return train_job(load_dataset("bbc_news"), job, log=lambda line: None)
 
 
-def finetune(ds, pretrained: Path, setup: dict | None, seed: int, epochs: int, out: Path) -> dict:
+def finetune(ds, pretrained: Bundle, setup: dict | None, seed: int, epochs: int) -> dict:
     train = TrainConfig(epochs=epochs, batch_size=64, lr=5e-4 if setup is None else 3e-4, patience=2, seed=seed,
                         progress=False)
-    extra = {} if setup is None else dict(init_from=str(pretrained), **setup)
-    job = JobConfig(model="transformer", max_len=None, model_options=MODEL, train=train, **extra)
-    return train_job(ds, job, out, log=lambda line: None)
+    job = JobConfig(model="transformer", max_len=None, model_options=MODEL, train=train, baseline=False,
+                    **(setup or {}))
+    return train_job(ds, job, log=lambda line: None, source=None if setup is None else pretrained).metrics
 
 
 def mean_std(values: list[float]) -> str:
@@ -63,18 +63,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8, help="fine-tuning epochs (patience 2)")
     parser.add_argument("--pretrained", type=Path, help="a BBC transformer bundle to reuse instead of pretraining")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="textclf-transfer-"))
-    pretrained = args.pretrained
-    if pretrained is None:
-        pretrained = work / "bbc_transformer"
+    if args.pretrained is not None:
+        pretrained = load_bundle(args.pretrained)
+    else:
         start = time.perf_counter()
-        m = pretrain(pretrained)
+        pretrained = pretrain()
+        m = pretrained.metrics
         print(f"pretrained on BBC News: test accuracy {100 * m['test_accuracy']:.2f}% "
-              f"(best epoch {m['best_epoch']}, {time.perf_counter() - start:.0f}s) -> {pretrained}")
+              f"(best epoch {m['best_epoch']}, {time.perf_counter() - start:.0f}s)")
     ds = load_dataset("rotten_tomatoes")
     rows = []
     for name, setup in SETUPS.items():
-        results = [finetune(ds, pretrained, setup, seed, args.epochs, work / f"{name}-{seed}") for seed in args.seeds]
+        results = [finetune(ds, pretrained, setup, seed, args.epochs) for seed in args.seeds]
         rows.append((name, [100 * r["test_accuracy"] for r in results], [r["train_seconds"] for r in results],
                      results[0]["trainable_parameters"], results[0]["total_parameters"]))
         print(f"  {name}: {[round(a, 2) for a in rows[-1][1]]}", flush=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from textclf.data import load_dataset
-from textclf.pretrained import minilm_dir, minilm_tokenizer
+from textclf.models.minilm import minilm_dir, minilm_tokenizer
 
 
 def rate(tokenize, texts: list[str]) -> tuple[float, int]:

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 from textclf.data import load_dataset
-from textclf.pretrained import minilm
+from textclf.models.minilm import minilm
 from textclf.zeroshot import DESCRIPTIONS, ZeroShot
 
 

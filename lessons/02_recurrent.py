@@ -34,11 +34,12 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from textclf.batching import Collator, encode_splits
 from textclf.data import load_dataset
 from textclf.figures import show, training_curves
+from textclf.inference import evaluate
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.metrics import format_confusion
 from textclf.models import RNNClassifier, RNNConfig, WideDeepClassifier, WideDeepConfig
 from textclf.text import Vocab, tokenize
-from textclf.training import TrainConfig, evaluate, fit, run_epoch
+from textclf.training import TrainConfig, fit, run_epoch
 
 print(versions())
 SMOKE = smoke_mode()

@@ -31,11 +31,12 @@ from torch import nn
 from textclf.batching import Collator, encode_splits
 from textclf.data import load_dataset
 from textclf.figures import show, training_curves
+from textclf.inference import evaluate
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import CNNConfig, KimCNN
 from textclf.models.cnn import max_over_time
 from textclf.text import Vocab, tokenize
-from textclf.training import TrainConfig, evaluate, fit
+from textclf.training import TrainConfig, fit
 
 print(versions())
 SMOKE = smoke_mode()

@@ -34,10 +34,11 @@ from textclf.batching import encode_splits
 from textclf.data import load_dataset
 from textclf.figures import BLUE, GREEN, ORANGE, RED, new_figure, show
 from textclf.glove import embedding_matrix, load_glove
+from textclf.inference import evaluate
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import build_model
 from textclf.text import Vocab, tokenize
-from textclf.training import TrainConfig, evaluate, fit
+from textclf.training import TrainConfig, fit
 
 print(versions())
 SMOKE = smoke_mode()

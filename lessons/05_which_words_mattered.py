@@ -33,7 +33,6 @@ from pathlib import Path
 
 import torch
 
-from textclf.bundle import load_bundle
 from textclf.data import load_dataset
 from textclf.explain import (
     captum_integrated_gradients,
@@ -58,17 +57,16 @@ FIGURES = "figures/05_which_words_mattered"  # where figures go when run as a sc
 # ## 1. A model to explain
 #
 # The CNN with trainable GloVe vectors from lessons 3 and 4, trained by the same
-# `train_job` that `textclf train` runs, saved as a bundle and loaded back.
+# `train_job` that `textclf train` runs: it returns the trained `Bundle` in memory.
 
 # %%
 ds = load_dataset("rotten_tomatoes")
 if SMOKE:
     ds = ds.subsample(800)
-out = Path(tempfile.mkdtemp()) / "rt_cnn"
+out = Path(tempfile.mkdtemp(prefix="rt_cnn-"))  # for the HTML page at the end
 job = JobConfig(model="cnn", train=TrainConfig(epochs=2 if SMOKE else 10, progress=False))
-metrics = train_job(ds, job, out, log=lambda line: None)
-print(f"test accuracy {metrics['test_accuracy']:.4f}")
-bundle = load_bundle(out)
+bundle = train_job(ds, job, log=lambda line: None)
+print(f"test accuracy {bundle.metrics['test_accuracy']:.4f}")
 model, vocab = bundle.model, bundle.vocab
 
 # %% [markdown]

@@ -25,13 +25,10 @@
 
 # %%
 import inspect
-import tempfile
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from textclf.bundle import load_bundle
 from textclf.data import load_dataset
 from textclf.figures import BLUE, new_figure, show
 from textclf.finetune import encoder_stages, set_trainable
@@ -115,7 +112,6 @@ print(inspect.getsource(TransformerClassifier.classify))
 # topics, articles cut to 256 tokens). The small mode uses a tiny slice.
 
 # %%
-work = Path(tempfile.mkdtemp())
 bbc = load_dataset("bbc_news")
 model_options = dict(model_dim=128, n_heads=4, num_layers=2, ff_dim=256)
 if SMOKE:
@@ -123,10 +119,10 @@ if SMOKE:
     model_options = dict(model_dim=32, n_heads=2, num_layers=2, ff_dim=64)
 pretrain = JobConfig(model="transformer", max_len=64 if SMOKE else 256, model_options=model_options,
                      train=TrainConfig(epochs=1 if SMOKE else 10, batch_size=16, lr=5e-4, progress=False))
-metrics = train_job(bbc, pretrain, work / "bbc", log=lambda line: None)
+source = train_job(bbc, pretrain, log=lambda line: None)  # a Bundle in memory
+metrics = source.metrics
 print(f"BBC News test accuracy {metrics['test_accuracy']:.4f} (best epoch {metrics['best_epoch']}, "
       f"{metrics['train_seconds']:.0f}s)")
-source = load_bundle(work / "bbc")
 print("its stages, input to output:", [sum(p.numel() for p in s) for s in encoder_stages(source.model)])
 
 # %% [markdown]
@@ -142,13 +138,13 @@ print(inspect.getsource(set_trainable))
 rt = load_dataset("rotten_tomatoes")
 if SMOKE:
     rt = rt.subsample(400)
-results = {}
+results, bundles = {}, {}
 for name, options in {"from scratch": None, "head": dict(finetune="head"),
                       "last-k (k=2)": dict(finetune="last-k", last_k=2), "full": dict(finetune="full")}.items():
     train = TrainConfig(epochs=1 if SMOKE else 8, patience=2, lr=5e-4 if options is None else 3e-4, progress=False)
-    extra = {} if options is None else dict(init_from=str(work / "bbc"), **options)
-    job = JobConfig(model="transformer", max_len=None, model_options=model_options, train=train, **extra)
-    results[name] = train_job(rt, job, work / name.split()[0], log=lambda line: None)
+    job = JobConfig(model="transformer", max_len=None, model_options=model_options, train=train, **(options or {}))
+    bundles[name] = train_job(rt, job, log=lambda line: None, source=None if options is None else source)
+    results[name] = bundles[name].metrics
 fig, ax = new_figure(size=(6, 3.2))
 ax.bar(list(results), [100 * m["test_accuracy"] for m in results.values()], color=BLUE)
 ax.set_ylabel("RT test accuracy (%)")
@@ -163,7 +159,7 @@ for name, m in results.items():
 # In `head` mode not one encoder weight moved — check it bit for bit:
 
 # %%
-tuned = load_bundle(work / "head").model.state_dict()
+tuned = bundles["head"].model.state_dict()
 n_old = len(source.vocab)
 same = all(torch.equal(w if name != "embedding.weight" else w[:n_old], tuned[name][: len(w)])
            for name, w in source.model.state_dict().items() if not name.startswith("out."))

@@ -38,7 +38,7 @@ from textclf.explain import explain, render_terminal
 from textclf.figures import new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models.bert import BertClassifier, hf_to_textclf, mean_pool
-from textclf.pretrained import minilm, minilm_dir
+from textclf.models.minilm import minilm, minilm_dir
 from textclf.text.wordpiece import basic_tokenize, greedy_wordpiece
 from textclf.zeroshot import DESCRIPTIONS, ZeroShot
 
@@ -152,7 +152,7 @@ n = 160 if SMOKE else 2000
 train = rt.train[:n]
 clf = textclf.TextClassifier("minilm", max_len=64)
 clf.finetune([ex.text for ex in train], [ex.label for ex in train], epochs=1 if SMOKE else 2)
-print("batch size chosen:", clf.bundle.config["train_config"]["batch_size"])
+print("batch size chosen:", clf.bundle.config.train_config["batch_size"])
 test = rt.test[:100] if SMOKE else rt.test
 predicted = [max(p, key=p.get) for p in clf([ex.text for ex in test])]
 print(f"test accuracy after fine-tuning on {n} reviews: "

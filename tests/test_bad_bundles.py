@@ -12,9 +12,10 @@ from conftest import make_tiny_dataset
 from safetensors.torch import load_file, save_file
 
 from textclf.bundle import load_bundle
+from textclf.checkpoint import ResumeRefused
 from textclf.data import DataError
 from textclf.pipeline import JobConfig, train_job
-from textclf.training import ResumeRefused, TrainConfig, TrainingDiverged, fit
+from textclf.training import TrainConfig, TrainingDiverged, fit
 
 
 @pytest.fixture
@@ -197,7 +198,7 @@ def test_resume_refuses_other_data_and_changed_options(tmp_path):
     with pytest.raises(ResumeRefused, match=r"lr: 0\.01 in the checkpoint, 0\.5 now"):
         train_job(ds, small_job(lr=0.5), out, resume=True, log=lambda s: None)
     lines = []
-    metrics = train_job(ds, small_job(epochs=5), out, resume=True, log=lines.append)
+    metrics = train_job(ds, small_job(epochs=5), out, resume=True, log=lines.append).metrics
     assert "resume: epochs changed from 4 to 5 (applied)" in lines and metrics["history"]
 
 

@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 
+import textclf.files as data_files
 from textclf.data import DataError, load_dataset
-from textclf.data import files as data_files
-from textclf.data.errors import ErrorPolicy
 from textclf.data.readers import read_aclimdb, read_delimited, read_jsonl
+from textclf.errors import ErrorPolicy
 from textclf.glove import load_glove
 
 

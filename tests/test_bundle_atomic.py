@@ -10,9 +10,9 @@ from conftest import NEG, POS
 
 import textclf
 import textclf.bundle
-import textclf.io
-from textclf.bundle import load_bundle, save_bundle
-from textclf.io import atomic_write_text, remove_stale_temporaries
+import textclf.files
+from textclf.bundle import Bundle, load_bundle, save_bundle
+from textclf.files import atomic_write_text, remove_stale_temporaries
 from textclf.models import build_model
 from textclf.text import Vocab
 
@@ -30,8 +30,8 @@ def model(seed):
 
 
 def save(out, seed, vocab=VOCAB):
-    return save_bundle(out, model(seed), "nbow", vocab, ["neg", "pos"], max_len=10, metrics={"seed": seed},
-                       files={"job.json": "{}"})
+    return save_bundle(Bundle.of(model(seed), "nbow", vocab, ["neg", "pos"], max_len=10, metrics={"seed": seed},
+                                 files={"job.json": "{}"}), out)
 
 
 def predictions(out):
@@ -70,7 +70,7 @@ def test_a_crash_between_any_two_writes_keeps_the_old_bundle(tmp_path, monkeypat
 
         monkeypatch.setattr(textclf.bundle, "write_file", crashing)
         if k == n:  # the last write went through; crash as the swap starts
-            monkeypatch.setattr(textclf.io, "_swap", lambda new, path: (_ for _ in ()).throw(Crash("swap")))
+            monkeypatch.setattr(textclf.files, "_swap", lambda new, path: (_ for _ in ()).throw(Crash("swap")))
         with pytest.raises(Crash):
             save(out, 2, Vocab(["<pad>", "<unk>", "film", "good", "bad"]))
         monkeypatch.undo()
@@ -92,7 +92,7 @@ def test_a_crash_between_the_two_renames_is_recovered_on_the_next_load(tmp_path,
             raise Crash("killed between the renames")
         real(src, dst)
 
-    monkeypatch.setattr(textclf.io.os, "rename", rename)
+    monkeypatch.setattr(textclf.files.os, "rename", rename)
     with pytest.raises(Crash):
         save(out, 2)
     monkeypatch.undo()

@@ -128,7 +128,8 @@ def test_report_shows_the_recorded_baseline_for_the_bundles_own_data(tiny_bundle
     monkeypatch.setattr("textclf.report.linear_baseline", lambda ds: trained.append(ds) or {"accuracy": 0.5,
                                                                                             "f1": 0.5})
     recorded = {**metrics, "baseline": {"accuracy": 0.1234, "f1": 0.4321}}
-    page = build_report(bundle, tiny_dataset, recorded, mistakes=0, own_data=True)
+    bundle.metrics = recorded
+    page = build_report(bundle, tiny_dataset, mistakes=0, own_data=True)
     assert "12.34%" in page and trained == []  # no second training of the same baseline
-    page = build_report(bundle, tiny_dataset, recorded, mistakes=0)  # other data: trained on it
+    page = build_report(bundle, tiny_dataset, mistakes=0)  # other data: trained on it
     assert "12.34%" not in page and len(trained) == 1

@@ -5,9 +5,10 @@ import pytest
 import textclf
 from textclf.cli import main
 from textclf.config import ConfigError
+from textclf.devices import pick_device
 from textclf.models import build_model
 from textclf.pipeline import JobConfig
-from textclf.training import TrainConfig, pick_device
+from textclf.training import TrainConfig
 
 BAD_TRAIN = [("epochs", 0), ("patience", 0), ("grad_clip", -1.0), ("lr", 0.0), ("lr", float("nan")),
              ("warmup", -1.0), ("batch_size", 0), ("device", "bogus"), ("optimizer", "sgd"), ("epochs", 2.5),

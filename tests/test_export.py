@@ -161,12 +161,14 @@ def test_metrics_table_and_a_bundled_dataset_card():
 
 
 def test_without_the_baseline_the_card_says_so(tmp_path, tiny_dataset):
+    from textclf.bundle import save_bundle
     from textclf.cli import build_parser, job_from_args
     from textclf.pipeline import train_job
 
     job = job_from_args(build_parser().parse_args(["train", "--model", "nbow", "--no-baseline", "--epochs", "1",
                                                    "--embeddings", "random", "--min-freq", "1", "--quiet"]))
     assert job.baseline is False
-    metrics = train_job(tiny_dataset, job, tmp_path / "b", log=lambda line: None)
+    bundle = train_job(tiny_dataset, job, tmp_path / "b", log=lambda line: None)
+    metrics = save_bundle(bundle, tmp_path / "b") and bundle.metrics
     assert "baseline" not in metrics
     assert "No baseline was trained" in (tmp_path / "b" / "README.md").read_text()

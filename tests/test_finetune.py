@@ -105,9 +105,9 @@ def test_finetune_changes_exactly_what_the_mode_allows(pretrained, tmp_path, mod
     source = load_bundle(pretrained)
     job = JobConfig(model="transformer", embeddings="random", min_freq=1, init_from=str(pretrained), finetune=mode,
                     train=TrainConfig(epochs=3, batch_size=4, lr=0.01, progress=False))
-    metrics = train_job(topic_dataset(), job, tmp_path / mode, log=lambda s: None)
-    tuned = load_bundle(tmp_path / mode)
-    assert tuned.labels == list(TOPICS) and tuned.config["model"] == "transformer"
+    tuned = train_job(topic_dataset(), job, tmp_path / mode, log=lambda s: None)
+    metrics = tuned.metrics
+    assert tuned.labels == list(TOPICS) and tuned.model_name == "transformer"
     assert tuned.vocab.itos[: len(source.vocab)] == source.vocab.itos and len(tuned.vocab) > len(source.vocab)
     before, after = weights(source.model), weights(tuned.model)
     n_old = len(source.vocab)

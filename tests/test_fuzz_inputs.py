@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from textclf.bundle import load_bundle
 from textclf.data import DataError, load_dataset
-from textclf.data.errors import ErrorPolicy
 from textclf.data.readers import read_delimited, read_jsonl
+from textclf.errors import ErrorPolicy
 from textclf.glove import parse_glove_text
 from textclf.text import Vocab
 

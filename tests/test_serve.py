@@ -143,7 +143,7 @@ def test_concurrent_clients_get_their_own_answers(server):
 
 def test_the_bundles_temperature_is_applied(tiny_bundles):
     bundle = load_bundle(tiny_bundles("nbow")[0])
-    bundle.config["temperature"] = 3.0
+    bundle.set_temperature(3.0)
     srv = make_server(bundle, port=0, quiet=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from textclf.bundle import load_bundle
 from textclf.inference import length_batches, run_batched
 from textclf.speed import hardware
+from textclf.speed.backends import with_backend
 from textclf.speed.bench import bench, table
 from textclf.speed.quantize import dequantize, quantize_tensor
 from textclf.speed.timing import compare
@@ -52,7 +53,7 @@ def test_compare_runs_variants_in_alternating_rounds():
 @pytest.mark.parametrize("name", ["cnn", "transformer", "gru+ngrams"])
 def test_int8_bundle_agrees_with_fp32(tiny_bundles, name):
     directory, _ = tiny_bundles(name)
-    fp32, int8 = load_bundle(directory), load_bundle(directory, quantize="int8")
+    fp32, int8 = load_bundle(directory), with_backend(load_bundle(directory), quantize="int8")
     a, b = fp32.logits(TEXTS), int8.logits(TEXTS)
     assert (a.argmax(1) == b.argmax(1)).float().mean() >= 0.85
     assert (a - b).abs().max() < 0.2
@@ -61,10 +62,10 @@ def test_int8_bundle_agrees_with_fp32(tiny_bundles, name):
 @pytest.mark.parametrize("name", ["nbow", "cnn", "transformer", "gru+ngrams"])
 def test_onnxruntime_backend_matches_pytorch(tiny_bundles, name):
     directory, _ = tiny_bundles(name)
-    fp32, onnx = load_bundle(directory), load_bundle(directory, backend="onnxruntime")
+    fp32, onnx = load_bundle(directory), with_backend(load_bundle(directory), backend="onnxruntime")
     texts = TEXTS + ["x"]  # lengths 1 to 10: dynamic batch and length
     assert (fp32.logits(texts) - onnx.logits(texts)).abs().max() <= 1e-4
-    int8 = load_bundle(directory, backend="onnxruntime", quantize="int8")
+    int8 = with_backend(load_bundle(directory), backend="onnxruntime", quantize="int8")
     assert (fp32.logits(texts).argmax(1) == int8.logits(texts).argmax(1)).float().mean() >= 0.85
 
 

@@ -5,16 +5,11 @@ import torch
 from conftest import options_for
 
 from textclf.batching import EncodedDataset
+from textclf.checkpoint import snapshot
+from textclf.devices import pick_device
+from textclf.inference import evaluate
 from textclf.models import build_model
-from textclf.training import (
-    TrainConfig,
-    TrainingDiverged,
-    TrainingInterrupted,
-    evaluate,
-    fit,
-    pick_device,
-    snapshot,
-)
+from textclf.training import TrainConfig, TrainingDiverged, TrainingInterrupted, fit
 
 
 def toy_data(n, seed):

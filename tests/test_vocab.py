@@ -63,7 +63,7 @@ def test_load_wrong_shape_and_missing(tmp_path):
 
 
 def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
-    import textclf.io
+    import textclf.files
 
     path = tmp_path / "vocab.json"
     Vocab.build([["a"]]).save(path)
@@ -72,7 +72,7 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt  # Ctrl-C after the temporary file is written, before the rename
 
-    monkeypatch.setattr(textclf.io.os, "replace", interrupted)
+    monkeypatch.setattr(textclf.files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         Vocab.build([["b"]]).save(path)
     assert path.read_bytes() == before

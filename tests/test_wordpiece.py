@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from textclf.data import DataError
-from textclf.pretrained import minilm_available, minilm_tokenizer
+from textclf.models.minilm import minilm_available, minilm_tokenizer
 from textclf.text import Vocab
 from textclf.text.wordpiece import WordPiece, basic_tokenize, greedy_wordpiece, read_vocab_txt
 
@@ -82,7 +82,7 @@ def test_matches_the_reference_tokenizer_on_recorded_sentences():
 @functools.cache
 def reference_tokenizer():
     transformers = pytest.importorskip("transformers")
-    from textclf.pretrained import minilm_dir
+    from textclf.models.minilm import minilm_dir
     return transformers.BertTokenizer.from_pretrained(str(minilm_dir()))
 
 

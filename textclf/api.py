@@ -5,8 +5,9 @@
     clf("a gripping, beautifully acted film")   # {"negative": 0.03, "positive": 0.97}
     clf.save("runs/mine");  clf = TextClassifier.load("runs/mine")
 
-Under the hood: ``train_job`` (the same as ``textclf train``) on a
-``TextDataset`` made from the lists, a bundle directory, ``Bundle.predict``.
+Under the hood: ``job_for`` and ``train_job`` (the same as ``textclf train``) on a
+``TextDataset`` made from the lists, giving a ``Bundle`` in memory on the device it trained
+on; ``Bundle.predict``; ``save_bundle``/``load_bundle``.
 ``batch_size=None`` measures how much memory a batch needs and takes the
 largest that fits (``textclf.batch_size.find_batch_size``), up to 256 on a GPU
 and 64 on a CPU (where bigger batches are not faster), and small enough for
@@ -20,18 +21,18 @@ labels)`` is given: texts that played no part in training or in choosing it.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from textclf.batch_size import find_batch_size
-from textclf.bundle import BUNDLE_FILES, Bundle, learners_file, load_bundle, write_file
+from textclf.bundle import Bundle, load_bundle, save_bundle
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
-from textclf.io import atomic_directory
+from textclf.devices import pick_device
 from textclf.models import MODELS, check_options
-from textclf.pipeline import JobConfig, recipe, train_job
-from textclf.training import TrainConfig, pick_device
+from textclf.pipeline import JobConfig, job_for, recipe, train_job
 
 
 def list_models() -> list[str]:
@@ -87,14 +88,19 @@ def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple
 class TextClassifier:
     """A text classifier in a few lines: pick a model, fine-tune on lists, call it, save it, load it."""
 
-    def __init__(self, model: str = "minilm", *, device: str = "auto", max_len: int | None = None, **options):
+    def __init__(self, model: str = "minilm", *, device: str | torch.device = "auto", max_len: int | None = None,
+                 **options):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(list_models())}")
         check_options(model, options)  # a misspelt option fails here, not after the data is prepared
-        self.model_name, self.device, self.options = model, device, options
-        self.max_len = max_len or recipe(model)["max_len"]
+        self.model_name, self.options = model, options
+        self.device = pick_device(str(device))  # decided once: training and prediction run here
+        self.max_len = max_len or recipe(model).max_len
         self.bundle: Bundle | None = None
-        self.metrics: dict | None = None
+
+    @property
+    def metrics(self) -> dict | None:
+        return self.bundle.metrics if self.bundle else None
 
     def finetune(self, texts: Sequence[str], labels: Sequence[str], *, epochs: int = 3,
                  batch_size: int | None = None, lr: float | None = None, mode: str = "full",
@@ -104,33 +110,21 @@ class TextClassifier:
         """Train on ``texts``/``labels`` (10% held out for the best epoch unless ``valid=(texts, labels)``);
         ``test=(texts, labels)``: also score texts that took no part (``metrics["test_accuracy"]``)."""
         ds = dataset_from_lists(texts, labels, valid, seed, test)
-        options = recipe(self.model_name)  # the model's registry recipe (MiniLM: AdamW, warm-up, linear decay)
-        options.pop("max_len")
-        train = TrainConfig(**{**options, "epochs": epochs, "batch_size": batch_size or options["batch_size"],
-                               "lr": lr or options["lr"], "patience": max(2, epochs), "seed": seed,
-                               "device": self.device, "progress": progress})
-        job = JobConfig(model=self.model_name, max_len=self.max_len, min_freq=1, model_options=self.options,
-                        train=train, finetune=mode)
+        job = job_for(self.model_name, epochs=epochs, batch_size=batch_size, lr=lr, patience=max(2, epochs),
+                      seed=seed, device=str(self.device), progress=progress, max_len=self.max_len, min_freq=1,
+                      model_options=self.options, finetune=mode)
         if batch_size is None:
-            train.batch_size = self.largest_batch(ds, job)
-        with tempfile.TemporaryDirectory(prefix="textclf-") as work:  # removed again, failed calls too
-            self.metrics = train_job(ds, job, work, log=lambda line: None, require_test=False)
-            self._keep_bundle(Path(work))
+            job.train.batch_size = self.largest_batch(ds, job)
+        self.bundle = train_job(ds, job, log=lambda line: None, require_test=False, device=self.device)
         return self
-
-    def _keep_bundle(self, directory: Path, bundle: Bundle | None = None) -> None:
-        """The bundle in ``directory`` (loaded unless given), and its files' bytes, for ``save``."""
-        self.bundle = bundle or load_bundle(directory)
-        self._files = {name: (directory / name).read_bytes() for name in BUNDLE_FILES if (directory / name).exists()}
 
     def largest_batch(self, ds: TextDataset, job: JobConfig) -> int:
         from textclf.pipeline import job_vocab, new_model
 
         model, _ = new_model(job_vocab(ds, job, None), ds, job, log=lambda line: None)
-        device = pick_device(self.device)
         # A CPU gains little speed past 64; and an epoch should have at least ~8 steps.
-        largest = min(256 if device.type == "cuda" else 64, max(8, len(ds.train) // 8))
-        return find_batch_size(model, job.max_len, device, largest=largest)
+        largest = min(256 if self.device.type == "cuda" else 64, max(8, len(ds.train) // 8))
+        return find_batch_size(model, job.max_len, self.device, largest=largest)
 
     def __call__(self, text: str | Sequence[str]) -> dict[str, float] | list[dict[str, float]]:
         """``{label: probability}`` for one text, a list of them for a list of texts."""
@@ -145,18 +139,14 @@ class TextClassifier:
         return list(self.bundle.labels) if self.bundle else []
 
     def save(self, directory: str | Path) -> Path:
-        """Write the bundle (the files ``textclf predict`` reads) to ``directory``."""
+        """Write the bundle (the files ``textclf predict`` reads) to ``directory``, all-or-nothing."""
         if self.bundle is None:
             raise RuntimeError("nothing to save: call .finetune(texts, labels) first")
-        directory = Path(directory)
-        with atomic_directory(directory, keep=learners_file) as tmp:  # all-or-nothing, as save_bundle
-            for name, data in self._files.items():
-                write_file(tmp / name, lambda path, data=data: path.write_bytes(data))
-        return directory
+        return save_bundle(self.bundle, directory)
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu") -> TextClassifier:
-        bundle = load_bundle(directory, device)
-        clf = cls(bundle.config["model"], device=device, max_len=bundle.max_len)
-        clf._keep_bundle(Path(directory), bundle)
+        bundle = load_bundle(directory, pick_device(device))
+        clf = cls(bundle.model_name, device=device, max_len=bundle.max_len)
+        clf.bundle = bundle
         return clf

@@ -1,14 +1,20 @@
-"""The bundle directory a trained model lives in, and prediction from it.
+"""A trained model in memory (``Bundle``), its one checked config (``BundleConfig``), and its folder.
+
+``textclf.pipeline.train_job`` returns a ``Bundle``; ``save_bundle(bundle, DIR)`` writes it and
+``load_bundle(DIR)`` reads it back, checking every part before trusting it:
 
     DIR/model.safetensors   the weights (safetensors: plain tensors, no pickled code)
-    DIR/config.json         model name + config, labels, tokenizer, max_len, training setup, library versions
+    DIR/config.json         BundleConfig: model name + config, labels, tokenizer, max_len, temperature, the data
+                            it was trained on (source and fingerprints), training setup, library versions
     DIR/vocab.json          the Vocab
     DIR/metrics.json        test_accuracy, test_f1, valid_accuracy (best epoch), the linear baseline, the epochs
     DIR/README.md           the model card (Hugging Face conventions; textclf.model_card)
+    DIR/job.json, curves.png, confusion.png   the job and its figures (``Bundle.files``, from the pipeline)
     DIR/model.onnx, model.pt2   portable exports, once ``textclf export`` wrote them (textclf.export)
 
 The folder is written all-or-nothing (built beside the target, then swapped in), so a crash at
-any point leaves either the previous bundle or the new one, complete.
+any point leaves either the previous bundle or the new one, complete. Nobody else reads
+``config.json``: what callers need of it is a field of ``BundleConfig`` or a method of ``Bundle``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import dataclasses
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -26,21 +32,27 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from textclf.batching import EncodedDataset, encode_text, text_tokens
+from textclf.checkpoint import non_finite
 from textclf.config import ConfigError
-from textclf.data.errors import DataError
-from textclf.data.files import read_json, require_exists, require_file
-from textclf.data.readers import Example
-from textclf.inference import Forward, logits
-from textclf.io import atomic_directory, current_umask, recover_directory
+from textclf.data import BUNDLED, DataError, Example, TextDataset
+from textclf.data.datasets import load_source
+from textclf.files import (
+    atomic_directory,
+    atomic_write_text,
+    current_umask,
+    read_json,
+    recover_directory,
+    require_exists,
+    require_file,
+)
+from textclf.inference import Evaluation, Forward, evaluate, logits
 from textclf.model_card import model_card
-from textclf.models import MODELS, build_config, build_model
-from textclf.models.embedding import ClassifierNet
+from textclf.models import MODELS, ClassifierNet, build_config, build_model
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
-from textclf.training import non_finite
 from textclf.versions import versions
 
 FORMAT = "textclf-bundle"
-
+VERSION = 1  # config.json's format version; a later format reads this one (tests/data/bundle_v1)
 
 # Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
 # the folder (a report, notes) is carried over when the bundle is rewritten.
@@ -53,74 +65,174 @@ def learners_file(name: str) -> bool:
     return name not in BUNDLE_FILES and name not in TRAINING_FILES and not name.startswith(".")
 
 
-def save_bundle(out: str | Path, model: ClassifierNet, model_name: str, vocab: Vocab, labels: list[str], *,
-                max_len: int | None, metrics: dict | None = None, extra: dict | None = None,
-                tokenizer: str = "basic", files: dict[str, str | bytes] | None = None) -> Path:
-    """Write the bundle folder all-or-nothing: every file goes into a new folder beside ``out``, which then
-    replaces ``out`` (``textclf.io.atomic_directory``). ``files``: more text files to add (e.g. ``job.json``).
-    The model card, ``README.md``, is written from the same config and metrics."""
-    out = Path(out)
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    config = {"format": FORMAT, "version": 1, "model": model_name,
-              "model_config": dataclasses.asdict(model.config), "labels": list(labels), "tokenizer": tokenizer,
-              "max_len": max_len, "versions": versions(), **(extra or {})}
-    texts = {"config.json": json.dumps(config, indent=2),
-             "vocab.json": vocab.to_json(),
-             **({"metrics.json": json.dumps(strict_json(metrics), indent=2, allow_nan=False)}
-                if metrics is not None else {}),
-             "README.md": model_card(config, metrics or {}),  # from the same config.json and metrics.json
-             **(files or {})}
-    with atomic_directory(out, keep=learners_file) as tmp:
-        write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))
-        for name, content in texts.items():
-            data = content if isinstance(content, bytes) else content.encode("utf-8")
-            write_file(tmp / name, lambda path, data=data: path.write_bytes(data))
-    return out
+@dataclass
+class DataRecord:
+    """Where a bundle's training data came from: ``load_dataset``'s options (None for data made in Python)
+    and a fingerprint of each split, so the same test split can be scored again and a changed file refused."""
+
+    source: dict | None
+    fingerprints: dict[str, str]
+
+    def __post_init__(self) -> None:
+        if self.source is not None and not (isinstance(self.source, dict) and "name_or_path" in self.source):
+            raise ConfigError(f"DataRecord.source = {self.source!r}: expected the reading options textclf train "
+                              "records (name_or_path, format, ...) or null")
+        if not (isinstance(self.fingerprints, dict) and all(isinstance(v, str) for v in self.fingerprints.values())):
+            raise ConfigError(f"DataRecord.fingerprints = {self.fingerprints!r}: expected a fingerprint per split")
 
 
-def strict_json(value):
-    """``value`` with NaN/inf floats as ``null``: Python's json writes them as ``NaN``, which is not JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    return value
+@dataclass
+class BundleConfig:
+    """``config.json``: everything needed to rebuild the model and turn raw text into its input."""
+
+    model: str
+    model_config: dict                 # the model's config fields (its config dataclass, as a dict)
+    labels: list[str]
+    tokenizer: str = "basic"
+    max_len: int | None = None         # tokens kept per text
+    temperature: float | None = None   # softmax temperature fitted by ``textclf calibrate`` (None: not fitted)
+    dataset: str | None = None         # the dataset's name
+    data: DataRecord | None = None
+    embeddings: str | None = None      # how the embeddings started (glove, random, ...)
+    train_config: dict | None = None   # the TrainConfig it was trained with
+    versions: str | None = None        # the library versions that wrote it
+    format: str = FORMAT
+    version: int = VERSION
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, dict):
+            self.data = DataRecord(**self.data)
+        problem = self.problem()
+        if problem:
+            key, expected, found = problem
+            raise ConfigError(f"BundleConfig.{key} = {found!r}: expected {expected}")
+
+    def problem(self) -> tuple[str, str, object] | None:
+        """The first field out of range as ``(key, expected, found)``, or None."""
+        if self.format != FORMAT:
+            return "format", f"\"{FORMAT}\" (a textclf bundle)", self.format
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or not 1 <= self.version <= VERSION:
+            return "version", f"a format version from 1 to {VERSION} (a newer textclf wrote it?)", self.version
+        if not isinstance(self.model, str) or self.model not in MODELS:
+            return "model", "one of " + ", ".join(MODELS), self.model
+        if not isinstance(self.model_config, dict):
+            return "model_config", "an object of the model's config fields", self.model_config
+        labels = self.labels
+        if (not isinstance(labels, list) or not all(isinstance(y, str) and y for y in labels)
+                or len(set(labels)) != len(labels)):
+            return "labels", "a list of distinct, non-empty label strings", labels
+        if self.tokenizer not in TOKENIZERS:
+            return "tokenizer", "one of " + ", ".join(TOKENIZERS), self.tokenizer
+        max_len = self.max_len
+        if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
+            return "max_len", "a whole number >= 1, or null", max_len
+        t = self.temperature
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 1e-3 <= t <= 1e3):
+            return "temperature", "a number from 0.001 to 1000 (the fitted softmax temperature)", t
+        for key in ("dataset", "embeddings", "versions"):
+            if getattr(self, key) is not None and not isinstance(getattr(self, key), str):
+                return key, "a string or null", getattr(self, key)
+        if self.train_config is not None and not isinstance(self.train_config, dict):
+            return "train_config", "an object of TrainConfig fields, or null", self.train_config
+        return None
+
+    def net_config(self):
+        """The model's checked config dataclass (raises ``ConfigError``)."""
+        return build_config(self.model, **self.model_config)
+
+    def to_json(self) -> str:
+        values = dataclasses.asdict(self)
+        if self.temperature is None:
+            values.pop("temperature")  # as before: a bundle not calibrated has no temperature key
+        return json.dumps(values, indent=2)
+
+    @classmethod
+    def from_json(cls, values: dict, path: Path) -> BundleConfig:
+        """The checked config of ``values`` (``config.json`` read from ``path``); any problem is a ``DataError``
+        naming the file and the key, before anything is allocated."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise key_error(path, unknown[0], "one of the BundleConfig fields " + ", ".join(sorted(known)))
+        required = ("format", "model", "model_config", "labels")
+        values = {**{k: None for k in required}, **values}
+        config = cls.__new__(cls)
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            setattr(config, f.name, values.get(f.name, default))
+        problem = config.problem()
+        if problem:
+            raise key_error(path, *problem)
+        try:
+            checked = config.net_config()
+        except (ConfigError, TypeError) as err:
+            raise DataError(path, None, f"key \"model_config\": {err}") from None
+        record = values.get("data")
+        try:
+            config.data = DataRecord(**record) if isinstance(record, dict) else record
+        except (ConfigError, TypeError) as err:
+            raise DataError(path, None, f"key \"data\": {err}") from None
+        if config.data is not None and not isinstance(config.data, DataRecord):
+            raise key_error(path, "data", "the source and fingerprints textclf train writes, or null", config.data)
+        if len(labels := config.labels) != checked.n_classes:
+            raise key_error(path, "labels", f"{checked.n_classes} labels, one per output of the model's head "
+                            f"(model_config.n_classes)", labels)
+        return config
 
 
-def write_file(path: Path, write) -> None:
-    """One file of a bundle being built (a seam: the tests inject crashes here), with the usual permissions
-    (safetensors writes 0600 files; every bundle file gets 0666 minus the umask)."""
-    write(path)
-    os.chmod(path, 0o666 & ~current_umask())
+def key_error(path: Path, key: str, expected: str, found: object = None) -> DataError:
+    shown = "" if found is None else f", found {json.dumps(found, default=str)[:80]}"
+    return DataError(path, None, f"key \"{key}\": expected {expected}{shown}")
 
 
 @dataclass
 class Bundle:
-    """A trained model with everything needed to turn raw text into label probabilities."""
+    """A trained model with everything needed to turn raw text into label probabilities, in memory."""
 
     model: ClassifierNet
     vocab: Vocab
-    labels: list[str]
-    config: dict
-    path: Path | None = None  # the directory it was loaded from
+    config: BundleConfig
+    metrics: dict | None = None  # metrics.json: test and valid figures, the baseline, the history of epochs
+    path: Path | None = None     # the folder it was loaded from or last saved to
     # What runs the model at inference: None for the model itself; a faster stand-in (quantized, compiled,
-    # ONNX Runtime) with the same (ids, mask) -> logits contract plugs in here, for every prediction path.
+    # ONNX Runtime: ``textclf.speed.backends``) with the same (ids, mask) -> logits contract plugs in here.
     forward: Forward | None = None
+    # more files written beside the bundle's own (job.json, the training figures), name -> bytes
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, model: ClassifierNet, name: str, vocab: Vocab, labels: list[str], *, tokenizer: str = "basic",
+           max_len: int | None = 400, metrics: dict | None = None, files: dict | None = None, **config) -> Bundle:
+        """A bundle around a model trained by hand (a lesson's): its config made from the model's own;
+        ``config``: more ``BundleConfig`` fields (dataset, temperature, ...)."""
+        return cls(model, vocab, BundleConfig(name, dataclasses.asdict(model.config), list(labels),
+                                              tokenizer=tokenizer, max_len=max_len, **config), metrics,
+                   files=dict(files or {}))
+
+    @property
+    def labels(self) -> list[str]:
+        return self.config.labels
+
+    @property
+    def model_name(self) -> str:
+        return self.config.model
 
     @property
     def max_len(self) -> int | None:
-        return self.config.get("max_len")
+        return self.config.max_len
 
     @property
     def temperature(self) -> float:
         """Logits are divided by this before the softmax (1.0 unless ``textclf calibrate`` fitted one)."""
-        return self.config.get("temperature", 1.0)
+        return self.config.temperature or 1.0
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     @cached_property
     def tokenizer(self):
-        return make_tokenizer(self.config.get("tokenizer", "basic"), self.vocab)
+        return make_tokenizer(self.config.tokenizer, self.vocab)
 
     def tokens(self, text: str) -> list[str]:
         """The tokens of ``text`` the model sees (before ids)."""
@@ -145,98 +257,132 @@ class Bundle:
         return logits(self.model, self.encode(texts), batch_size=batch_size, forward=self.forward,
                       pad_index=self.vocab.pad_index)
 
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """``softmax(logits / temperature)``: ``[n, n_classes]``, the calibrated probabilities."""
+        return (logits / self.temperature).softmax(dim=-1)
+
     def predict(self, texts: list[str], batch_size: int = 64) -> list[dict[str, float]]:
         """``{label: probability}`` for each text."""
-        probs = (self.logits(texts, batch_size) / self.temperature).softmax(dim=1)  # [n, n_classes]
+        probs = self.probabilities(self.logits(texts, batch_size))  # [n, n_classes]
         if not torch.isfinite(probs).all():  # would print NaN: not JSON, and not an answer
             raise ValueError(f"the model {self.path or ''} gave non-finite probabilities; is it a diverged model?")
         return [dict(zip(self.labels, map(float, row))) for row in probs]
 
+    def evaluate(self, examples: list[Example], batch_size: int = 64) -> Evaluation:
+        """Loss, accuracy, F1 and (temperature-scaled) probabilities on labelled examples, through ``forward``."""
+        return evaluate(self.model, self.dataset(examples), batch_size, len(self.labels), forward=self.forward,
+                        temperature=self.temperature)
 
-BACKENDS = ("torch", "onnxruntime")
-QUANTIZE = (None, "int8")
+    @property
+    def history(self) -> list[dict]:
+        """The epochs it was trained for (train/valid loss, valid accuracy and F1, seconds), from its metrics."""
+        return list((self.metrics or {}).get("history") or [])
+
+    def recorded_dataset(self, split: str = "test") -> TextDataset:
+        """The dataset this bundle was trained on, loaded from the source its config records (an absolute path
+        and the reading options), with ``split`` checked against the recorded fingerprint."""
+        where = self.path / "config.json" if self.path else "config.json"
+        record = self.config.data
+        if record is None:  # a bundle from before sources were recorded: only a bundled dataset's name is safe
+            if self.config.dataset in BUNDLED:
+                return load_source({"name_or_path": self.config.dataset})
+            raise DataError(where, None, "the bundle does not record where its training data is; pass --dataset")
+        if record.source is None:
+            raise DataError(where, None, "the bundle was trained on data made in Python, not read from a file; "
+                            "pass --dataset")
+        if split not in record.fingerprints:
+            raise DataError(where, None, f"key \"data\": no fingerprint of the {split} split; expected the source "
+                            "and fingerprints textclf train writes (or pass --dataset)")
+        ds = load_source(record.source)
+        if ds.fingerprints()[split] != record.fingerprints[split]:
+            raise DataError(record.source["name_or_path"], None, f"the {split} split is not the one this bundle was "
+                            "trained with (the file changed since); pass --dataset to score it anyway")
+        return ds
+
+    def set_temperature(self, temperature: float) -> None:
+        """Divide logits by ``temperature`` from now on (checked); ``save_config`` writes it to the folder."""
+        self.config = dataclasses.replace(self.config, temperature=float(temperature))
+
+    def save_config(self) -> Path:
+        """Rewrite this bundle's ``config.json`` (and its model card) in the folder it came from, atomically."""
+        if self.path is None:
+            raise ValueError("this bundle has no folder yet; save it with save_bundle(bundle, DIR)")
+        atomic_write_text(self.path / "config.json", self.config.to_json())
+        atomic_write_text(self.path / "README.md", model_card(self.config, self.metrics or {}))
+        return self.path / "config.json"
 
 
-def load_bundle(directory: str | Path, device: str | torch.device = "cpu", *, quantize: str | None = None,
-                backend: str = "torch") -> Bundle:
+def save_bundle(bundle: Bundle, out: str | Path) -> Path:
+    """Write ``bundle`` to the folder ``out`` all-or-nothing: every file goes into a new folder beside ``out``,
+    which then replaces it (``textclf.files.atomic_directory``). The model card, ``README.md``, is written
+    from the same config and metrics. ``bundle.path`` becomes ``out``."""
+    out = Path(out)
+    weights = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    config = dataclasses.replace(bundle.config, versions=versions())
+    texts = {"config.json": config.to_json(),
+             "vocab.json": bundle.vocab.to_json(),
+             **({"metrics.json": json.dumps(strict_json(bundle.metrics), indent=2, allow_nan=False)}
+                if bundle.metrics is not None else {}),
+             "README.md": model_card(config, bundle.metrics or {}),  # from the same config.json and metrics.json
+             **bundle.files}
+    with atomic_directory(out, keep=learners_file) as tmp:
+        write_file(tmp / "model.safetensors", lambda path: save_file(weights, str(path)))
+        for name, content in texts.items():
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            write_file(tmp / name, lambda path, data=data: path.write_bytes(data))
+    bundle.config, bundle.path = config, out
+    return out
+
+
+def strict_json(value):
+    """``value`` with NaN/inf floats as ``null``: Python's json writes them as ``NaN``, which is not JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def write_file(path: Path, write) -> None:
+    """One file of a bundle being built (a seam: the tests inject crashes here), with the usual permissions
+    (safetensors writes 0600 files; every bundle file gets 0666 minus the umask)."""
+    write(path)
+    os.chmod(path, 0o666 & ~current_umask())
+
+
+def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
     """Read a bundle folder, checking every part before trusting it: config types and ranges (before anything
     is allocated), labels against the head, vocabulary against the embedding, weight names, shapes, dtypes and
     finiteness. Any problem is a ``DataError`` naming the file and the key.
 
-    ``quantize="int8"`` and/or ``backend="onnxruntime"`` give the bundle a faster ``forward`` (CPU only;
-    ``textclf bench`` measures them and their accuracy delta); ``model`` stays the fp32 network (explanations
-    and transfer use it).
+    A faster stand-in for the model (int8, ONNX Runtime) is ``textclf.speed.backends.with_backend(bundle, ...)``;
+    ``model`` stays the fp32 network (explanations and transfer use it).
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
-    if quantize not in QUANTIZE:
-        raise ValueError(f"unknown quantization {quantize!r}; expected int8 (or none)")
     recover_directory(directory, clean=False)  # a save killed between its renames: the old bundle comes back
     directory = require_exists(directory)
     if not directory.is_dir():
         raise DataError(directory, None, "is a file; expected a bundle folder (model.safetensors, config.json, ...)")
     config_path = directory / "config.json"
-    config = read_json(config_path, "a textclf bundle config")
-    model_name, model_config, labels = check_config(config, config_path)
+    config = BundleConfig.from_json(read_json(config_path, "a textclf bundle config"), config_path)
+    net_config = dataclasses.asdict(config.net_config())
     vocab = Vocab.load(directory / "vocab.json")
-    check_vocab(vocab, model_config, directory / "vocab.json")
+    check_vocab(vocab, net_config, directory / "vocab.json")
     weights_path = require_file(directory / "model.safetensors", "safetensors weights")
     with torch.device("meta"):  # the expected names, shapes and dtypes, without allocating anything
-        expected = build_model(model_name, **model_config)[0].state_dict()
-    check_weight_header(weights_path, expected, model_name)
-    model, _ = build_model(model_name, **model_config)
+        expected = build_model(config.model, **net_config)[0].state_dict()
+    check_weight_header(weights_path, expected, config.model)
+    model, _ = build_model(config.model, **net_config)
     weights = load_file(str(weights_path))
     bad = non_finite(weights)
     if bad:
         raise DataError(weights_path, None, f"tensor {bad[0]!r} holds NaN or infinite values; expected finite weights")
     model.load_state_dict(weights)
     model.to(device).eval()
-    bundle = Bundle(model, vocab, labels, config, directory)
-    if quantize or backend != "torch":
-        from textclf.speed.backends import fast_forward
-
-        bundle.forward = fast_forward(model, model_name, quantize=quantize, backend=backend)
-    return bundle
-
-
-def key_error(path: Path, key: str, expected: str, found: object = None) -> DataError:
-    shown = "" if found is None else f", found {json.dumps(found)[:80]}"
-    return DataError(path, None, f"key \"{key}\": expected {expected}{shown}")
-
-
-def check_config(config: dict, path: Path) -> tuple[str, dict, list[str]]:
-    """The model name, its (checked) config and the labels of a bundle's ``config.json``."""
-    if config.get("format") != FORMAT:
-        raise key_error(path, "format", f"\"{FORMAT}\" (a textclf bundle)", config.get("format"))
-    name = config.get("model")
-    if not isinstance(name, str) or name not in MODELS:
-        raise key_error(path, "model", "one of " + ", ".join(MODELS), name)
-    options = config.get("model_config")
-    if not isinstance(options, dict):
-        raise key_error(path, "model_config", "an object of the model's config fields", options)
-    try:
-        model_config = dataclasses.asdict(build_config(name, **options))
-    except (ConfigError, TypeError) as err:
-        raise DataError(path, None, f"key \"model_config\": {err}") from None
-    for key in MODELS[name].fixed:
-        model_config.pop(key)  # build_model sets it from the name (lstm/gru: the cell)
-    labels = config.get("labels")
-    if (not isinstance(labels, list) or not all(isinstance(y, str) and y for y in labels)
-            or len(set(labels)) != len(labels)):
-        raise key_error(path, "labels", "a list of distinct, non-empty label strings", labels)
-    if len(labels) != model_config["n_classes"]:
-        raise key_error(path, "labels", f"{model_config['n_classes']} labels, one per output of the model's head "
-                        f"(model_config.n_classes)", labels)
-    if config.get("tokenizer", "basic") not in TOKENIZERS:
-        raise key_error(path, "tokenizer", "one of " + ", ".join(TOKENIZERS), config.get("tokenizer"))
-    max_len = config.get("max_len")
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
-        raise key_error(path, "max_len", "a whole number >= 1, or null", max_len)
-    temperature = config.get("temperature", 1.0)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 1e-3 <= temperature <= 1e3:
-        raise key_error(path, "temperature", "a number from 0.001 to 1000 (the fitted softmax temperature)",
-                        temperature)
-    return name, model_config, labels
+    metrics_path = directory / "metrics.json"
+    metrics = read_json(metrics_path, "the bundle's metrics") if metrics_path.is_file() else None
+    return Bundle(model, vocab, config, metrics, directory)
 
 
 def check_vocab(vocab: Vocab, model_config: dict, path: Path) -> None:

@@ -79,3 +79,31 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, steps: int = 20
     if not 1e-3 <= temperature <= 1e3 or nll(logits, targets, temperature) > nll(logits, targets):
         return 1.0  # no better temperature found (e.g. a perfectly separated split): leave the model as it is
     return temperature
+
+
+@dataclass
+class Calibration:
+    """A temperature fitted on the validation split, and what it does to each split's NLL and ECE."""
+
+    temperature: float
+    before: dict[str, tuple[float, float]]  # split -> (NLL, ECE) at temperature 1
+    after: dict[str, tuple[float, float]]   # split -> (NLL, ECE) at the fitted temperature
+
+    def table(self) -> str:
+        return "\n".join(f"{split}: NLL {self.before[split][0]:.4f} -> {self.after[split][0]:.4f}   "
+                         f"ECE {self.before[split][1]:.4f} -> {self.after[split][1]:.4f}" for split in self.before)
+
+
+def calibrate(bundle, splits: dict[str, list]) -> Calibration:
+    """Fit ``bundle``'s softmax temperature on ``splits["valid"]`` (labelled examples) and score every split
+    before and after. The logits come through the bundle (its ``forward``); the bundle is not changed:
+    ``bundle.set_temperature(result.temperature)`` applies it."""
+    scores = {}
+    for split, examples in splits.items():
+        data = bundle.dataset(examples)
+        scores[split] = (bundle.logits([ex.text for ex in examples]), torch.tensor(data.labels))
+    temperature = fit_temperature(*scores["valid"])
+
+    def figures(t: float) -> dict[str, tuple[float, float]]:
+        return {s: (nll(v, y, t), expected_calibration_error((v / t).softmax(1), y)) for s, (v, y) in scores.items()}
+    return Calibration(temperature, figures(1.0), figures(temperature))

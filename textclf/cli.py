@@ -1,26 +1,28 @@
-"""The ``textclf`` command.
+"""The ``textclf`` command: it parses, calls the package and prints; the work is in the modules it calls.
 
     textclf train [--dataset D] [--model cnn] [--embeddings glove] [--out DIR]   train, test, write a bundle
     textclf train --init-from DIR --finetune head|last-k|full ...               transfer to a new task
     textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
     textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
     textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
-    textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
-    textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
+    textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
+    textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
     textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
     textclf export DIR --format onnx|torch-export   a portable graph (model.onnx / model.pt2), parity-checked
     textclf serve DIR [--port 8000]         HTTP: POST /predict, POST /explain, GET /healthz, GET / (a demo page)
-    textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
-    textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
+    textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
+    textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
     textclf check 1.1 [--file F]            grade a lesson exercise
 
-Bad input files end with one line naming the file, the line and what was
-expected (exit status 2), never with a traceback.
+Each command is one ``add_NAME`` (its arguments) beside its ``cmd_NAME`` (parse, call, print). Bad input
+files end with one line naming the file, the line and what was expected (exit status 2), never with a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from textclf.text.printable import json_safe, printable
 
 MODEL_OPTIONS = ("hidden_dim", "num_layers", "n_filters", "dropout", "model_dim", "n_heads", "ff_dim", "positions",
                  "norm", "pooling")
-
+SPLITS = ["train", "valid", "test"]
 
 
 def texts_from(texts: list[str]) -> list[str]:
@@ -107,109 +109,11 @@ def load_from_args(args: argparse.Namespace):
     return ds
 
 
-def dataset_for_bundle(args: argparse.Namespace, bundle):
-    """``--dataset`` if given; else the dataset the bundle was trained on, loaded from the source its config
-    records (an absolute path and the reading options) and checked against the recorded fingerprint."""
-    from textclf.data import BUNDLED
-    from textclf.data.datasets import load_source
-
-    if args.dataset:
-        return load_from_args(args)
-    config_file = bundle.path / "config.json" if bundle.path else "config.json"
-    recorded = bundle.config.get("data")
-    if recorded is None:  # a bundle from before sources were recorded: only a bundled dataset's name is safe
-        if bundle.config.get("dataset") in BUNDLED:
-            args.dataset = bundle.config["dataset"]
-            return load_from_args(args)
-        raise DataError(config_file, None, "the bundle does not record where its training data is; pass --dataset")
-    if isinstance(recorded, dict) and recorded.get("source") is None and "fingerprints" in recorded:
-        raise DataError(config_file, None, "the bundle was trained on data made in Python, not read from a file; "
-                        "pass --dataset")
-    try:
-        ds = load_source(recorded["source"])
-        expected = recorded["fingerprints"][args.split]
-    except (KeyError, TypeError) as err:
-        raise DataError(config_file, None, f"key \"data\": unreadable dataset record ({err!r}); expected "
-                        "the source and fingerprints textclf train writes (or pass --dataset)") from None
-    if ds.fingerprints()[args.split] != expected:
-        raise DataError(recorded["source"]["name_or_path"], None, f"the {args.split} split is not the one this "
-                        "bundle was trained with (the file changed since); pass --dataset to score it anyway")
-    return ds
 
 
-def cmd_data(args: argparse.Namespace) -> int:
-    from textclf.data_report import describe
-
-    print(describe(load_from_args(args), batch_size=args.batch_size, glove=args.glove))
-    return 0
-
-
-def job_from_args(args: argparse.Namespace):
-    """The ``JobConfig`` that ``textclf train`` runs: the model's recipe, then the options given."""
-    from textclf.pipeline import JobConfig, recipe
-    from textclf.training import TrainConfig
-
-    options = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
-    for key, value in recipe(args.model).items():  # options not given on the command line
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                        seed=args.seed, device=args.device, monitor=args.monitor, progress=not args.quiet,
-                        optimizer=args.optimizer, warmup=args.warmup, schedule=args.schedule,
-                        weight_decay=args.weight_decay, grad_clip=args.grad_clip or None)
-    return JobConfig(model=args.model, embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
-                     min_freq=args.min_freq, max_len=args.max_len, model_options=options, train=train,
-                     init_from=str(args.init_from) if args.init_from else None, finetune=args.finetune,
-                     last_k=args.last_k, layer_lr_decay=args.layer_lr_decay, extend_vocab=not args.no_extend_vocab,
-                     baseline=not args.no_baseline)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train in this process, or (started by torchrun) as one of N data-parallel processes."""
-    from textclf import distributed
-
-    if not distributed.launched_by_torchrun():
-        return train(args)
-    cluster = distributed.setup(args.device)
-    try:
-        return train(args, cluster)
-    finally:
-        distributed.teardown()
-
-
-def train(args: argparse.Namespace, cluster=None) -> int:
-    from textclf.distributed import ddp_hooks, restart_count
-    from textclf.pipeline import train_job
-    from textclf.training import TrainingDiverged, TrainingInterrupted
-
-    main = cluster is None or cluster.is_main
-    say = print if main else (lambda *a, **k: None)  # only rank 0 talks
-    ds = load_from_args(args)
-    job = job_from_args(args)
-    job.train.progress = job.train.progress and main
-    checkpoint = args.out / "checkpoint.pt"
-    resume = args.resume
-    if restart_count() > 0 and checkpoint.is_file():  # torchrun restarted the workers after a failure
-        resume = True
-        say(f"restart {restart_count()}: resuming from {checkpoint}")
-    say(f"training {args.model} on {printable(ds.name)} -> {args.out}")
-    if cluster is not None:
-        say(f"distributed: {cluster.describe()}; batch size {job.train.batch_size} per process, "
-            f"{job.train.batch_size * cluster.world_size} per step")
-    try:
-        metrics = train_job(ds, job, args.out, resume=resume, log=say,
-                            hooks=ddp_hooks(cluster) if cluster is not None else None)
-    except (TrainingDiverged, TrainingInterrupted) as err:
-        say(f"textclf train: {err}", file=sys.stderr)
-        return 130 if isinstance(err, TrainingInterrupted) else 3
-    except KeyboardInterrupt:  # outside the epoch loop: before training, or while testing/saving
-        hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
-        say(f"textclf train: interrupted{hint}", file=sys.stderr)
-        return 130
-    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json "
-        "README.md (the model card)")
-    say(f"test_accuracy={metrics['test_accuracy']:.4f} test_f1={metrics['test_f1']:.4f}")
-    return 0
+def dataset_for(args: argparse.Namespace, bundle, split: str):
+    """``--dataset`` if given; else the dataset the bundle records (checked against its fingerprint)."""
+    return load_from_args(args) if args.dataset else bundle.recorded_dataset(split)
 
 
 def add_speed_options(parser: argparse.ArgumentParser) -> None:
@@ -218,243 +122,21 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
                         help="run the model with PyTorch or ONNX Runtime (pip install 'textclf[onnx]')")
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def open_bundle(args: argparse.Namespace, speed: bool = False):
+    """The bundle named on the command line (with ``--quantize``/``--backend`` applied where the command has them)."""
     from textclf.bundle import load_bundle
-    from textclf.metrics import format_confusion
-    from textclf.training import evaluate
-
-    bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)
-    ds = dataset_for_bundle(args, bundle)
-    if sorted(ds.labels) != sorted(bundle.labels):
-        raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
-    if not ds.split(args.split):
-        raise DataError(ds.where(), None, f"the {args.split} split is empty; expected examples to score")
-    data = bundle.dataset(ds.split(args.split))  # the bundle's own tokenizer (WordPiece for MiniLM)
-    from textclf.calibration import expected_calibration_error
-
-    result = evaluate(bundle.model, data, forward=bundle.forward, temperature=bundle.temperature)
-    ece = expected_calibration_error(result.probabilities, result.targets)
-    print(f"{printable(ds.name)} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  "
-          f"loss {result.loss:.4f}  ECE {ece:.4f}"
-          + (f" (temperature {bundle.temperature:.3f})" if bundle.temperature != 1.0 else "")
-          + f"  ({len(data)} texts)")
-    if bundle.forward is not None:  # a faster variant: what it costs in accuracy
-        plain = evaluate(bundle.model, data)
-        print(f"{args.backend}{' int8' if args.quantize else ''} vs fp32 PyTorch: accuracy "
-              f"{100 * (result.accuracy - plain.accuracy):+.2f} points ({plain.accuracy:.4f}), predictions agree on "
-              f"{float((result.predictions == plain.predictions).float().mean()):.1%}")
-    print(format_confusion(result.confusion(len(bundle.labels)), bundle.labels))
-    return 0
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    import json
-
-    from textclf.bundle import load_bundle
-
-    texts = texts_from(args.texts)
-    bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)
-    for text, probs in zip(texts, bundle.predict(texts)):
-        label = max(probs, key=probs.get)
-        print(json_safe(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False)))
-    return 0
-
-
-def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[str] | None]:
-    """The texts to explain: from the command line / stdin, or (``--split``) from a dataset, with true labels."""
-    if args.split is None:
-        if not args.texts:
-            raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")
-        return texts_from(args.texts), None
-    examples = dataset_for_bundle(args, bundle).split(args.split)
-    if args.wrong_only:
-        predictions = bundle.predict([ex.text for ex in examples])
-        examples = [ex for ex, p in zip(examples, predictions) if max(p, key=p.get) != ex.label]
-    examples = examples[: args.limit]
-    return [ex.text for ex in examples], [ex.label for ex in examples]
-
-
-def cmd_explain(args: argparse.Namespace) -> int:
-    from textclf.bundle import load_bundle
-    from textclf.explain import explain, render_terminal, save_html
-
-    if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
-        problem = ("is a folder; expected the name of an .html file to write" if args.html.is_dir()
-                   else "its folder does not exist; expected a file name in an existing folder")
-        raise DataError(args.html, None, problem)
-    bundle = load_bundle(args.bundle)
-    texts, truth = explain_inputs(args, bundle)
-    explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
-                           steps=args.steps, method=args.method, output=args.output, engine=args.engine)
-    print(render_terminal(explanations, color=False if args.no_color else None))
-    if args.html:
-        save_html(args.html, explanations, title=f"Which words mattered: {args.bundle}")
-        print(f"HTML report written to {args.html}")
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    import json
-
-    from textclf.bundle import load_bundle
-    from textclf.report import build_report, write_report
-
-    out = args.out or args.bundle / "report.html"
-    if out.is_dir():
-        raise DataError(out, None, "is a folder; expected the name of an .html file to write")
-    bundle = load_bundle(args.bundle)
-    args.split = "test"
-    own_data = args.dataset is None  # the bundle's recorded data (checked against its fingerprint)
-    ds = dataset_for_bundle(args, bundle)
-    metrics_path = args.bundle / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
-    write_report(out, build_report(bundle, ds, metrics, mistakes=args.mistakes, baseline=not args.no_baseline,
-                                   own_data=own_data))
-    print(f"report written to {out}")
-    return 0
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the softmax temperature on the validation split and write it into the bundle's config.json."""
-    import json
-
-    import torch
-
-    from textclf.bundle import load_bundle
-    from textclf.calibration import expected_calibration_error, fit_temperature, nll
-    from textclf.inference import logits
-    from textclf.io import atomic_write_text
 
     bundle = load_bundle(args.bundle)
-    ds = dataset_for_bundle(args, bundle)
-    scores = {}
-    for split in ("valid", "test"):
-        data = bundle.dataset(ds.split(split))
-        scores[split] = (logits(bundle.model, data.ids), torch.tensor(data.labels))
-    temperature = fit_temperature(*scores["valid"])
-    for split, (values, targets) in scores.items():
-        ece_before = expected_calibration_error(values.softmax(1), targets)
-        ece_after = expected_calibration_error((values / temperature).softmax(1), targets)
-        print(f"{split}: NLL {nll(values, targets):.4f} -> {nll(values, targets, temperature):.4f}   "
-              f"ECE {ece_before:.4f} -> {ece_after:.4f}")
-    config_path = args.bundle / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["temperature"] = temperature
-    atomic_write_text(config_path, json.dumps(config, indent=2))
-    print(f"temperature {temperature:.4f} fitted on the validation split, written to {config_path} "
-          "(predict, evaluate and the facade apply it; accuracy and the ranking of labels do not change)")
-    return 0
+    if speed:
+        from textclf.speed.backends import with_backend
+
+        with_backend(bundle, quantize=args.quantize, backend=args.backend)
+    return bundle
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from textclf.bundle import load_bundle
-    from textclf.speed.bench import VARIANTS, bench, profile_summary, table
-    from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product
+# ---- train -------------------------------------------------------------------------------------------------------
 
-    if args.quantize or args.backend != "torch":  # one variant against fp32
-        chosen = ("onnxruntime" if args.backend == "onnxruntime" else "") + (" int8" if args.quantize else "")
-        args.variants = ["fp32", chosen.strip()]
-    unknown = [v for v in args.variants if v not in VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown variant(s) {unknown}; expected some of: {', '.join(VARIANTS)}")
-    bundle = load_bundle(args.bundle)
-    examples = dataset_for_bundle(args, bundle).split(args.split)[: args.limit]
-    if not examples:
-        raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to time")
-    import torch
-
-    print(f"{args.bundle} ({bundle.config['model']}) on {len(examples)} {args.split} texts; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 hardware: {bf16_supported()}, "
-          f"int8 dot products (VNNI): {int8_dot_product()}; {args.rounds} alternating rounds")
-    rows = bench(bundle, [e.text for e in examples], [e.label for e in examples], variants=args.variants,
-                 rounds=args.rounds, batch_size=args.batch_size)
-    print(table(rows))
-    if args.profile:
-        print("\nwhere fp32 prediction spends its time (torch.profiler, self CPU time):")
-        print(profile_summary(bundle, [e.text for e in examples][:500], batch_size=args.batch_size))
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from textclf.bundle import load_bundle
-    from textclf.export import export_bundle, export_path
-
-    bundle = load_bundle(args.bundle)
-    fmt = args.export_format
-    out = export_path(args.bundle, fmt, args.out)  # checked before any work
-    if not 0 < args.tolerance < 1:
-        raise ValueError(f"--tolerance {args.tolerance}: expected a number between 0 and 1 (default 1e-4)")
-    examples = dataset_for_bundle(args, bundle).split(args.split)[: args.limit]
-    if not examples:
-        raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to check the export on")
-    result = export_bundle(bundle, fmt, [e.text for e in examples], out, tolerance=args.tolerance)
-    print(f"{result.path}: {fmt}, {result.path.stat().st_size / 1e6:.1f} MB; parity with the PyTorch model "
-          f"on {result.texts} {args.split} texts: max |logit difference| {result.max_difference:.2e} "
-          f"(at most {args.tolerance:.0e})")
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from textclf.bundle import load_bundle
-    from textclf.serving import Limits, make_server
-
-    limits = Limits(max_texts=args.max_texts, max_explain_texts=args.max_explain_texts, max_chars=args.max_chars,
-                    max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps)
-    bundle = load_bundle(args.bundle, quantize=args.quantize, backend=args.backend)  # once, before serving
-    try:
-        server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet, batching=not args.no_batching)
-    except OSError as err:
-        raise OSError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); pick another --port "
-                      "(0: any free port)") from None
-    host, port = server.server_address[:2]
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {args.host}: anyone who can reach this machine can use the model "
-              "(no authentication)", file=sys.stderr)
-    variant = f"{args.backend}{' int8' if args.quantize else ''}"
-    print(f"serving {args.bundle} ({bundle.config['model']}, {variant}) on http://{host}:{port}/  "
-          "(POST /predict, POST /explain, GET /healthz; Ctrl-C stops)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-    finally:
-        server.server_close()
-    return 0
-
-
-def cmd_tokenize(args: argparse.Namespace) -> int:
-    import json
-
-    texts = texts_from(args.texts)
-    if args.tokenizer == "minilm":
-        from textclf.pretrained import minilm_tokenizer
-
-        wordpiece = minilm_tokenizer()
-        for text in texts:
-            ids = wordpiece.encode(text, args.max_len)
-            print(json_safe(json.dumps({"text": text, "tokens": wordpiece.vocab.decode(ids), "ids": ids},
-                                       ensure_ascii=False)))
-    else:
-        from textclf.text import tokenize
-
-        for text in texts:
-            print(json_safe(json.dumps({"text": text, "tokens": tokenize(text)}, ensure_ascii=False)))
-    return 0
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from textclf.grading import report, run_checks
-
-    outcomes = run_checks(args.exercises, args.file, verbose=args.verbose)
-    print(report(outcomes))
-    return 0 if all(o.failed == 0 and o.passed for o in outcomes.values()) else 1
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="textclf", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_train(commands) -> None:
     train = commands.add_parser("train", help="train a model on a dataset and write a bundle directory")
     add_dataset_options(train, positional=False)
     train.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS))
@@ -501,19 +183,131 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip the TF-IDF + SVM baseline (metrics.json and the model card compare with it)")
     train.set_defaults(run=cmd_train)
 
+
+def job_from_args(args: argparse.Namespace, progress: bool = True):
+    """The ``JobConfig`` that ``textclf train`` runs: the model's recipe, then the options given."""
+    from textclf.pipeline import job_for
+
+    trained = ("epochs", "batch_size", "lr", "patience", "seed", "device", "monitor", "optimizer", "warmup",
+               "schedule", "weight_decay", "grad_clip", "embeddings", "freeze_embeddings", "min_freq", "max_len",
+               "finetune", "last_k", "layer_lr_decay", *MODEL_OPTIONS)
+    return job_for(args.model, **{k: getattr(args, k) for k in trained}, progress=progress and not args.quiet,
+                   init_from=str(args.init_from) if args.init_from else None,
+                   extend_vocab=not args.no_extend_vocab, baseline=not args.no_baseline)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or (started by torchrun) as one of N data-parallel processes."""
+    from textclf import distributed
+
+    if not distributed.launched_by_torchrun():
+        return train(args)
+    cluster = distributed.setup(args.device)
+    try:
+        return train(args, cluster)
+    finally:
+        distributed.teardown()
+
+
+def train(args: argparse.Namespace, cluster=None) -> int:
+    from textclf.bundle import save_bundle
+    from textclf.devices import pick_device
+    from textclf.distributed import ddp_hooks, restart_count
+    from textclf.pipeline import train_job
+    from textclf.training import TrainingDiverged, TrainingInterrupted
+
+    main = cluster is None or cluster.is_main
+    say = print if main else (lambda *a, **k: None)  # only rank 0 talks
+    ds = load_from_args(args)
+    job = job_from_args(args, progress=main)
+    device = cluster.device if cluster is not None else pick_device(job.train.device)  # the one decision
+    checkpoint = args.out / "checkpoint.pt"
+    resume = args.resume or (restart_count() > 0 and checkpoint.is_file())  # torchrun restarted the workers
+    if resume and not args.resume:
+        say(f"restart {restart_count()}: resuming from {checkpoint}")
+    say(f"training {args.model} on {printable(ds.name)} -> {args.out}")
+    if cluster is not None:
+        say(f"distributed: {cluster.describe()}; batch size {job.train.batch_size} per process, "
+            f"{job.train.batch_size * cluster.world_size} per step")
+    hooks = ddp_hooks(cluster) if cluster is not None else None
+    try:
+        bundle = train_job(ds, job, args.out, resume=resume, log=say, hooks=hooks, device=device)
+        if main:  # one swap writes the bundle and drops the checkpoint files
+            save_bundle(bundle, args.out)
+        if hooks is not None:
+            hooks.barrier()
+    except (TrainingDiverged, TrainingInterrupted) as err:
+        say(f"textclf train: {err}", file=sys.stderr)
+        return 130 if isinstance(err, TrainingInterrupted) else 3
+    except KeyboardInterrupt:  # outside the epoch loop: before training, or while testing/saving
+        hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
+        say(f"textclf train: interrupted{hint}", file=sys.stderr)
+        return 130
+    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json "
+        "README.md (the model card)")
+    say(f"test_accuracy={bundle.metrics['test_accuracy']:.4f} test_f1={bundle.metrics['test_f1']:.4f}")
+    return 0
+
+
+# ---- evaluate, predict -------------------------------------------------------------------------------------------
+
+def add_evaluate(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="score a trained bundle on a dataset split")
     evaluate.add_argument("bundle", type=Path)
     add_dataset_options(evaluate, positional=False, default=None)
-    evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    evaluate.add_argument("--split", default="test", choices=SPLITS)
     add_speed_options(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from textclf.calibration import expected_calibration_error
+    from textclf.metrics import format_confusion
+
+    bundle = open_bundle(args, speed=True)
+    ds = dataset_for(args, bundle, args.split)
+    if sorted(ds.labels) != sorted(bundle.labels):
+        raise ValueError(f"the dataset's labels {ds.labels} are not the model's {bundle.labels}")
+    examples = ds.split(args.split)
+    if not examples:
+        raise DataError(ds.where(), None, f"the {args.split} split is empty; expected examples to score")
+    result = bundle.evaluate(examples)  # the bundle's own tokenizer (WordPiece for MiniLM) and temperature
+    ece = expected_calibration_error(result.probabilities, result.targets)
+    print(f"{printable(ds.name)} {args.split}: accuracy {result.accuracy:.4f}  F1 {result.f1:.4f}  "
+          f"loss {result.loss:.4f}  ECE {ece:.4f}"
+          + (f" (temperature {bundle.temperature:.3f})" if bundle.temperature != 1.0 else "")
+          + f"  ({len(examples)} texts)")
+    if bundle.forward is not None:  # a faster variant: what it costs in accuracy
+        from textclf.inference import evaluate
+
+        plain = evaluate(bundle.model, bundle.dataset(examples))
+        print(f"{args.backend}{' int8' if args.quantize else ''} vs fp32 PyTorch: accuracy "
+              f"{100 * (result.accuracy - plain.accuracy):+.2f} points ({plain.accuracy:.4f}), predictions agree on "
+              f"{float((result.predictions == plain.predictions).float().mean()):.1%}")
+    print(format_confusion(result.confusion(len(bundle.labels)), bundle.labels))
+    return 0
+
+
+def add_predict(commands) -> None:
     predict = commands.add_parser("predict", help="label probabilities for texts (- reads them from stdin)")
     predict.add_argument("bundle", type=Path)
     predict.add_argument("texts", nargs="+", help="texts to classify, or - to read one per line from stdin")
     add_speed_options(predict)
     predict.set_defaults(run=cmd_predict)
 
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    texts = texts_from(args.texts)
+    bundle = open_bundle(args, speed=True)
+    for text, probs in zip(texts, bundle.predict(texts)):
+        label = max(probs, key=probs.get)
+        print(json_safe(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False)))
+    return 0
+
+
+# ---- explain, report, calibrate ----------------------------------------------------------------------------------
+
+def add_explain(commands) -> None:
     explain = commands.add_parser("explain", help="which words mattered: integrated gradients for texts")
     explain.add_argument("bundle", type=Path)
     explain.add_argument("texts", nargs="*", help="texts to explain, or - to read one per line from stdin")
@@ -527,11 +321,43 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--engine", choices=["textclf", "captum"], default="textclf")
     explain.add_argument("--no-color", action="store_true", help="mark scores as word(+0.12) instead of colours")
     add_dataset_options(explain, positional=False, default=None)
-    explain.add_argument("--split", choices=["train", "valid", "test"], help="explain texts of this dataset split")
+    explain.add_argument("--split", choices=SPLITS, help="explain texts of this dataset split")
     explain.add_argument("--limit", type=whole_number(1), default=5, help="how many texts of --split")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
 
+
+def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[str] | None]:
+    """The texts to explain: from the command line / stdin, or (``--split``) from a dataset, with true labels."""
+    from textclf.explain import dataset_texts
+
+    if args.split is None:
+        if not args.texts:
+            raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")
+        return texts_from(args.texts), None
+    examples = dataset_for(args, bundle, args.split).split(args.split)
+    return dataset_texts(bundle, examples, limit=args.limit, wrong_only=args.wrong_only)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from textclf.explain import explain, render_terminal, save_html
+
+    if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
+        problem = ("is a folder; expected the name of an .html file to write" if args.html.is_dir()
+                   else "its folder does not exist; expected a file name in an existing folder")
+        raise DataError(args.html, None, problem)
+    bundle = open_bundle(args)
+    texts, truth = explain_inputs(args, bundle)
+    explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
+                           steps=args.steps, method=args.method, output=args.output, engine=args.engine)
+    print(render_terminal(explanations, color=False if args.no_color else None))
+    if args.html:
+        save_html(args.html, explanations, title=f"Which words mattered: {args.bundle}")
+        print(f"HTML report written to {args.html}")
+    return 0
+
+
+def add_report(commands) -> None:
     report = commands.add_parser("report", help="one self-contained HTML page: metrics, curves, calibration, mistakes")
     report.add_argument("bundle", type=Path)
     report.add_argument("--out", type=Path, help="the HTML file (default DIR/report.html)")
@@ -540,15 +366,51 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataset_options(report, positional=False, default=None)
     report.set_defaults(run=cmd_report)
 
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from textclf.report import build_report, write_report
+
+    out = args.out or args.bundle / "report.html"
+    if out.is_dir():
+        raise DataError(out, None, "is a folder; expected the name of an .html file to write")
+    bundle = open_bundle(args)
+    ds = dataset_for(args, bundle, "test")
+    own_data = args.dataset is None  # the bundle's recorded data (checked against its fingerprint)
+    write_report(out, build_report(bundle, ds, mistakes=args.mistakes, baseline=not args.no_baseline,
+                                   own_data=own_data))
+    print(f"report written to {out}")
+    return 0
+
+
+def add_calibrate(commands) -> None:
     calibrate = commands.add_parser("calibrate", help="fit a softmax temperature on the validation split")
     calibrate.add_argument("bundle", type=Path)
     add_dataset_options(calibrate, positional=False, default=None)
-    calibrate.set_defaults(run=cmd_calibrate, split="valid")
+    calibrate.set_defaults(run=cmd_calibrate)
 
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the softmax temperature on the validation split and write it into the bundle's config.json."""
+    from textclf.calibration import calibrate
+
+    bundle = open_bundle(args)
+    ds = dataset_for(args, bundle, "valid")
+    result = calibrate(bundle, {"valid": ds.valid, "test": ds.test})
+    print(result.table())
+    bundle.set_temperature(result.temperature)
+    written = bundle.save_config()
+    print(f"temperature {result.temperature:.4f} fitted on the validation split, written to {written} "
+          "(predict, evaluate and the facade apply it; accuracy and the ranking of labels do not change)")
+    return 0
+
+
+# ---- bench, export, serve ----------------------------------------------------------------------------------------
+
+def add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="time every prediction variant of a bundle (int8, ONNX, compile, ...)")
     bench.add_argument("bundle", type=Path)
     add_dataset_options(bench, positional=False, default=None)
-    bench.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    bench.add_argument("--split", default="test", choices=SPLITS)
     bench.add_argument("--limit", type=whole_number(1), default=2000, help="at most this many texts")
     bench.add_argument("--rounds", type=whole_number(1, 100), default=3, help="alternating timed rounds")
     bench.add_argument("--batch-size", type=whole_number(1, 4096), default=64)
@@ -559,6 +421,27 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_options(bench)  # --quantize/--backend: that one variant against fp32
     bench.set_defaults(run=cmd_bench)
 
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from textclf.speed.bench import bench, check_variants, describe_machine, profile_summary, table
+
+    variants = check_variants(args.variants, quantize=args.quantize, backend=args.backend)
+    bundle = open_bundle(args)
+    examples = dataset_for(args, bundle, args.split).split(args.split)[: args.limit]
+    if not examples:
+        raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to time")
+    print(f"{args.bundle} ({bundle.model_name}) on {len(examples)} {args.split} texts; {describe_machine()}; "
+          f"{args.rounds} alternating rounds")
+    texts = [e.text for e in examples]
+    print(table(bench(bundle, texts, [e.label for e in examples], variants=variants, rounds=args.rounds,
+                      batch_size=args.batch_size)))
+    if args.profile:
+        print("\nwhere fp32 prediction spends its time (torch.profiler, self CPU time):")
+        print(profile_summary(bundle, texts[:500], batch_size=args.batch_size))
+    return 0
+
+
+def add_export(commands) -> None:
     export = commands.add_parser("export", help="write a portable graph of the model (ONNX or torch.export), "
                                  "checked against the PyTorch model")
     export.add_argument("bundle", type=Path)
@@ -567,12 +450,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "(TorchScript is deprecated and not offered)")
     export.add_argument("--out", type=Path, help="the file to write (default DIR/model.onnx or DIR/model.pt2)")
     add_dataset_options(export, positional=False, default=None, format_flag="--data-format")
-    export.add_argument("--split", default="test", choices=["train", "valid", "test"],
-                        help="texts to check parity on")
+    export.add_argument("--split", default="test", choices=SPLITS, help="texts to check parity on")
     export.add_argument("--limit", type=whole_number(1), default=100_000, help="at most this many texts")
     export.add_argument("--tolerance", type=float, default=1e-4, help="largest logit difference accepted")
     export.set_defaults(run=cmd_export)
 
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from textclf.export import check_tolerance, export_bundle, export_path
+
+    bundle = open_bundle(args)
+    fmt = args.export_format
+    out = export_path(args.bundle, fmt, args.out)  # checked before any work
+    check_tolerance(args.tolerance)
+    examples = dataset_for(args, bundle, args.split).split(args.split)[: args.limit]
+    if not examples:
+        raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to check the export on")
+    result = export_bundle(bundle, fmt, [e.text for e in examples], out, tolerance=args.tolerance)
+    print(f"{result.path}: {fmt}, {result.path.stat().st_size / 1e6:.1f} MB; parity with the PyTorch model "
+          f"on {result.texts} {args.split} texts: max |logit difference| {result.max_difference:.2e} "
+          f"(at most {args.tolerance:.0e})")
+    return 0
+
+
+def add_serve(commands) -> None:
     serve = commands.add_parser("serve", help="serve a bundle over HTTP: /predict, /explain, /healthz and a demo page")
     serve.add_argument("bundle", type=Path)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
@@ -590,6 +491,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_options(serve)
     serve.set_defaults(run=cmd_serve)
 
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from textclf.serving import Limits, make_server
+
+    limits = Limits(max_texts=args.max_texts, max_explain_texts=args.max_explain_texts, max_chars=args.max_chars,
+                    max_body_bytes=args.max_body_bytes, explain_steps=args.explain_steps)
+    bundle = open_bundle(args, speed=True)  # once, before serving
+    try:
+        server = make_server(bundle, args.host, args.port, limits, quiet=args.quiet, batching=not args.no_batching)
+    except OSError as err:
+        raise OSError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); pick another --port "
+                      "(0: any free port)") from None
+    host, port = server.server_address[:2]
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: anyone who can reach this machine can use the model "
+              "(no authentication)", file=sys.stderr)
+    variant = f"{args.backend}{' int8' if args.quantize else ''}"
+    print(f"serving {args.bundle} ({bundle.model_name}, {variant}) on http://{host}:{port}/  "
+          "(POST /predict, POST /explain, GET /healthz; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
+# ---- tokenize, data, check ---------------------------------------------------------------------------------------
+
+def add_tokenize(commands) -> None:
     tok = commands.add_parser("tokenize", help="show the tokens (and ids) a tokenizer makes of texts")
     tok.add_argument("texts", nargs="+", help="texts, or - to read one per line from stdin")
     tok.add_argument("--tokenizer", choices=["minilm", "basic"], default="minilm",
@@ -597,17 +529,65 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--max-len", type=whole_number(2, 1_000_000), default=512, help="WordPiece: at most this many ids")
     tok.set_defaults(run=cmd_tokenize)
 
+
+def cmd_tokenize(args: argparse.Namespace) -> int:
+    from textclf.text import tokenize
+
+    texts = texts_from(args.texts)
+    if args.tokenizer == "minilm":
+        from textclf.models.minilm import minilm_tokenizer
+
+        wordpiece = minilm_tokenizer()
+        rows = [{"text": t, "tokens": wordpiece.vocab.decode(ids), "ids": ids}
+                for t, ids in ((t, wordpiece.encode(t, args.max_len)) for t in texts)]
+    else:
+        rows = [{"text": t, "tokens": tokenize(t)} for t in texts]
+    for row in rows:
+        print(json_safe(json.dumps(row, ensure_ascii=False)))
+    return 0
+
+
+def add_data(commands) -> None:
     data = commands.add_parser("data", help="load a dataset and show what the pipeline makes of it")
     add_dataset_options(data)
     data.add_argument("--batch-size", type=whole_number(1, 1 << 20), default=64)
     data.add_argument("--glove", default="bundled", help="GloVe source for the coverage report ('none' to skip)")
     data.set_defaults(run=cmd_data)
 
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from textclf.data_report import describe
+
+    print(describe(load_from_args(args), batch_size=args.batch_size, glove=args.glove))
+    return 0
+
+
+def add_check(commands) -> None:
     check = commands.add_parser("check", help="grade lesson exercises, e.g. textclf check 1.1")
     check.add_argument("exercises", nargs="+", help="1.1 (one exercise) or 1 (a whole lesson)")
     check.add_argument("--file", type=Path, help="your exercise file (default: lessons/exercises/exNN_*.py)")
     check.add_argument("-v", "--verbose", action="store_true", help="show each test and why it failed")
     check.set_defaults(run=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from textclf.grading import report, run_checks
+
+    outcomes = run_checks(args.exercises, args.file, verbose=args.verbose)
+    print(report(outcomes))
+    return 0 if all(o.failed == 0 and o.passed for o in outcomes.values()) else 1
+
+
+COMMANDS = (add_train, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_bench, add_export,
+            add_serve, add_tokenize, add_data, add_check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="textclf", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(commands)
     return parser
 
 

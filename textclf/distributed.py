@@ -41,7 +41,8 @@ import torch.distributed as dist
 from torch import nn
 
 from textclf.batching import BucketBatchSampler, EncodedDataset
-from textclf.training import Hooks, TrainConfig, pick_device
+from textclf.devices import pick_device
+from textclf.training import Hooks, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textclf.data.errors import DataError
-from textclf.inference import Forward, pad_index_of
-from textclf.io import atomic_write
+from textclf.errors import DataError
+from textclf.files import atomic_write
+from textclf.inference import pad_index_of
+from textclf.speed.exported import OnnxForward, program_forward
 
 FORMATS = {"onnx": "model.onnx", "torch-export": "model.pt2"}
 TOLERANCE = 1e-4
@@ -87,38 +88,6 @@ def export_program(model: nn.Module, path: str | Path) -> Path:
     return Path(path)
 
 
-class PaddedForward:
-    """A graph's ``(ids, mask) -> logits`` padded (with masked positions) to the shortest length it accepts:
-    a convolution with kernel 5 needs 5 positions, and the graph cannot pad by itself."""
-
-    def __init__(self, run, min_length: int = 1, pad_index: int = 0):
-        self.run, self.min_length, self.pad_index = run, min_length, pad_index
-
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # [batch, seq_len] each
-        short = self.min_length - ids.shape[1]
-        if short > 0:  # padded positions are masked out: the same result
-            ids = nn.functional.pad(ids, (0, short), value=self.pad_index)
-            mask = nn.functional.pad(mask, (0, short), value=False)
-        return self.run(ids.cpu(), mask.cpu())
-
-
-def program_forward(path: str | Path, pad_index: int = 0) -> Forward:
-    """``(ids, mask) -> logits`` from a ``.pt2`` file (no textclf model class needed to run it), padded up to
-    the shortest length the program accepts."""
-    program = torch.export.load(str(path))
-    module = program.module()
-    return PaddedForward(lambda ids, mask: module(ids, mask), shortest_length(program), pad_index)
-
-
-def shortest_length(program) -> int:
-    """The lower bound the exported program puts on its inputs' length (dimension 1 of ``ids``)."""
-    placeholder = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == "ids")
-    size = placeholder.meta["val"].shape[1]
-    if isinstance(size, int):
-        return size
-    return int(program.range_constraints[size.node.expr].lower)
-
-
 @dataclass
 class ExportResult:
     path: Path
@@ -135,6 +104,11 @@ def max_logit_difference(reference: torch.Tensor, other: torch.Tensor) -> float:
     if reference.shape != other.shape:
         raise ValueError(f"logits of shape {tuple(reference.shape)} and {tuple(other.shape)}; expected the same")
     return float((reference.detach().float() - other.detach().float()).abs().max()) if reference.numel() else 0.0
+
+
+def check_tolerance(tolerance: float) -> None:
+    if not 0 < tolerance < 1:
+        raise ValueError(f"--tolerance {tolerance}: expected a number between 0 and 1 (default 1e-4)")
 
 
 def export_path(directory: str | Path, fmt: str, out: str | Path | None = None) -> Path:
@@ -154,14 +128,14 @@ def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = N
     folder), after checking parity on ``texts``. Written atomically: a failed check or a crash leaves no file."""
     if not texts:
         raise ValueError("no texts to check the export on; expected at least one")
+    if out is None and bundle.path is None:
+        raise ValueError("this bundle has no folder yet: give out= (or save it first with save_bundle)")
     out = export_path(bundle.path, fmt, out)
     result = {}
 
     def write(tmp: Path) -> None:
         model = bundle.model
         if fmt == "onnx":
-            from textclf.speed.onnx import OnnxForward
-
             export_onnx(model, tmp)
             forward = OnnxForward.of(tmp, model)
         else:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from textclf.models.embedding import ClassifierNet
+from textclf.models.base import ClassifierNet
 from textclf.text import Vocab
 
 MODES = ("head", "last-k", "full")

@@ -35,9 +35,8 @@ import numpy as np
 import torch
 
 from textclf.data.datasets import BUNDLED_DIR
-from textclf.data.errors import DataError
-from textclf.data.files import MAX_DECOMPRESSED, decode_utf8, read_bytes, require_exists, require_file
-from textclf.io import atomic_write
+from textclf.errors import DataError
+from textclf.files import MAX_DECOMPRESSED, atomic_write, decode_utf8, read_bytes, require_exists, require_file
 from textclf.text.vocab import Vocab
 
 BUNDLED_GLOVE = BUNDLED_DIR / "glove.6B.50d.subset.txt.gz"

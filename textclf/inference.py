@@ -25,12 +25,14 @@ uses it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from textclf.batching import Collator
+from textclf.batching import Collator, EncodedDataset
+from textclf.metrics import classification_metrics, confusion_matrix
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -85,3 +87,34 @@ def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: i
         pad_index = pad_index_of(model)
     forward = model if forward is None else forward  # not `forward or model`: a compiled module has no truth value
     return run_batched(forward, sequences, pad_index, batch_size=batch_size, device=model_device(model))
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    f1: float
+    targets: torch.Tensor        # [n]
+    predictions: torch.Tensor    # [n]
+    probabilities: torch.Tensor  # [n, n_classes]
+
+    def confusion(self, n_classes: int) -> torch.Tensor:
+        return confusion_matrix(self.targets, self.predictions, n_classes)
+
+
+def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_classes: int | None = None,
+             forward=None, temperature: float = 1.0) -> Evaluation:
+    """Loss, accuracy and F1 over the whole split (not averaged over batches), on the model's device.
+
+    The logits come from the one inference seam (``textclf.inference.logits``); ``forward`` swaps in a
+    faster stand-in for the model (quantized, compiled, ONNX), as ``Bundle.forward`` does.
+    """
+    if len(data) == 0:
+        raise ValueError("cannot evaluate on an empty split; expected at least one example")
+    logits_all = logits(model, data.ids, batch_size=batch_size, forward=forward) / temperature  # [n, n_classes]
+    targets = torch.tensor(data.labels)
+    n_classes = n_classes or logits_all.shape[1]
+    loss = nn.functional.cross_entropy(logits_all, targets).item()
+    predictions = logits_all.argmax(dim=1)
+    metrics = classification_metrics(targets, predictions, n_classes)
+    return Evaluation(loss, metrics["accuracy"], metrics["f1"], targets, predictions, logits_all.softmax(dim=1))

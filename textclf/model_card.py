@@ -4,7 +4,7 @@ A YAML metadata block (``library_name``, ``license``, ``datasets``, ``pipeline_t
 with the test metrics, which the Hub reads) and then, for people: what the model is, the data and its
 license, the training recipe, the test metrics beside the linear baseline trained on the same splits,
 intended use and limitations, how to use it, and the library versions. Everything comes from the
-bundle's ``config.json`` and ``metrics.json``; nothing is typed in by hand.
+bundle's config (``textclf.bundle.BundleConfig``) and ``metrics.json``; nothing is typed in by hand.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from textclf.baseline import NAME as BASELINE
+from textclf.models import MODELS
 
 # What textclf knows about its bundled datasets (textclf/data/bundled/DATASHEET.md has the details).
 KNOWN_DATA = {
@@ -48,14 +49,12 @@ def metrics_table(metrics: dict, baseline: dict | None) -> str:
     return "\n".join(rows)
 
 
-def start_from(config: dict) -> str:
+def start_from(config) -> str:
     """Where the weights started: pretrained (MiniLM), a transferred bundle, or word vectors."""
-    from textclf.models import MODELS
-
-    spec = MODELS.get(config["model"])
+    spec = MODELS.get(config.model)
     if spec is not None and spec.pretrained is not None:
-        return f"weights start from the pretrained {config['model']} checkpoint, with a new classification head"
-    return f"embeddings `{config.get('embeddings', '?')}`"
+        return f"weights start from the pretrained {config.model} checkpoint, with a new classification head"
+    return f"embeddings `{config.embeddings or '?'}`"
 
 
 def yaml_value(value) -> str:
@@ -63,9 +62,9 @@ def yaml_value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def model_card(config: dict, metrics: dict) -> str:
-    """``README.md`` text for a bundle with this ``config.json`` and ``metrics.json``."""
-    model, dataset, labels = config["model"], str(config.get("dataset") or "unrecorded data"), config["labels"]
+def model_card(config, metrics: dict) -> str:
+    """``README.md`` text for a bundle with this config (a ``BundleConfig``) and ``metrics.json``."""
+    model, dataset, labels = config.model, str(config.dataset or "unrecorded data"), config.labels
     data = KNOWN_DATA.get(dataset)
     license_id = data["license"] if data else "other"
     has_test = metrics.get("test_accuracy") is not None
@@ -83,10 +82,10 @@ def model_card(config: dict, metrics: dict) -> str:
                  f"    - {{type: accuracy, value: {metrics['test_accuracy']:.4f}, name: Test accuracy}}",
                  f"    - {{type: f1, value: {metrics['test_f1']:.4f}, name: Test macro F1}}"]
     meta.append("---")
-    train = config.get("train_config") or {}
+    train = config.train_config or {}
     recipe = ", ".join(f"{k} {train[k]}" for k in ("optimizer", "lr", "batch_size", "epochs", "patience", "warmup",
                                                       "schedule", "weight_decay", "grad_clip", "seed") if k in train)
-    source = (config.get("data") or {}).get("source") or {}
+    source = (config.data.source if config.data else None) or {}
     if data:
         data_text = (f"{data['about']}. Source: {data['source']}. License: {data['license_note']}.\n\n"
                      f"Citation: {data['citation']}")
@@ -99,7 +98,7 @@ def model_card(config: dict, metrics: dict) -> str:
                   "which is optimistic: it chose the epoch.")
     if has_test and not baseline:
         evaluation += "\n\n(No baseline was trained for this bundle.)"
-    temperature = config.get("temperature")
+    temperature = config.temperature
     domain = data["domain"] if data else "texts like the training data"
     parameters = (f"{metrics['trainable_parameters']:,}" if "trainable_parameters" in metrics
                   else "an unrecorded number of")
@@ -111,8 +110,8 @@ def model_card(config: dict, metrics: dict) -> str:
         + ", ".join(f"`{y}`" for y in labels) + ".",
         "", "## Training data", "", data_text,
         "", "## Training procedure", "",
-        f"Model `{model}` with options `{json.dumps(config.get('model_config', {}), sort_keys=True)}`; tokenizer "
-        f"`{config.get('tokenizer', 'basic')}`, at most {config.get('max_len')} tokens per text; {start_from(config)}. "
+        f"Model `{model}` with options `{json.dumps(config.model_config, sort_keys=True)}`; tokenizer "
+        f"`{config.tokenizer}`, at most {config.max_len} tokens per text; {start_from(config)}. "
         f"Recipe: {recipe or 'not recorded'}. Best epoch "
         f"{metrics.get('best_epoch', '?')} (chosen on the validation split"
         + (f", accuracy {metrics['valid_accuracy']:.4f}" if metrics.get("valid_accuracy") is not None else "")
@@ -127,7 +126,7 @@ def model_card(config: dict, metrics: dict) -> str:
         "other models with. Check it on your own data before relying on it.",
         "", "## Limitations", "",
         f"- Trained on {domain} only: other domains, languages, sarcasm and long documents (cut at "
-        f"{config.get('max_len')} tokens) may be misclassified, with high confidence.",
+        f"{config.max_len} tokens) may be misclassified, with high confidence.",
         "- It always answers with one of its labels, even for text that is none of them.",
         "- Probabilities are " + ("temperature-scaled on the validation split" if temperature else
                                   "not calibrated (run `textclf calibrate`)") + "; see `textclf report` for the "
@@ -140,6 +139,6 @@ def model_card(config: dict, metrics: dict) -> str:
         "print(bundle.predict([\"a gripping, beautifully acted film\"]))", "```", "",
         "Portable exports: `textclf export DIR --format onnx` (model.onnx) or `--format torch-export` (model.pt2).",
         "", "## Library versions", "",
-        str(config.get("versions") or "not recorded"), "",
+        str(config.versions or "not recorded"), "",
     ]
     return "\n".join(lines)

@@ -1,13 +1,15 @@
-"""The main job: dataset -> vocabulary -> embeddings -> model -> ``fit`` -> test metrics -> bundle.
+"""The main job: dataset -> vocabulary -> embeddings -> model -> ``fit`` -> test metrics -> a ``Bundle``.
 
-``textclf train`` and ``benchmarks/accuracy.py`` both call ``train_job``.
+``job_for(model, **overrides)`` turns a model's recipe into a ``JobConfig``; ``train_job`` runs it and
+returns the trained model in memory. ``textclf train``, the facade, the lessons and the benchmarks all call
+these two; writing the bundle is ``textclf.bundle.save_bundle``.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -15,18 +17,21 @@ import torch
 from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
 from textclf.batching import encode_splits
-from textclf.bundle import Bundle, load_bundle, save_bundle
-from textclf.config import check_bool, check_choice, check_float, check_int, fail
+from textclf.bundle import Bundle, BundleConfig, DataRecord, load_bundle
+from textclf.config import ConfigError, check_bool, check_choice, check_float, check_int, fail
 from textclf.data import DataError, TextDataset
+from textclf.devices import pick_device
+from textclf.figures import confusion_figure, png_bytes, training_curves
+from textclf.files import recover_directory, remove_stale_temporaries
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
 from textclf.glove import embedding_matrix, load_glove
-from textclf.io import recover_directory, remove_stale_temporaries
+from textclf.inference import evaluate
 from textclf.metrics import format_confusion
-from textclf.models import MODELS, build_model, check_options
-from textclf.models.embedding import MAX_WIDTH, ClassifierNet
+from textclf.models import MODELS, Recipe, build_model, check_options, option_names, spec_of
+from textclf.models.base import MAX_WIDTH, ClassifierNet
 from textclf.text import Vocab, make_tokenizer, tokenize
 from textclf.text.printable import printable
-from textclf.training import Hooks, TrainConfig, evaluate, fit, pick_device
+from textclf.training import Hooks, TrainConfig, fit
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 
@@ -67,17 +72,43 @@ class JobConfig:
         check_bool(self, "baseline")
 
 
-def recipe(model: str) -> dict:
-    """The training options (``TrainConfig`` fields) and ``max_len`` a model trains with by default (its
-    registry entry's recipe: from scratch, or fine-tuning for a pretrained model)."""
-    return dict(MODELS[model].recipe)
+def recipe(model: str) -> Recipe:
+    """The training options and ``max_len`` a model trains with by default (its registry entry's recipe:
+    from scratch, or fine-tuning for a pretrained model)."""
+    return spec_of(model).recipe
+
+
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+JOB_FIELDS = {f.name for f in fields(JobConfig)} - {"model", "train"}
+
+
+def job_for(model: str = DEFAULT_MODEL, **overrides) -> JobConfig:
+    """The ``JobConfig`` for ``model``: its registry recipe, then ``overrides`` — any ``JobConfig`` field, any
+    ``TrainConfig`` field, or any of the model's options (``hidden_dim=128``), by name. ``None`` means "not
+    given" (the recipe's value stays); ``grad_clip=0`` means no clipping. A name that is none of these is an
+    error, not a silent default. ``textclf train``, the facade and ``default_job`` all come through here."""
+    base = recipe(model)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given.get("grad_clip") == 0:
+        given["grad_clip"] = None
+    model_options = dict(given.pop("model_options", None) or {})
+    train, job = base.train_options(), {"max_len": base.max_len}
+    for key, value in given.items():
+        if key in TRAIN_FIELDS:
+            train[key] = value
+        elif key in JOB_FIELDS:
+            job[key] = value
+        elif key in option_names(model):
+            model_options[key] = value
+        else:
+            raise ConfigError(f"job_for({model!r}): unknown option {key!r}; expected a JobConfig or TrainConfig "
+                              f"field or one of the model's options ({', '.join(sorted(option_names(model)))})")
+    return JobConfig(model=model, train=TrainConfig(**train), model_options=model_options, **job)
 
 
 def default_job(model: str = DEFAULT_MODEL) -> JobConfig:
     """The job `textclf train --model MODEL` runs when no other option is given."""
-    options = recipe(model)
-    max_len = options.pop("max_len")
-    return JobConfig(model=model, max_len=max_len, train=TrainConfig(**options))
+    return job_for(model)
 
 
 def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tensor | None, int]:
@@ -93,15 +124,15 @@ def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tenso
 def tokenizer_name(job: JobConfig, source: Bundle | None) -> str:
     """The source bundle's tokenizer when transferring, else the model's (``wordpiece`` for MiniLM)."""
     if source is not None:
-        return source.config.get("tokenizer", "basic")
-    return MODELS[job.model].tokenizer
+        return source.config.tokenizer
+    return spec_of(job.model).tokenizer
 
 
 def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
     """A new vocabulary from the training texts, or the source model's (extended with the new words);
     a pretrained model's subword vocabulary (MiniLM's WordPiece) is fixed."""
     if tokenizer_name(job, source) == "wordpiece":
-        return source.vocab if source is not None else MODELS[job.model].vocab()
+        return source.vocab if source is not None else spec_of(job.model).vocab()
     tokens = (tokenize(ex.text) for ex in ds.train)
     if source is None:
         return Vocab.build(tokens, min_freq=job.min_freq)
@@ -109,7 +140,7 @@ def job_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None) -> Vocab:
 
 
 def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple[ClassifierNet, str]:
-    spec = MODELS[job.model]
+    spec = spec_of(job.model)
     if spec.pretrained is not None:  # the pretrained encoder with a new head, frozen by mode
         model = spec.pretrained(len(ds.labels), job.train.seed)
         set_trainable(model, job.finetune, job.last_k)
@@ -122,10 +153,15 @@ def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple
     return model, job.model
 
 
+def where_from(job: JobConfig, source: Bundle) -> str:
+    """The bundle a transfer starts from, for the log and the metrics: its folder, or "a bundle in memory"."""
+    return str(job.init_from or source.path or "a bundle in memory")
+
+
 def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobConfig,
                       log=print) -> tuple[ClassifierNet, str]:
     """The source bundle's model with a new head for ``ds.labels``, embedding rows for new words, frozen by mode."""
-    name, n_old = source.config["model"], len(source.vocab)
+    name, n_old = source.model_name, len(source.vocab)
     if job.model != name:
         log(f"--init-from: using the source's model ({name}), not {job.model}")
     new_rows = None
@@ -135,51 +171,48 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
             new_rows = matrix[n_old:]  # GloVe vectors for the words the source never saw
     model, parameters = transfer(source.model, len(ds.labels), job.finetune, job.last_k, vocab_size=len(vocab),
                                  new_rows=new_rows, seed=job.train.seed)
-    log(f"transfer from {job.init_from} ({', '.join(map(printable, source.labels))} -> "
+    log(f"transfer from {where_from(job, source)} ({', '.join(map(printable, source.labels))} -> "
         f"{', '.join(map(printable, ds.labels))}): "
         f"{len(vocab) - n_old:,} new words, fine-tuning: {job.finetune}"
         + (f" (k={job.last_k})" if job.finetune == "last-k" else ""))
     return model, name
 
 
-def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, resume: bool = False,
-              log=print, hooks: Hooks | None = None, require_test: bool = True) -> dict:
-    """Train and test one model; write the bundle to ``out`` if given. Returns the metrics dict.
+def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None = None, *, resume: bool = False,
+              log=print, hooks: Hooks | None = None, require_test: bool = True,
+              device: torch.device | None = None, source: Bundle | None = None) -> Bundle:
+    """Train and test one model; return it as a ``Bundle`` in memory (``save_bundle`` writes it).
 
-    ``hooks``: ``fit``'s hooks (``textclf.distributed.ddp_hooks`` under torchrun); only their writer
-    (rank 0) writes files, the other processes wait at the barrier after each write.
+    ``checkpoint_dir``: where the loop keeps ``checkpoint.pt`` (and the vocabulary it was trained with) after
+    every epoch, for ``resume``; ``textclf train`` uses the bundle's own folder, and ``save_bundle`` there
+    drops them. ``hooks``: ``fit``'s hooks (``textclf.distributed.ddp_hooks`` under torchrun); only their
+    writer (rank 0) writes checkpoints. ``device``: decided by the caller (default: ``job.train.device``).
     ``require_test=False``: an empty test split is allowed (the metrics then have valid figures only).
+    ``source``: a bundle in memory to transfer from (else ``job.init_from``, a bundle folder, is loaded).
     """
-    out, hooks = (Path(out) if out else None), hooks or Hooks()
+    out, hooks = (Path(checkpoint_dir) if checkpoint_dir else None), hooks or Hooks()
     if out and out.exists() and not out.is_dir():
         raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
     ds.check_trainable(require_test)
+    device = device if device is not None else pick_device(job.train.device)
     if out and hooks.is_writer:
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
     hooks.barrier()
     if resume and (out is None or not (out / "checkpoint.pt").is_file()):  # before anything is written
         raise FileNotFoundError(f"{out / 'checkpoint.pt' if out else 'no --out'}: no checkpoint to resume from")
-    source = load_bundle(job.init_from) if job.init_from else None
-    # The vocabulary a checkpoint was trained with stays beside it; the bundle's own files
-    # (an earlier model's, perhaps) are replaced only once the new model is complete.
-    checkpoint_vocab = out / "checkpoint.vocab.json" if out else None
-    if resume and checkpoint_vocab and checkpoint_vocab.exists():
-        vocab = Vocab.load(checkpoint_vocab)
-    else:
-        vocab = job_vocab(ds, job, source)  # the same on every process: built from the same data
-        if checkpoint_vocab and hooks.is_writer:
-            vocab.save(checkpoint_vocab)
+    source = source or (load_bundle(job.init_from) if job.init_from else None)
+    vocab = checkpoint_vocab(ds, job, source, out, resume, hooks)
     tokenizer = tokenizer_name(job, source)
     encode = encode_splits(ds, vocab, job.max_len, make_tokenizer(tokenizer, vocab))
     model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
     parameters = count_parameters(model)
     log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
-        f"texts; device {pick_device(job.train.device)}")
+        f"texts; device {device}")
     start = time.perf_counter()
     history = fit(model, encode["train"], encode["valid"], job.train,
                   checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log, hooks=hooks,
-                  param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
+                  param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay), device=device,
                   identity={"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels})
     seconds = time.perf_counter() - start
     log(history.table())
@@ -188,33 +221,50 @@ def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *,
                "valid_f1": best["valid_f1"], "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
                "stopped_early": history.stopped_early, "trainable_parameters": parameters.trainable,
                "total_parameters": parameters.total, "history": history.epochs}
-    test = None
-    if ds.test:  # the facade may train without a test split: then there are no test figures, only valid ones
-        test = evaluate(model, encode["test"])  # on the device fit trained on
+    test = evaluate(model, encode["test"]) if ds.test else None  # the facade may train without a test split
+    if test is not None:
         metrics.update(test_accuracy=test.accuracy, test_f1=test.f1, test_loss=test.loss)
-        if job.baseline and out and hooks.is_writer:  # for the bundle's metrics.json and model card
+        if job.baseline and hooks.is_writer:  # for the bundle's metrics.json and model card
             metrics["baseline"] = {"name": BASELINE, **linear_baseline(ds)}
     if source:
-        metrics["transfer"] = {"init_from": str(job.init_from), "finetune": job.finetune, "last_k": job.last_k,
+        metrics["transfer"] = {"init_from": where_from(job, source), "finetune": job.finetune, "last_k": job.last_k,
                                "layer_lr_decay": job.layer_lr_decay}
-    if test is not None:
-        log(f"test accuracy {test.accuracy:.4f}  test F1 {test.f1:.4f}  (best epoch {history.best_epoch}, "
-            f"{seconds:.0f}s)" + (f"; linear baseline {metrics['baseline']['accuracy']:.4f}"
-                                  if "baseline" in metrics else ""))
-        log(format_confusion(test.confusion(len(ds.labels)), ds.labels))
-    else:
-        log(f"no test split: valid accuracy {best['valid_accuracy']:.4f} (the split that chose the epoch)")
-    if out and hooks.is_writer:
-        from textclf.figures import confusion_figure, png_bytes, training_curves
+    log_test(test, metrics, best, history.best_epoch, seconds, ds.labels, log)
+    config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer, max_len=job.max_len,
+                          dataset=ds.name, embeddings=job.embeddings, train_config=asdict(job.train),
+                          data=DataRecord(ds.source, ds.fingerprints()))
+    bundle = Bundle(model.eval(), vocab, config, metrics)
+    if hooks.is_writer:
+        bundle.files = job_files(job, metrics, test, ds, f"{model_name} on {ds.name}")
+    return bundle
 
-        figures = {"curves.png": png_bytes(training_curves(history.epochs, history.best_epoch,
-                                                           f"{model_name} on {ds.name}"))}
-        if test is not None:
-            figures["confusion.png"] = png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))
-        # One swap replaces the bundle and drops the checkpoint files (they are not carried over).
-        save_bundle(out, model.cpu(), model_name, vocab, ds.labels, max_len=job.max_len, metrics=metrics,
-                    tokenizer=tokenizer, files={"job.json": json.dumps(asdict(job), indent=2), **figures},
-                    extra={"dataset": ds.name, "embeddings": job.embeddings, "train_config": asdict(job.train),
-                           "data": {"source": ds.source, "fingerprints": ds.fingerprints()}})
-    hooks.barrier()
-    return metrics
+
+def checkpoint_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None, out: Path | None, resume: bool,
+                     hooks: Hooks) -> Vocab:
+    """The vocabulary to train with: the one a checkpoint was trained with when resuming (it stays beside the
+    checkpoint), else a new one (the same on every process: built from the same data), saved beside it."""
+    saved = out / "checkpoint.vocab.json" if out else None
+    if resume and saved and saved.exists():
+        return Vocab.load(saved)
+    vocab = job_vocab(ds, job, source)
+    if saved and hooks.is_writer:
+        vocab.save(saved)
+    return vocab
+
+
+def log_test(test, metrics: dict, best: dict, best_epoch: int, seconds: float, labels: list[str], log) -> None:
+    if test is None:
+        log(f"no test split: valid accuracy {best['valid_accuracy']:.4f} (the split that chose the epoch)")
+        return
+    log(f"test accuracy {test.accuracy:.4f}  test F1 {test.f1:.4f}  (best epoch {best_epoch}, {seconds:.0f}s)"
+        + (f"; linear baseline {metrics['baseline']['accuracy']:.4f}" if "baseline" in metrics else ""))
+    log(format_confusion(test.confusion(len(labels)), labels))
+
+
+def job_files(job: JobConfig, metrics: dict, test, ds: TextDataset, title: str) -> dict[str, bytes]:
+    """The files written beside the bundle: the job (``job.json``), the training curves, the test confusion."""
+    files = {"job.json": json.dumps(asdict(job), indent=2).encode("utf-8"),
+             "curves.png": png_bytes(training_curves(metrics["history"], metrics["best_epoch"], title))}
+    if test is not None:
+        files["confusion.png"] = png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))
+    return files

@@ -13,17 +13,15 @@ import base64
 import html
 from pathlib import Path
 
-import torch
-
 from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
 from textclf.bundle import Bundle
 from textclf.calibration import expected_calibration_error, reliability
 from textclf.data import TextDataset
+from textclf.explain import explain
+from textclf.explain.render import html_tokens
 from textclf.figures import confusion_figure, png_bytes, reliability_figure, training_curves
-from textclf.inference import logits
-from textclf.io import atomic_write_text
-from textclf.metrics import classification_metrics, confusion_matrix
+from textclf.files import atomic_write_text
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -59,20 +57,14 @@ def image(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
 
 
-def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, mistakes: int = 5,
-                 baseline: bool = True, own_data: bool = False) -> str:
+def build_report(bundle: Bundle, ds: TextDataset, mistakes: int = 5, baseline: bool = True,
+                 own_data: bool = False) -> str:
     """The page. ``own_data``: ``ds`` is the data the bundle was trained on, so the baseline recorded in
-    ``metrics`` (if any) is the one to show rather than training it again."""
-    from textclf.explain import explain
-    from textclf.explain.render import html_tokens
-
-    test = bundle.dataset(ds.test)
-    values = logits(bundle.model, test.ids, forward=bundle.forward) / bundle.temperature  # [n, classes]
-    targets = torch.tensor(test.labels)
-    probabilities = values.softmax(1)
-    predicted = probabilities.argmax(1)
-    scores = classification_metrics(targets, predicted, len(bundle.labels))
-    rows = [("this model", bundle.config["model"], scores)]
+    its metrics (if any) is the one to show rather than training it again."""
+    metrics = bundle.metrics
+    test = bundle.evaluate(ds.test)  # the bundle's forward and temperature, as predict
+    targets, predicted, probabilities = test.targets, test.predictions, test.probabilities
+    rows = [("this model", bundle.model_name, {"accuracy": test.accuracy, "f1": test.f1})]
     if baseline:
         recorded = (metrics or {}).get("baseline") if own_data else None
         rows.append(("linear baseline", BASELINE, recorded or linear_baseline(ds)))
@@ -82,7 +74,7 @@ def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, m
     history = (metrics or {}).get("history") or []
     curves = (image(png_bytes(training_curves(history, (metrics or {}).get("best_epoch"))), "training curves")
               if history else "<p>(no training history in metrics.json)</p>")
-    confusion = confusion_matrix(targets, predicted, len(bundle.labels))
+    confusion = test.confusion(len(bundle.labels))
     ece = expected_calibration_error(probabilities, targets)
     rel = image(png_bytes(reliability_figure({"test": reliability(probabilities, targets, bins=10)})), "reliability")
     wrong = [i for i in probabilities.max(1).values.argsort(descending=True).tolist()
@@ -94,9 +86,9 @@ def build_report(bundle: Bundle, ds: TextDataset, metrics: dict | None = None, m
     mistakes_html = ("<table><tr><th>true</th><th>predicted</th><th>words</th></tr>" + mistake_rows + "</table>"
                      if explained else "<p>No mistakes on the test split.</p>")
     temperature = f" (temperature {bundle.temperature:.3f} applied)" if bundle.temperature != 1.0 else ""
-    about = (f"{html.escape(str(bundle.path or ''))}: {html.escape(bundle.config['model'])} on "
+    about = (f"{html.escape(str(bundle.path or ''))}: {html.escape(bundle.model_name)} on "
              f"{html.escape(ds.name)}, {len(ds.test):,} test texts, labels {html.escape(', '.join(bundle.labels))}.")
-    return PAGE.format(title=html.escape(f"textclf report: {bundle.config['model']} on {ds.name}"), about=about,
+    return PAGE.format(title=html.escape(f"textclf report: {bundle.model_name} on {ds.name}"), about=about,
                        metrics=table, curves=curves, confusion=image(png_bytes(confusion_figure(confusion,
                                                                                                 bundle.labels)),
                                                                      "confusion matrix"),

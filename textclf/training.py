@@ -6,7 +6,7 @@ is remembered as a *copy* of the weights (``clone()``: the live tensors keep
 changing). After ``patience`` epochs without improvement training stops and
 the best copy is loaded back.
 
-Crash safety, with ``checkpoint=PATH``:
+Crash safety, with ``checkpoint=PATH`` (the file and its checks: ``textclf.checkpoint``):
 
 - after every epoch the full state (model, optimizer, best weights, history)
   is written atomically (temporary file, then rename) and read back with
@@ -28,11 +28,10 @@ Crash safety, with ``checkpoint=PATH``:
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -40,13 +39,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
+from textclf.checkpoint import History, TrainState, all_finite, snapshot
 from textclf.config import check_bool, check_choice, check_float, check_int, fail
-from textclf.inference import logits, pad_index_of
-from textclf.io import atomic_write
-from textclf.metrics import classification_metrics, confusion_matrix
-from textclf.models.embedding import ClassifierNet
-
-DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+from textclf.devices import DEVICE, DEVICES, pick_device
+from textclf.inference import evaluate, pad_index_of
+from textclf.models.base import ClassifierNet
 
 
 class TrainingDiverged(RuntimeError):
@@ -86,69 +83,8 @@ class TrainConfig:
         check_float(self, "grad_clip", 0.0, None, low_open=True, optional=True)
         check_int(self, "seed", 0, 2**63 - 1)
         if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
-            fail(self, "device", "auto, cpu, cuda, cuda:N or mps")
+            fail(self, "device", DEVICES)
         check_bool(self, "progress")
-
-
-@dataclass
-class History:
-    epochs: list[dict] = field(default_factory=list)
-    best_epoch: int = 0
-    best_metric: float = float("-inf")
-    stopped_early: bool = False
-
-    def table(self) -> str:
-        head = f"{'epoch':>5} {'train loss':>10} {'valid loss':>10} {'valid acc':>9} {'valid f1':>8} {'time':>6}"
-        rows = [f"{e['epoch']:>5} {e['train_loss']:>10.4f} {e['valid_loss']:>10.4f} {e['valid_accuracy']:>9.4f} "
-                f"{e['valid_f1']:>8.4f} {e['seconds']:>5.1f}s" + ("  *" if e["epoch"] == self.best_epoch else "")
-                for e in self.epochs]
-        return "\n".join([head, *rows])
-
-
-@dataclass
-class Evaluation:
-    loss: float
-    accuracy: float
-    f1: float
-    targets: torch.Tensor        # [n]
-    predictions: torch.Tensor    # [n]
-    probabilities: torch.Tensor  # [n, n_classes]
-
-    def confusion(self, n_classes: int) -> torch.Tensor:
-        return confusion_matrix(self.targets, self.predictions, n_classes)
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA if there is a GPU, else Apple's MPS, else the CPU; a device asked for must exist."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r}: this machine has no CUDA GPU (torch {torch.__version__}); use cpu or auto")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device 'mps': Apple's Metal backend is not available here; use cpu or auto")
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_classes: int | None = None,
-             forward=None, temperature: float = 1.0) -> Evaluation:
-    """Loss, accuracy and F1 over the whole split (not averaged over batches), on the model's device.
-
-    The logits come from the one inference seam (``textclf.inference.logits``); ``forward`` swaps in a
-    faster stand-in for the model (quantized, compiled, ONNX), as ``Bundle.forward`` does.
-    """
-    if len(data) == 0:
-        raise ValueError("cannot evaluate on an empty split; expected at least one example")
-    logits_all = logits(model, data.ids, batch_size=batch_size, forward=forward) / temperature  # [n, n_classes]
-    targets = torch.tensor(data.labels)
-    n_classes = n_classes or logits_all.shape[1]
-    loss = nn.functional.cross_entropy(logits_all, targets).item()
-    predictions = logits_all.argmax(dim=1)
-    metrics = classification_metrics(targets, predictions, n_classes)
-    return Evaluation(loss, metrics["accuracy"], metrics["f1"], targets, predictions, logits_all.softmax(dim=1))
 
 
 def bucket_batches(train: EncodedDataset, config: TrainConfig) -> BucketBatchSampler:
@@ -197,7 +133,7 @@ SYNC_EVERY = 50
 def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: TrainConfig | None = None, *,
         checkpoint: str | Path | None = None, resume: bool = False, log: Callable[[str], None] = print,
         stop_after: int | None = None, param_groups: list[dict] | None = None,
-        identity: dict | None = None, hooks: Hooks | None = None) -> History:
+        identity: dict | None = None, hooks: Hooks | None = None, device: torch.device | None = None) -> History:
     """Train ``model`` in place; on return it holds the weights of the best validation epoch.
 
     Only parameters with ``requires_grad`` are trained; ``param_groups`` (torch optimizer groups, e.g.
@@ -205,10 +141,11 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     ``stop_after=N`` ends the run after N epochs as if interrupted (for tests and lessons).
     ``identity``: JSON-like facts a resumed run must share with the checkpoint (model options, data source).
     ``hooks``: what DDP, torch.compile or mixed precision change (``Hooks``); default: one process.
+    ``device``: where to train, decided by the caller (``textclf.devices.pick_device``); default: ``config.device``.
     """
     config, hooks = config or TrainConfig(), hooks or Hooks()
     model = unwrap(model)
-    device = pick_device(config.device)
+    device = device if device is not None else pick_device(config.device)
     model.to(device)
     batches = hooks.batches(train, config)
     optimizer = make_optimizer(model, config, param_groups)
@@ -280,100 +217,6 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_
             return 1.0
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A real copy of the weights (``state_dict()`` alone would share storage with the live model)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-@dataclass
-class TrainState:
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    history: History
-    best: dict[str, torch.Tensor]
-    epoch: int
-    bad_epochs: int
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
-    run: dict = field(default_factory=dict)  # what the run is trained on: data fingerprints, the caller's identity
-
-    def save(self, path: Path, config: TrainConfig) -> None:
-        payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": self.best,
-                   "scheduler": self.scheduler.state_dict() if self.scheduler else None, "run": self.run,
-                   "epoch": self.epoch, "bad_epochs": self.bad_epochs, "train_config": asdict(config),
-                   "history": {"epochs": self.history.epochs, "best_epoch": self.history.best_epoch,
-                               "best_metric": self.history.best_metric}}
-        atomic_write(path, lambda tmp: torch.save(payload, tmp))
-
-    def load(self, path: Path, device: torch.device, config: TrainConfig, log: Callable[[str], None]) -> None:
-        try:
-            payload = torch.load(path, map_location=device, weights_only=True)
-            check_resumable(path, payload, self.run, config, log)
-            self.model.load_state_dict(payload["model"])
-            self.optimizer.load_state_dict(payload["optimizer"])
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(payload["scheduler"])
-        except ResumeRefused:
-            raise
-        except Exception as err:  # a damaged file raises pickle/zip errors; another model, RuntimeError/KeyError
-            first = (str(err).splitlines() or [type(err).__name__])[0]
-            raise ValueError(f"{path}: not a checkpoint of this model ({first})") from None
-        if not (all_finite(payload["model"]) and all_finite(payload["best"])):
-            raise ValueError(f"{path}: the checkpoint holds NaN or infinite weights; expected a good checkpoint "
-                             "(train again without --resume)")
-        self.best = {k: v.to(device) for k, v in payload["best"].items()}
-        self.epoch, self.bad_epochs = payload["epoch"], payload["bad_epochs"]
-        saved = payload["history"]
-        self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"])
-
-
-class ResumeRefused(ValueError):
-    """``--resume`` with other data or options than the checkpoint was trained with."""
-
-
-APPLIED_ON_RESUME = ("epochs", "patience", "device", "progress")  # may change when resuming; all else may not
-
-
-def check_resumable(path: Path, payload: dict, run: dict, config: TrainConfig, log: Callable[[str], None]) -> None:
-    """Refuse to continue a checkpoint on other data or with other options; log the options applied."""
-    saved_run = payload.get("run")
-    if saved_run is None:
-        raise ResumeRefused(f"{path}: the checkpoint does not record what it was trained on (an older textclf); "
-                            "train again without --resume")
-    if saved_run.get("data") != run.get("data"):
-        raise ResumeRefused(f"{path}: the checkpoint was trained on other data (fingerprints {saved_run.get('data')}, "
-                            f"now {run.get('data')}); resume with the same dataset, vocabulary and max_len, "
-                            "or train again without --resume")
-    changed = differences(saved_run, run) + differences(payload.get("train_config", {}), asdict(config))
-    refused = [c for c in changed if c[0] not in APPLIED_ON_RESUME]
-    if refused:
-        listed = "; ".join(f"{key}: {old!r} in the checkpoint, {new!r} now" for key, old, new in refused)
-        raise ResumeRefused(f"{path}: cannot resume with changed options ({listed}); use the checkpoint's options "
-                            f"(only {', '.join(APPLIED_ON_RESUME)} may change) or train again without --resume")
-    for key, old, new in changed:
-        log(f"resume: {key} changed from {old!r} to {new!r} (applied)")
-
-
-def differences(saved: dict, now: dict, prefix: str = "") -> list[tuple[str, object, object]]:
-    """``(key, saved value, new value)`` for every key whose value differs (nested dicts key by key)."""
-    found = []
-    for key in sorted(set(saved) | set(now), key=str):
-        old, new = saved.get(key), now.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            found += differences(old, new, f"{prefix}{key}.")
-        elif old != new:
-            found.append((f"{prefix}{key}", old, new))
-    return found
-
-
-def non_finite(weights: dict[str, torch.Tensor]) -> list[str]:
-    """The names of the floating-point tensors holding NaN or inf (checkpoints and bundles refuse them)."""
-    return [k for k, t in weights.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-
-
-def all_finite(weights: dict[str, torch.Tensor]) -> bool:
-    return not non_finite(weights)
 
 
 def training_loss(model: nn.Module, batch) -> torch.Tensor:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textclf.data import readers
-from textclf.data.errors import DataError, ErrorPolicy, Problem
-from textclf.data.files import require_exists
 from textclf.data.readers import Column, Example, Record
 from textclf.data.splits import SPLITS, stratified_split
+from textclf.errors import DataError, ErrorPolicy, Problem
+from textclf.files import require_exists
 from textclf.text.printable import printable
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"

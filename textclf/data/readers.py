@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from textclf.data.errors import DataError, ErrorPolicy
-from textclf.data.files import decode_utf8, parse_json, read_text, require_exists
+from textclf.errors import DataError, ErrorPolicy
+from textclf.files import decode_utf8, parse_json, read_text, require_exists
 
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
 IMDB_LABELS = {"neg": "negative", "pos": "positive"}

@@ -76,11 +76,13 @@ def explain(bundle, texts: Sequence[str], *, true_labels: Sequence[str] | None =
 def explain_batch(bundle, texts: list[str], true_labels: list[str | None], target: str | None,
                   settings: dict) -> list[Explanation]:
     model = bundle.model
-    device = next(model.parameters()).device
+    device = bundle.device
     tokens_of = [bundle.tokens(text) for text in texts]  # tokenized once: for the ids and for the display
     ids = [torch.tensor(bundle.vocab.encode(tokens), dtype=torch.long) for tokens in tokens_of]
     batch = Collator(bundle.vocab.pad_index)([(row, 0) for row in ids]).to(device)
-    probabilities = logits(model, ids, pad_index=bundle.vocab.pad_index).softmax(dim=-1)  # [batch, n_classes]
+    # what the bundle predicts (its forward and temperature, as Bundle.predict); the attributions are of the model
+    scores = logits(model, ids, pad_index=bundle.vocab.pad_index, forward=bundle.forward)  # [batch, n_classes]
+    probabilities = bundle.probabilities(scores)  # [batch, n_classes]
     predicted = probabilities.argmax(dim=-1)  # [batch]
     targets = predicted if target is None else torch.full_like(predicted, bundle.labels.index(target))
     options = {k: settings[k] for k in ("baseline", "steps", "method", "output")}
@@ -96,3 +98,13 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
             f_text=float(result.f_inputs[row]), f_baseline=float(result.f_baseline[row]),
             true_label=true_labels[row], settings=dict(settings)))
     return explanations
+
+
+def dataset_texts(bundle, examples: Sequence, *, limit: int, wrong_only: bool = False
+                  ) -> tuple[list[str], list[str]]:
+    """Texts and true labels of up to ``limit`` labelled examples; ``wrong_only``: those ``bundle`` gets wrong."""
+    if wrong_only:
+        predictions = bundle.predict([ex.text for ex in examples])
+        examples = [ex for ex, p in zip(examples, predictions) if max(p, key=p.get) != ex.label]
+    examples = list(examples)[:limit]
+    return [ex.text for ex in examples], [ex.label for ex in examples]

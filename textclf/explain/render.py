@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from textclf.explain.explainer import Explanation
-from textclf.io import atomic_write_text
+from textclf.files import atomic_write_text
 from textclf.text.printable import printable
 
 FOR, AGAINST = (26, 150, 65), (215, 48, 39)  # green, red

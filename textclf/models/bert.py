@@ -25,10 +25,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 from textclf.config import check_float, check_int, fail
-from textclf.data.errors import DataError
-from textclf.data.files import read_json, require_exists
+from textclf.errors import DataError
+from textclf.files import read_json, require_exists
 from textclf.models.attention import split_heads
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
+from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from textclf.config import check_int, fail
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet
+from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from textclf.models.embedding import ClassifierConfig, ClassifierNet, mean_pool
+from textclf.models.base import ClassifierConfig, ClassifierNet, mean_pool
 
 
 @dataclass

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from textclf.config import check_bool, check_choice, check_int
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet
+from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet
 
 
 @dataclass

@@ -24,7 +24,7 @@ from torch import nn
 
 from textclf.config import check_choice, check_int, fail
 from textclf.models.attention import MultiHeadSelfAttention
-from textclf.models.embedding import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
+from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
 
 
 @dataclass

@@ -104,7 +104,7 @@ document.getElementById("text").addEventListener("keydown", (event) => {
 
 def page(bundle, max_chars: int = 5000) -> str:
     """The demo page for ``bundle`` (its name and labels filled in; texts up to ``max_chars``)."""
-    title = f"{bundle.config.get('model', 'model')} on {bundle.config.get('dataset', 'its data')}"
+    title = f"{bundle.model_name} on {bundle.config.dataset or 'its data'}"
     return (PAGE.replace("__TITLE__", html.escape(title))
             .replace("__LABELS__", html.escape(", ".join(bundle.labels)))
             .replace("__MAX_CHARS__", json.dumps(int(max_chars))))

@@ -53,7 +53,7 @@ class Service:
             return self.bundle.predict(texts)  # the bundle's temperature applied
 
     def health(self) -> dict:
-        return {"status": "ok", "model": self.bundle.config.get("model"), "labels": list(self.bundle.labels),
+        return {"status": "ok", "model": self.bundle.model_name, "labels": list(self.bundle.labels),
                 "temperature": self.bundle.temperature, "uptime_s": round(time.time() - self.started, 1),
                 "requests": self.requests, "model_calls": self.batcher.batches if self.batcher else None}
 

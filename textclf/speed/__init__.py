@@ -1,7 +1,7 @@
 """Making prediction fast, measured: fair timing, int8, ONNX Runtime, torch.compile, bf16 and IPEX checks.
 
 Every variant plugs into the one inference seam (``textclf.inference``) as a ``forward``
-callable ``(ids, mask) -> logits``: ``load_bundle(path, quantize="int8", backend="onnxruntime")``
+callable ``(ids, mask) -> logits``: ``backends.with_backend(bundle, quantize="int8", backend="onnxruntime")``
 sets ``Bundle.forward``, and every prediction path (predict, evaluate, the server) uses it.
 ``textclf bench DIR`` and ``benchmarks/speed.py`` compare them side by side.
 """

@@ -1,4 +1,8 @@
-"""The faster forwards a bundle can run with: int8 (torch), ONNX Runtime (fp32 or int8), bf16, compiled."""
+"""The faster forwards a bundle can run with: int8 (torch), ONNX Runtime (fp32 or int8), bf16, compiled.
+
+``with_backend(load_bundle(DIR), quantize="int8", backend="onnxruntime")`` gives a bundle such a ``forward``;
+every prediction path (predict, evaluate, serve, report) then runs through it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,27 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textclf.bundle import Bundle
+from textclf.export import export_onnx
 from textclf.inference import Forward
+from textclf.speed.exported import OnnxForward, quantize_onnx, require_onnxruntime
 from textclf.speed.quantize import int8_dynamic
+
+BACKENDS = ("torch", "onnxruntime")
+QUANTIZE = (None, "int8")
+
+
+def with_backend(bundle: Bundle, *, quantize: str | None = None, backend: str = "torch") -> Bundle:
+    """``bundle`` with a faster ``forward`` (CPU only; ``textclf bench`` measures them and their accuracy
+    delta): ``quantize="int8"`` and/or ``backend="onnxruntime"``; ``bundle.model`` stays the fp32 network
+    (explanations and transfer use it). Nothing to do for ``torch`` without quantization."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
+    if quantize not in QUANTIZE:
+        raise ValueError(f"unknown quantization {quantize!r}; expected int8 (or none)")
+    if quantize or backend != "torch":
+        bundle.forward = fast_forward(bundle.model, bundle.model_name, quantize=quantize, backend=backend)
+    return bundle
 
 
 def fast_forward(model: nn.Module, model_name: str, *, quantize: str | None = None,
@@ -23,9 +46,6 @@ def fast_forward(model: nn.Module, model_name: str, *, quantize: str | None = No
 
 def onnx_forward(model: nn.Module, int8: bool = False) -> Forward:
     """Export to a temporary folder (removed with the returned forward) and open an ONNX Runtime session."""
-    from textclf.export import export_onnx
-    from textclf.speed.onnx import OnnxForward, quantize_onnx, require_onnxruntime
-
     require_onnxruntime()
     folder = tempfile.TemporaryDirectory(prefix="textclf-onnx-")
     path = export_onnx(model, Path(folder.name) / "model.onnx")

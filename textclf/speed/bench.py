@@ -18,7 +18,7 @@ import torch
 from textclf.bundle import Bundle
 from textclf.inference import logits
 from textclf.speed import backends
-from textclf.speed.hardware import bf16_supported, ipex_status
+from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
 from textclf.speed.timing import compare, latencies
 
 VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "torchao int8", "onnxruntime", "onnxruntime int8",
@@ -72,9 +72,26 @@ def unsorted_logits(bundle: Bundle, encoded: list[torch.Tensor], batch_size: int
     return torch.cat(out)
 
 
+def check_variants(variants: Sequence[str], *, quantize: str | None = None, backend: str = "torch") -> list[str]:
+    """The variants to time: ``variants``, or (``quantize``/``backend`` given) that one variant against fp32."""
+    if quantize or backend != "torch":
+        chosen = ("onnxruntime" if backend == "onnxruntime" else "") + (" int8" if quantize else "")
+        variants = ["fp32", chosen.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; expected some of: {', '.join(VARIANTS)}")
+    return list(variants)
+
+
+def describe_machine() -> str:
+    """torch, threads and the CPU features the variants depend on (for the table's heading)."""
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 hardware: "
+            f"{bf16_supported()}, int8 dot products (VNNI): {int8_dot_product()}")
+
+
 def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
     """``(forward, note)`` of a variant; ``forward`` None (with the reason in ``note``) where it cannot run."""
-    model_name = bundle.config["model"]
+    model_name = bundle.model_name
     try:
         if name in ("fp32", "fp32 unsorted"):
             return bundle.model, ""

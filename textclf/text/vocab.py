@@ -14,9 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from textclf.data.errors import DataError
-from textclf.data.files import parse_json, read_text
-from textclf.io import atomic_write_text
+from textclf.errors import DataError
+from textclf.files import atomic_write_text, parse_json, read_text
 
 PAD, UNK = "<pad>", "<unk>"
 FORMAT = "textclf-vocab"

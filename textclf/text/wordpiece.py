@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from textclf.data.errors import DataError
-from textclf.data.files import read_text
+from textclf.errors import DataError
+from textclf.files import read_text
 from textclf.text.vocab import Vocab
 
 CLS, SEP, PAD, UNK = "[CLS]", "[SEP]", "[PAD]", "[UNK]"
@@ -147,10 +147,11 @@ class WordPiece:
 
     def batch_encode(self, texts: Sequence[str], max_len: int | None = 512) -> tuple[torch.Tensor, torch.Tensor]:
         """Padded ids ``[batch, seq_len]`` and the attention mask ``[batch, seq_len]`` (True at real tokens)."""
-        from textclf.batching import Collator  # textclf.batching imports textclf.text
-
-        batch = Collator(self.vocab.pad_index)([(torch.tensor(self.encode(t, max_len)), 0) for t in texts])
-        return batch.ids, batch.mask
+        rows = [torch.tensor(self.encode(t, max_len), dtype=torch.long) for t in texts]
+        ids = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=self.vocab.pad_index)
+        lengths = torch.tensor([len(row) for row in rows])  # [batch]
+        mask = torch.arange(ids.shape[1])[None, :] < lengths[:, None]  # [batch, seq_len]
+        return ids, mask
 
     def decode(self, ids: Sequence[int]) -> str:
         """Ids back to text: specials dropped, ``##`` pieces glued to the piece before."""

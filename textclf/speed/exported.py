@@ -1,4 +1,5 @@
-"""ONNX Runtime as a prediction backend (optional extra: ``pip install 'textclf[onnx]'``).
+"""Running exported graphs: ``.pt2`` programs (``program_forward``) and ONNX graphs in ONNX Runtime
+(``OnnxForward``; optional extra: ``pip install 'textclf[onnx]'``). Writing them is ``textclf.export``.
 
 ``textclf.export.export_onnx`` writes the model as an ONNX graph with a dynamic batch size and sequence length
 (inputs ``ids [batch, seq_len]`` int64, ``mask [batch, seq_len]`` bool; output ``logits``).
@@ -17,9 +18,9 @@ import logging
 from pathlib import Path
 
 import torch
+from torch import nn
 
-from textclf.export import PaddedForward
-from textclf.inference import pad_index_of
+from textclf.inference import Forward, pad_index_of
 
 INSTALL = "pip install 'textclf[onnx]'  (onnxruntime and onnx)"
 
@@ -45,6 +46,38 @@ def quantize_onnx(source: str | Path, target: str | Path) -> Path:
     finally:
         quiet.setLevel(level)
     return Path(target)
+
+
+class PaddedForward:
+    """A graph's ``(ids, mask) -> logits`` padded (with masked positions) to the shortest length it accepts:
+    a convolution with kernel 5 needs 5 positions, and the graph cannot pad by itself."""
+
+    def __init__(self, run, min_length: int = 1, pad_index: int = 0):
+        self.run, self.min_length, self.pad_index = run, min_length, pad_index
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # [batch, seq_len] each
+        short = self.min_length - ids.shape[1]
+        if short > 0:  # padded positions are masked out: the same result
+            ids = nn.functional.pad(ids, (0, short), value=self.pad_index)
+            mask = nn.functional.pad(mask, (0, short), value=False)
+        return self.run(ids.cpu(), mask.cpu())
+
+
+def program_forward(path: str | Path, pad_index: int = 0) -> Forward:
+    """``(ids, mask) -> logits`` from a ``.pt2`` file (no textclf model class needed to run it), padded up to
+    the shortest length the program accepts."""
+    program = torch.export.load(str(path))
+    module = program.module()
+    return PaddedForward(lambda ids, mask: module(ids, mask), shortest_length(program), pad_index)
+
+
+def shortest_length(program) -> int:
+    """The lower bound the exported program puts on its inputs' length (dimension 1 of ``ids``)."""
+    placeholder = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == "ids")
+    size = placeholder.meta["val"].shape[1]
+    if isinstance(size, int):
+        return size
+    return int(program.range_constraints[size.node.expr].lower)
 
 
 class OnnxForward(PaddedForward):
