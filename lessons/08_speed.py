@@ -183,6 +183,7 @@ show(fig, "speed", FIGURES)
 # %% [markdown]
 # The accuracy column is a new, untrained head's (near chance) — what matters
 # here is the *delta* and the agreement with fp32. `textclf bench runs/minilm`
-# prints the same table for a trained bundle, and `load_bundle(path,
-# quantize="int8", backend="onnxruntime")` (CLI: `--quantize int8 --backend
-# onnxruntime` on `predict` and `evaluate`) uses what won.
+# prints the same table for a trained bundle, and
+# `with_backend(load_bundle(path), quantize="int8", backend="onnxruntime")`
+# (`textclf.speed.backends`; CLI: `--quantize int8 --backend onnxruntime` on
+# `predict`, `evaluate` and `serve`) uses what won.

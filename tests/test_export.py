@@ -12,7 +12,7 @@ from conftest import NEG, POS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textclf.bundle import load_bundle
+from textclf.bundle import BundleConfig, load_bundle
 from textclf.cli import main
 from textclf.export import FORMATS, ParityError, export_bundle, max_logit_difference
 from textclf.model_card import metrics_table, model_card
@@ -152,8 +152,8 @@ def test_the_model_card_follows_the_hub_conventions_and_says_what_it_measured(ti
 def test_metrics_table_and_a_bundled_dataset_card():
     table = metrics_table({"model": "cnn", "test_accuracy": 0.8, "test_f1": 0.79}, {"accuracy": 0.75, "f1": 0.74})
     assert "| this model (cnn) | 80.00% | 0.7900 |" in table and "+5.00 points" in table
-    config = {"model": "cnn", "labels": ["negative", "positive"], "dataset": "rotten_tomatoes", "max_len": 400,
-              "versions": "Python 3 | torch 2"}
+    config = BundleConfig("cnn", {"vocab_size": 10, "n_classes": 2}, ["negative", "positive"], max_len=400,
+                          dataset="rotten_tomatoes", versions="Python 3 | torch 2")
     card = model_card(config, {"test_accuracy": 0.8, "test_f1": 0.79, "trainable_parameters": 10})
     assert "license: apache-2.0" in card and "Pang and Lee" in card and "No baseline" in card
     no_test = model_card(config, {"valid_accuracy": 0.9, "trainable_parameters": 10})

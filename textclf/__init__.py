@@ -3,7 +3,9 @@
 The path of the data: ``textclf.data`` (files -> examples) -> ``textclf.text``
 (tokens, Vocab, WordPiece) -> ``textclf.glove`` (word vectors) -> ``textclf.batching``
 (padded tensors) -> ``textclf.models`` -> ``textclf.training`` -> ``textclf.bundle``
-(the saved model folder); ``textclf.inference`` runs any model on texts.
+(``Bundle`` in memory; ``save_bundle``/``load_bundle`` for its folder); ``textclf.inference``
+runs any model on texts; ``textclf.pipeline`` (``job_for``, ``train_job``) ties them together.
+ARCHITECTURE.md draws the layers.
 Lessons in ``lessons/`` walk through it in order. ``textclf.TextClassifier`` is the
 few-lines facade over all of it (``textclf.api``); the networks themselves derive
 from ``textclf.models.ClassifierNet``.

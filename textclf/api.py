@@ -32,7 +32,7 @@ from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
 from textclf.devices import pick_device
 from textclf.models import MODELS, check_options
-from textclf.pipeline import JobConfig, job_for, recipe, train_job
+from textclf.pipeline import job_for, recipe, train_job
 
 
 def list_models() -> list[str]:
@@ -113,18 +113,17 @@ class TextClassifier:
         job = job_for(self.model_name, epochs=epochs, batch_size=batch_size, lr=lr, patience=max(2, epochs),
                       seed=seed, device=str(self.device), progress=progress, max_len=self.max_len, min_freq=1,
                       model_options=self.options, finetune=mode)
-        if batch_size is None:
-            job.train.batch_size = self.largest_batch(ds, job)
-        self.bundle = train_job(ds, job, log=lambda line: None, require_test=False, device=self.device)
+        sizing = None if batch_size is not None else self.largest_batch(len(ds.train), job.max_len)
+        self.bundle = train_job(ds, job, log=lambda line: None, require_test=False, device=self.device,
+                                batch_size_for=sizing)
         return self
 
-    def largest_batch(self, ds: TextDataset, job: JobConfig) -> int:
-        from textclf.pipeline import job_vocab, new_model
-
-        model, _ = new_model(job_vocab(ds, job, None), ds, job, log=lambda line: None)
-        # A CPU gains little speed past 64; and an epoch should have at least ~8 steps.
-        largest = min(256 if self.device.type == "cuda" else 64, max(8, len(ds.train) // 8))
-        return find_batch_size(model, job.max_len, self.device, largest=largest)
+    def largest_batch(self, n_train: int, max_len: int | None):
+        """``(model, device) -> batch size``: the largest that fits in memory (measured on the model train_job
+        builds), at most 256 on a GPU and 64 on a CPU (where bigger is not faster), and small enough for ~8
+        steps an epoch."""
+        largest = min(256 if self.device.type == "cuda" else 64, max(8, n_train // 8))
+        return lambda model, device: find_batch_size(model, max_len or 512, device, largest=largest)
 
     def __call__(self, text: str | Sequence[str]) -> dict[str, float] | list[dict[str, float]]:
         """``{label: probability}`` for one text, a list of them for a list of texts."""

@@ -1,7 +1,7 @@
 """The one inference seam: encoded texts in, one output row per text out, in input order.
 
 Every path that runs a trained model on texts comes through ``run_batched``:
-``training.evaluate``, ``Bundle.predict`` (and so ``textclf predict`` and the
+``evaluate`` (below), ``Bundle.predict`` (and so ``textclf predict`` and the
 facade), zero-shot embeddings and the predictions ``explain`` starts from. It
 
 1. sorts the texts by length and cuts the sorted list into batches, so each

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -180,7 +181,8 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
 
 def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None = None, *, resume: bool = False,
               log=print, hooks: Hooks | None = None, require_test: bool = True,
-              device: torch.device | None = None, source: Bundle | None = None) -> Bundle:
+              device: torch.device | None = None, source: Bundle | None = None,
+              batch_size_for: Callable[[ClassifierNet, torch.device], int] | None = None) -> Bundle:
     """Train and test one model; return it as a ``Bundle`` in memory (``save_bundle`` writes it).
 
     ``checkpoint_dir``: where the loop keeps ``checkpoint.pt`` (and the vocabulary it was trained with) after
@@ -189,6 +191,8 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     writer (rank 0) writes checkpoints. ``device``: decided by the caller (default: ``job.train.device``).
     ``require_test=False``: an empty test split is allowed (the metrics then have valid figures only).
     ``source``: a bundle in memory to transfer from (else ``job.init_from``, a bundle folder, is loaded).
+    ``batch_size_for(model, device)``: picks the batch size once the model is built (the facade measures
+    what fits, ``textclf.batch_size``); it replaces ``job.train.batch_size`` (the bundle records the choice).
     """
     out, hooks = (Path(checkpoint_dir) if checkpoint_dir else None), hooks or Hooks()
     if out and out.exists() and not out.is_dir():
@@ -206,6 +210,8 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     tokenizer = tokenizer_name(job, source)
     encode = encode_splits(ds, vocab, job.max_len, make_tokenizer(tokenizer, vocab))
     model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
+    if batch_size_for is not None:
+        job = replace(job, train=replace(job.train, batch_size=batch_size_for(model, device)))
     parameters = count_parameters(model)
     log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
         f"texts; device {device}")

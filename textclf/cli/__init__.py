@@ -1,0 +1,68 @@
+"""The ``textclf`` command: it parses, calls the package and prints; the work is in the modules it calls.
+
+    textclf train [--dataset D] [--model cnn] [--embeddings glove] [--out DIR]   train, test, write a bundle
+    textclf train --init-from DIR --finetune head|last-k|full ...               transfer to a new task
+    textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
+    textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
+    textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
+    textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
+    textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
+    textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
+    textclf export DIR --format onnx|torch-export   a portable graph (model.onnx / model.pt2), parity-checked
+    textclf serve DIR [--port 8000]         HTTP: POST /predict, POST /explain, GET /healthz, GET / (a demo page)
+    textclf tokenize [--tokenizer minilm] TEXT ...  WordPiece tokens and ids
+    textclf data [NAME_OR_PATH]             load a dataset, show its splits, tokens, vocabulary, GloVe coverage
+    textclf check 1.1 [--file F]            grade a lesson exercise
+
+Each command is one ``add_NAME`` (its arguments) beside its ``cmd_NAME`` (parse, call, print), in
+``train.py``, ``scoring.py``, ``shipping.py`` and ``tools.py``; ``inputs.py`` reads what they share. Bad input
+files end with one line naming the file, the line and what was expected (exit status 2), never with a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from textclf.cli.scoring import add_calibrate, add_evaluate, add_explain, add_predict, add_report
+from textclf.cli.shipping import add_bench, add_export, add_serve
+from textclf.cli.tools import add_check, add_data, add_tokenize
+from textclf.cli.train import add_train, job_from_args
+from textclf.data import DataError
+from textclf.text.printable import printable
+
+__all__ = ["build_parser", "job_from_args", "main"]
+
+COMMANDS = (add_train, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_bench, add_export,
+            add_serve, add_tokenize, add_data, add_check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="textclf", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # output piped into `head` and cut short: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (DataError, OSError, ValueError, ModuleNotFoundError) as err:  # OSError: a path that cannot be written
+        print(f"textclf {args.command}: error: {printable(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"textclf {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

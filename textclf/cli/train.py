@@ -1,0 +1,129 @@
+"""``textclf train``: its options, the job they make (``job_for``), and the run (one process or torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from textclf.cli.inputs import add_dataset_options, load_from_args
+from textclf.finetune import MODES
+from textclf.models import MODELS
+from textclf.pipeline import DEFAULT_MODEL
+from textclf.text.printable import printable
+
+# textclf train's options that override the model's recipe (None: not given), and the model's own options
+TRAIN_OPTIONS = [
+    ("--epochs", int, "default 15 (minilm: 3)"), ("--batch-size", int, "default 64 (minilm: 32)"),
+    ("--lr", float, "learning rate, default 1e-3 (minilm: 5e-5)"),
+    ("--optimizer", ["adam", "adamw"], "default adam (minilm: adamw)"),
+    ("--weight-decay", float, "default 0 (minilm: 0.01)"),
+    ("--warmup", float, "share of steps for learning-rate warm-up (minilm: 0.1)"),
+    ("--schedule", ["constant", "linear"], "after warm-up (minilm: linear decay)"),
+    ("--grad-clip", float, "max gradient norm, 0 for none (default 5; minilm: 1)"),
+    ("--patience", int, "epochs without improvement before stopping (default 3)"),
+    ("--max-len", int, "tokens kept per text (default 400; minilm: 128)"),
+    ("--hidden-dim", int, "RNN hidden size per direction (default 64)"),
+    ("--num-layers", int, "RNN layers (default 1)"),
+    ("--n-filters", int, "CNN filters per kernel size (default 100)"), ("--dropout", float, None),
+    ("--model-dim", int, "transformer width (default 128)"),
+    ("--n-heads", int, "transformer attention heads (default 4)"),
+    ("--ff-dim", int, "transformer feed-forward width (default 256)"),
+    ("--positions", ["sinusoidal", "learned"], "transformer positional encoding"),
+    ("--norm", ["pre", "post"], "transformer LayerNorm placement (default pre)"),
+    ("--pooling", ["mean", "cls"], "transformer pooling (default mean)"),
+]
+
+
+def add_train(commands) -> None:
+    train = commands.add_parser("train", help="train a model on a dataset and write a bundle directory")
+    add_dataset_options(train, positional=False)
+    train.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS))
+    train.add_argument("--embeddings", default="glove",
+                       help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
+    train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
+    train.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
+    train.add_argument("--min-freq", type=int, default=2)
+    train.add_argument("--out", type=Path, default=Path("runs/model"), help="bundle directory (default runs/model)")
+    for flag, kind, about in TRAIN_OPTIONS:
+        train.add_argument(flag, **({"choices": kind} if isinstance(kind, list) else {"type": kind}), help=about)
+    transfer = train.add_argument_group("transfer (start from a trained bundle)")
+    transfer.add_argument("--init-from", type=Path, help="bundle directory to start from (its model and vocabulary)")
+    transfer.add_argument("--finetune", choices=MODES, default="full",
+                          help="what learns: the new head only, the head + last k stages, or everything")
+    transfer.add_argument("--last-k", type=int, default=1, help="encoder stages trained with --finetune last-k")
+    transfer.add_argument("--layer-lr-decay", type=float,
+                          help="discriminative learning rates: each stage down trains at lr x this")
+    transfer.add_argument("--no-extend-vocab", action="store_true",
+                          help="keep the source vocabulary as is (new words read as <unk>)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
+    train.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--no-baseline", action="store_true",
+                       help="skip the TF-IDF + SVM baseline (metrics.json and the model card compare with it)")
+    train.set_defaults(run=cmd_train)
+
+
+def job_from_args(args: argparse.Namespace, progress: bool = True):
+    """The ``JobConfig`` that ``textclf train`` runs: the model's recipe, then the options given."""
+    from textclf.pipeline import job_for
+
+    trained = ("seed", "device", "monitor", "embeddings", "freeze_embeddings", "min_freq", "finetune", "last_k",
+               "layer_lr_decay", *(flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS))
+    return job_for(args.model, **{k: getattr(args, k) for k in trained}, progress=progress and not args.quiet,
+                   init_from=str(args.init_from) if args.init_from else None,
+                   extend_vocab=not args.no_extend_vocab, baseline=not args.no_baseline)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or (started by torchrun) as one of N data-parallel processes."""
+    from textclf import distributed
+
+    if not distributed.launched_by_torchrun():
+        return train(args)
+    cluster = distributed.setup(args.device)
+    try:
+        return train(args, cluster)
+    finally:
+        distributed.teardown()
+
+
+def train(args: argparse.Namespace, cluster=None) -> int:
+    from textclf.bundle import save_bundle
+    from textclf.devices import pick_device
+    from textclf.distributed import ddp_hooks, restart_count
+    from textclf.pipeline import train_job
+    from textclf.training import TrainingDiverged, TrainingInterrupted
+
+    main = cluster is None or cluster.is_main
+    say = print if main else (lambda *a, **k: None)  # only rank 0 talks
+    ds = load_from_args(args)
+    job = job_from_args(args, progress=main)
+    device = cluster.device if cluster is not None else pick_device(job.train.device)  # the one decision
+    checkpoint = args.out / "checkpoint.pt"
+    resume = args.resume or (restart_count() > 0 and checkpoint.is_file())  # torchrun restarted the workers
+    if resume and not args.resume:
+        say(f"restart {restart_count()}: resuming from {checkpoint}")
+    say(f"training {args.model} on {printable(ds.name)} -> {args.out}")
+    if cluster is not None:
+        say(f"distributed: {cluster.describe()}; batch size {job.train.batch_size} per process, "
+            f"{job.train.batch_size * cluster.world_size} per step")
+    hooks = ddp_hooks(cluster) if cluster is not None else None
+    try:
+        bundle = train_job(ds, job, args.out, resume=resume, log=say, hooks=hooks, device=device)
+        if main:  # one swap writes the bundle and drops the checkpoint files
+            save_bundle(bundle, args.out)
+        if hooks is not None:
+            hooks.barrier()
+    except (TrainingDiverged, TrainingInterrupted) as err:
+        say(f"textclf train: {err}", file=sys.stderr)
+        return 130 if isinstance(err, TrainingInterrupted) else 3
+    except KeyboardInterrupt:  # outside the epoch loop: before training, or while testing/saving
+        hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
+        say(f"textclf train: interrupted{hint}", file=sys.stderr)
+        return 130
+    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json "
+        "README.md (the model card)")
+    say(f"test_accuracy={bundle.metrics['test_accuracy']:.4f} test_f1={bundle.metrics['test_f1']:.4f}")
+    return 0
