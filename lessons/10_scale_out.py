@@ -106,19 +106,23 @@ for rank in range(2):  # what two processes would each compute
 print("max |full - mean of slices|:", float((full - (slices[0] + slices[1]) / 2).abs().max()))
 
 # %% [markdown]
-# The two conditions that make it exact: the slices are **equal-sized** (a mean of
-# unequal slices weights texts unequally) and every process sees a slice of the
-# **same global batch**. Dropout must also be off for a bit-for-bit comparison
-# (each process draws its own dropout masks).
+# The two conditions that make it exact: every process sees a slice of the **same
+# global batch**, and each slice's mean counts by its **share** of the batch. With
+# equal slices the plain average is right; a batch of 37 texts on 2 processes
+# splits 19 + 18, so textclf multiplies each process's mean loss by
+# `len(slice) * N / len(batch)` (`Slice.weight`) and no text is dropped. Dropout
+# must also be off for a bit-for-bit comparison (each process draws its own
+# dropout masks, seeded by seed, epoch and rank).
 #
 # ## 3. The sharded bucket sampler
 #
 # textclf batches texts of similar length together (lesson 1). Every process
 # builds the same list of global batches from `(seed, epoch)` — no
 # communication needed — each holding N x batch-size texts, and takes its slice.
-# A short last batch is trimmed to a multiple of N, so every process takes the
-# same number of steps: a process that ran out of batches while another waits
-# in an all-reduce would hang the job.
+# A short batch is split as evenly as it goes (sizes differ by one at most); a
+# batch with fewer texts than processes gives the left-over processes one text at
+# weight 0, so every process takes the same number of steps: a process that ran
+# out of batches while another waits in an all-reduce would hang the job.
 
 # %%
 lengths = [5, 3, 9, 1, 7, 2, 8, 4, 6, 10, 11]
@@ -126,7 +130,7 @@ for rank in range(2):
     sampler = ShardedBatches(lengths, batch_size=2, world_size=2, rank=rank, seed=0)
     print(f"rank {rank}:", [[lengths[i] for i in b] for b in sampler])
 print("global (1 process, batch 4):", [[lengths[i] for i in b] for b in BucketBatchSampler(lengths, 4, seed=0)])
-print(inspect.getsource(ShardedBatches.__iter__))
+print(inspect.getsource(ShardedBatches.slice_of))
 
 # %% [markdown]
 # ## 4. DistributedDataParallel, and what only rank 0 may do

@@ -18,7 +18,7 @@ ROOT = Path(textclf.__file__).parent
 # foundation though textclf.text is layer 2).
 LAYERS = [
     ("foundations", ["textclf.errors", "textclf.config", "textclf.versions", "textclf.files", "textclf.devices",
-                     "textclf.text.printable", "textclf.lesson_utils", "textclf.demos"]),
+                     "textclf.text.printable", "textclf.text.checks", "textclf.lesson_utils", "textclf.demos"]),
     ("data", ["textclf.data"]),
     ("text", ["textclf.text"]),
     ("tensors", ["textclf.glove", "textclf.batching"]),

@@ -261,7 +261,7 @@ def test_predict_refuses_what_is_not_a_list_of_strings(tiny_bundles):
     bundle = load_bundle(tiny_bundles("cnn")[0])
     with pytest.raises(TypeError, match="a list of texts"):
         bundle.predict("one text")
-    with pytest.raises(TypeError, match=r"texts\[1\] is a int; expected a string"):
+    with pytest.raises(TypeError, match=r"texts\[1\] is an int; expected a string"):
         bundle.predict(["fine", 3])
 
 

@@ -91,7 +91,7 @@ def test_bundle_config_refuses_unknown_keys_and_newer_formats(tmp_path):
 
     source = Path(__file__).parent / "data" / "bundle_v1"
     for change, message in [({"colour": "blue"}, r'key "colour": expected one of the BundleConfig fields'),
-                            ({"version": 2}, r'key "version": expected a format version from 1 to 1')]:
+                            ({"version": 3}, r'key "version": expected a format version from 1 to 2')]:
         copy = tmp_path / str(len(list(tmp_path.iterdir())))
         shutil.copytree(source, copy)
         config = json.loads((copy / "config.json").read_text())

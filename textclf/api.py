@@ -33,6 +33,7 @@ from textclf.data.splits import stratified_split
 from textclf.devices import pick_device
 from textclf.models import MODELS, check_options
 from textclf.pipeline import job_for, recipe, train_job
+from textclf.text.checks import check_texts
 
 
 def list_models() -> list[str]:
@@ -131,7 +132,7 @@ class TextClassifier:
             raise RuntimeError("this classifier has not been trained yet: call .finetune(texts, labels) first")
         if isinstance(text, str):
             return self.bundle.predict([text])[0]
-        return self.bundle.predict(list(text))
+        return self.bundle.predict(check_texts(text))
 
     @property
     def labels(self) -> list[str]:

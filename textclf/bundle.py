@@ -39,6 +39,7 @@ from textclf.data.datasets import load_source
 from textclf.files import (
     atomic_directory,
     atomic_write_text,
+    check_output,
     current_umask,
     read_json,
     recover_directory,
@@ -49,10 +50,13 @@ from textclf.inference import Evaluation, Forward, evaluate, logits
 from textclf.model_card import model_card
 from textclf.models import MODELS, ClassifierNet, build_config, build_model
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
+from textclf.text.checks import check_texts
 from textclf.versions import versions
 
 FORMAT = "textclf-bundle"
-VERSION = 1  # config.json's format version; a later format reads this one (tests/data/bundle_v1)
+# config.json's format version; a later format reads the earlier ones (tests/data/bundle_v1). 2 added
+# vocab_fingerprint (a version-1 bundle has none: its vocabulary's order cannot be checked).
+VERSION = 2
 
 # Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
 # the folder (a report, notes) is carried over when the bundle is rewritten.
@@ -96,6 +100,7 @@ class BundleConfig:
     embeddings: str | None = None      # how the embeddings started (glove, random, ...)
     train_config: dict | None = None   # the TrainConfig it was trained with
     versions: str | None = None        # the library versions that wrote it
+    vocab_fingerprint: str | None = None  # Vocab.fingerprint() of vocab.json: the token order the weights expect
     format: str = FORMAT
     version: int = VERSION
 
@@ -129,7 +134,7 @@ class BundleConfig:
         t = self.temperature
         if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 1e-3 <= t <= 1e3):
             return "temperature", "a number from 0.001 to 1000 (the fitted softmax temperature)", t
-        for key in ("dataset", "embeddings", "versions"):
+        for key in ("dataset", "embeddings", "versions", "vocab_fingerprint"):
             if getattr(self, key) is not None and not isinstance(getattr(self, key), str):
                 return key, "a string or null", getattr(self, key)
         if self.train_config is not None and not isinstance(self.train_config, dict):
@@ -142,8 +147,9 @@ class BundleConfig:
 
     def to_json(self) -> str:
         values = dataclasses.asdict(self)
-        if self.temperature is None:
-            values.pop("temperature")  # as before: a bundle not calibrated has no temperature key
+        for key in ("temperature", "vocab_fingerprint"):
+            if values[key] is None:
+                values.pop(key)  # as before: a bundle not calibrated has no temperature key
         return json.dumps(values, indent=2)
 
     @classmethod
@@ -199,6 +205,8 @@ class Bundle:
     forward: Forward | None = None
     # more files written beside the bundle's own (job.json, the training figures), name -> bytes
     files: dict[str, bytes] = field(default_factory=dict)
+    # the weights file as it was read (device, inode, size, mtime): ``check_unchanged`` notices a replaced bundle
+    stamp: tuple | None = None
 
     @classmethod
     def of(cls, model: ClassifierNet, name: str, vocab: Vocab, labels: list[str], *, tokenizer: str = "basic",
@@ -242,16 +250,17 @@ class Bundle:
         return [encode_text(t, self.vocab, self.tokenizer, self.max_len) for t in texts]
 
     def dataset(self, examples: list[Example]) -> EncodedDataset:
-        """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``."""
+        """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``.
+        A label the model does not have is an error naming it (another dataset's, say)."""
+        unknown = sorted({ex.label for ex in examples} - set(self.labels))
+        if unknown:
+            raise ValueError(f"labels {', '.join(map(repr, unknown[:5]))} are not this model's ("
+                             f"{', '.join(map(repr, self.labels))}); expected data with the labels it was trained on")
         return EncodedDataset.from_examples(examples, self.vocab, self.labels, self.tokenizer, self.max_len)
 
     def logits(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
         """``[len(texts), n_classes]`` logits, through the one inference seam (length-sorted batches)."""
-        if isinstance(texts, str):
-            raise TypeError("predict takes a list of texts; wrap a single text in a list")
-        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
-        if bad is not None:
-            raise TypeError(f"texts[{bad}] is a {type(texts[bad]).__name__}; expected a string")
+        texts = check_texts(texts)  # one rule everywhere: strings, not blank, valid Unicode
         if not texts:
             return torch.empty(0, len(self.labels))
         return logits(self.model, self.encode(texts), batch_size=batch_size, forward=self.forward,
@@ -268,8 +277,10 @@ class Bundle:
             raise ValueError(f"the model {self.path or ''} gave non-finite probabilities; is it a diverged model?")
         return [dict(zip(self.labels, map(float, row))) for row in probs]
 
-    def evaluate(self, examples: list[Example], batch_size: int = 64) -> Evaluation:
+    def evaluate(self, examples: list[Example], batch_size: int = 64, split: str = "the") -> Evaluation:
         """Loss, accuracy, F1 and (temperature-scaled) probabilities on labelled examples, through ``forward``."""
+        if not examples:
+            raise ValueError(f"{split} split is empty; expected labelled texts to score")
         return evaluate(self.model, self.dataset(examples), batch_size, len(self.labels), forward=self.forward,
                         temperature=self.temperature)
 
@@ -299,6 +310,22 @@ class Bundle:
                             "trained with (the file changed since); pass --dataset to score it anyway")
         return ds
 
+    def check_output(self, path: str | Path, own: str | None = None, what: str = "output") -> Path:
+        """``path`` if a command reading this bundle may write there: not onto one of the bundle's own files
+        (``own``: the one file the command is there to write, e.g. ``model.onnx``), symbolic links resolved,
+        and only a new path or a regular file (``textclf.files.check_output``)."""
+        names = [n for n in (*BUNDLE_FILES, *TRAINING_FILES) if n != own]
+        return check_output(path, [self.path / n for n in names] if self.path else [], what)
+
+    def check_unchanged(self) -> None:
+        """Refuse (``DataError``) if the folder this bundle was read from now holds other weights (retrained,
+        replaced, removed): what was computed from this bundle must not be written beside them."""
+        if self.path is None or self.stamp is None:
+            return
+        if weights_stamp(self.path) != self.stamp:
+            raise DataError(self.path, None, "the bundle changed on disk while this command ran (retrained, "
+                            "replaced or removed); nothing written. Run the command again")
+
     def set_temperature(self, temperature: float) -> None:
         """Divide logits by ``temperature`` from now on (checked); ``save_config`` writes it to the folder."""
         self.config = dataclasses.replace(self.config, temperature=float(temperature))
@@ -318,7 +345,8 @@ def save_bundle(bundle: Bundle, out: str | Path) -> Path:
     from the same config and metrics. ``bundle.path`` becomes ``out``."""
     out = Path(out)
     weights = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
-    config = dataclasses.replace(bundle.config, versions=versions())
+    config = dataclasses.replace(bundle.config, versions=versions(), vocab_fingerprint=bundle.vocab.fingerprint(),
+                                 version=VERSION)
     texts = {"config.json": config.to_json(),
              "vocab.json": bundle.vocab.to_json(),
              **({"metrics.json": json.dumps(strict_json(bundle.metrics), indent=2, allow_nan=False)}
@@ -330,7 +358,7 @@ def save_bundle(bundle: Bundle, out: str | Path) -> Path:
         for name, content in texts.items():
             data = content if isinstance(content, bytes) else content.encode("utf-8")
             write_file(tmp / name, lambda path, data=data: path.write_bytes(data))
-    bundle.config, bundle.path = config, out
+    bundle.config, bundle.path, bundle.stamp = config, out, weights_stamp(out)
     return out
 
 
@@ -352,6 +380,15 @@ def write_file(path: Path, write) -> None:
     os.chmod(path, 0o666 & ~current_umask())
 
 
+def weights_stamp(directory: Path) -> tuple | None:
+    """Device, inode, size and modification time of ``DIR/model.safetensors`` (None if it is gone)."""
+    try:
+        info = (directory / "model.safetensors").stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
     """Read a bundle folder, checking every part before trusting it: config types and ranges (before anything
     is allocated), labels against the head, vocabulary against the embedding, weight names, shapes, dtypes and
@@ -368,8 +405,9 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bu
     config = BundleConfig.from_json(read_json(config_path, "a textclf bundle config"), config_path)
     net_config = dataclasses.asdict(config.net_config())
     vocab = Vocab.load(directory / "vocab.json")
-    check_vocab(vocab, net_config, directory / "vocab.json")
+    check_vocab(vocab, net_config, directory / "vocab.json", config.vocab_fingerprint)
     weights_path = require_file(directory / "model.safetensors", "safetensors weights")
+    stamp = weights_stamp(directory)
     with torch.device("meta"):  # the expected names, shapes and dtypes, without allocating anything
         expected = build_model(config.model, **net_config)[0].state_dict()
     check_weight_header(weights_path, expected, config.model)
@@ -382,13 +420,17 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bu
     model.to(device).eval()
     metrics_path = directory / "metrics.json"
     metrics = read_json(metrics_path, "the bundle's metrics") if metrics_path.is_file() else None
-    return Bundle(model, vocab, config, metrics, directory)
+    return Bundle(model, vocab, config, metrics, directory, stamp=stamp)
 
 
-def check_vocab(vocab: Vocab, model_config: dict, path: Path) -> None:
+def check_vocab(vocab: Vocab, model_config: dict, path: Path, fingerprint: str | None = None) -> None:
     if len(vocab) != model_config["vocab_size"]:
         raise DataError(path, None, f"{len(vocab):,} tokens; expected {model_config['vocab_size']:,}, one per row of "
                         "the model's embedding (config.json model_config.vocab_size): truncated or another model's?")
+    if fingerprint is not None and vocab.fingerprint() != fingerprint:
+        raise DataError(path, None, f"the tokens are not in the order the weights were trained with (fingerprint "
+                        f"{vocab.fingerprint()}, config.json records {fingerprint}): a shuffled or another model's "
+                        "vocabulary?")
     if "pad_index" in model_config and vocab.pad_index != model_config["pad_index"]:
         raise DataError(path, None, f"padding token at id {vocab.pad_index}; expected id "
                         f"{model_config['pad_index']} (config.json model_config.pad_index)")

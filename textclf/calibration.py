@@ -94,12 +94,23 @@ class Calibration:
                          f"ECE {self.before[split][1]:.4f} -> {self.after[split][1]:.4f}" for split in self.before)
 
 
+# Fewer validation texts than this fit noise: one text gave T = 0.236, which doubled the test NLL.
+MIN_CALIBRATION_TEXTS = 30
+
+
 def calibrate(bundle, splits: dict[str, list]) -> Calibration:
     """Fit ``bundle``'s softmax temperature on ``splits["valid"]`` (labelled examples) and score every split
     before and after. The logits come through the bundle (its ``forward``); the bundle is not changed:
-    ``bundle.set_temperature(result.temperature)`` applies it."""
+    ``bundle.set_temperature(result.temperature)`` applies it. Refused with fewer than
+    ``MIN_CALIBRATION_TEXTS`` validation texts; the temperature never raises the validation NLL
+    (``fit_temperature`` keeps 1.0 then)."""
+    if len(splits["valid"]) < MIN_CALIBRATION_TEXTS:
+        raise ValueError(f"the valid split has {len(splits['valid'])} text(s); a temperature fitted on fewer than "
+                         f"{MIN_CALIBRATION_TEXTS} is noise (expected a larger validation split, e.g. --dataset)")
     scores = {}
     for split, examples in splits.items():
+        if not examples:
+            continue  # an empty test split: nothing to score there
         data = bundle.dataset(examples)
         scores[split] = (bundle.logits([ex.text for ex in examples]), torch.tensor(data.labels))
     temperature = fit_temperature(*scores["valid"])

@@ -11,6 +11,11 @@ from textclf.text.printable import printable
 
 
 def describe(ds: TextDataset, batch_size: int = 64, glove: str | None = "bundled", min_freq: int = 2) -> str:
+    if not ds.train:  # e.g. a file whose split column says "test" on every row
+        return "\n".join([f"dataset: {printable(ds.name)}  ({len(ds.labels)} labels: "
+                          f"{', '.join(map(printable, ds.labels))})", ds.summary(), "",
+                          "the training split is empty: no vocabulary, tokens or batches to show (a model needs "
+                          "training texts; give rows with split 'train' or an empty split to let textclf split)"])
     train_tokens = [tokenize(ex.text) for ex in ds.train]
     vocab = Vocab.build(train_tokens, min_freq=min_freq)
     lengths = np.array([len(t) for t in train_tokens])

@@ -111,15 +111,18 @@ def check_tolerance(tolerance: float) -> None:
         raise ValueError(f"--tolerance {tolerance}: expected a number between 0 and 1 (default 1e-4)")
 
 
-def export_path(directory: str | Path, fmt: str, out: str | Path | None = None) -> Path:
-    """Where the ``fmt`` export of the bundle in ``directory`` goes: ``out``, else ``DIR/model.onnx`` or
-    ``DIR/model.pt2``; a folder there is an error (checked before any work)."""
+def export_path(bundle, fmt: str, out: str | Path | None = None) -> Path:
+    """Where the ``fmt`` export of ``bundle`` goes: ``out``, else ``DIR/model.onnx`` or ``DIR/model.pt2`` in its
+    folder. Checked before any work: a folder, a FIFO or a device there is an error, and so is any other file
+    of the bundle itself (``--out DIR/model.safetensors`` would destroy what is being exported)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    path = Path(out) if out is not None else Path(directory) / FORMATS[fmt]
+    if out is None and bundle.path is None:
+        raise ValueError("this bundle has no folder yet: give out= (or save it first with save_bundle)")
+    path = Path(out) if out is not None else bundle.path / FORMATS[fmt]
     if path.is_dir():
         raise DataError(path, None, f"is a folder; expected a file name for the {fmt} export")
-    return path
+    return bundle.check_output(path, own=FORMATS[fmt], what=f"{fmt} export")
 
 
 def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = None,
@@ -128,12 +131,22 @@ def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = N
     folder), after checking parity on ``texts``. Written atomically: a failed check or a crash leaves no file."""
     if not texts:
         raise ValueError("no texts to check the export on; expected at least one")
-    if out is None and bundle.path is None:
-        raise ValueError("this bundle has no folder yet: give out= (or save it first with save_bundle)")
-    out = export_path(bundle.path, fmt, out)
+    out = export_path(bundle, fmt, out)
     result = {}
 
     def write(tmp: Path) -> None:
+        try:
+            check_parity(tmp)
+        except (ParityError, DataError):
+            raise
+        except Exception:  # the folder replaced or removed under us: ONNX Runtime's NoSuchFile, an OSError, ...
+            bundle.check_unchanged()  # say that, rather than the runtime's complaint about a missing file
+            if not out.parent.is_dir():
+                raise DataError(out.parent, None, "the folder was removed while exporting; nothing written") from None
+            raise
+        bundle.check_unchanged()  # the bundle replaced meanwhile: this graph would sit beside other weights
+
+    def check_parity(tmp: Path) -> None:
         model = bundle.model
         if fmt == "onnx":
             export_onnx(model, tmp)

@@ -23,41 +23,89 @@ import shutil
 import stat
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from textclf.errors import DataError, DataFileNotFoundError
 
-# Bytes a .gz file may expand to: 1 GiB, far above any dataset here (set TEXTCLF_MAX_DECOMPRESSED_BYTES
-# for a bigger corpus). A 220 KB "zip bomb" that expands to 2 GB is refused instead of filling memory.
-MAX_DECOMPRESSED = int(os.environ.get("TEXTCLF_MAX_DECOMPRESSED_BYTES", 1 << 30))
+# Bytes a compressed dataset (.gz, or the review files read from a .tar.gz) may expand to, counted as they
+# are read and before anything is parsed: 256 MiB, above any corpus here (aclImdb's reviews: ~130 MB; set
+# TEXTCLF_MAX_DECOMPRESSED_BYTES for a bigger one). Parsing holds the text about twice (bytes, then str), so a
+# 220 KB "zip bomb" that expands to gigabytes is refused instead of filling memory.
+MAX_DECOMPRESSED = int(os.environ.get("TEXTCLF_MAX_DECOMPRESSED_BYTES", 256 << 20))
+# Word vectors are bigger (glove.6B.300d.txt: 1.04 GB): their own cap, TEXTCLF_MAX_VECTORS_BYTES.
+MAX_VECTORS = int(os.environ.get("TEXTCLF_MAX_VECTORS_BYTES", 1200 << 20))
 
 
 def require_exists(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():  # the link itself is there: a loop, or its target is gone
+            try:
+                path.stat()
+            except OSError as err:
+                raise DataError(path, None, f"is a symbolic link that cannot be followed ({err.strerror}); "
+                                "expected a file or folder") from None
         raise DataFileNotFoundError(path, None, "no such file or directory")
     return path
+
+
+def file_kind(mode: int) -> str:
+    """What a ``stat`` mode is, in words: "a directory", "a FIFO (named pipe)", ..."""
+    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a regular file" if stat.S_ISREG(mode) else "not a regular file")
 
 
 def require_file(path: str | Path, what: str = "file") -> Path:
     """``path`` as a regular file: not missing, not a folder, not a FIFO, device or socket."""
     path = require_exists(path)
-    mode = path.stat().st_mode
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:  # a symbolic link loop, or a link whose target went away
+        raise DataError(path, None, f"cannot be read ({err.strerror}); expected a regular {what} file") from None
     if stat.S_ISDIR(mode):
         raise DataError(path, None, f"is a directory; expected a {what} file")
     if not stat.S_ISREG(mode):
-        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
-                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise DataError(path, None, f"is {kind}; expected a regular {what} file")
+        raise DataError(path, None, f"is {file_kind(mode)}; expected a regular {what} file")
     return path
 
 
-def gunzip(raw: bytes, path: str | Path, what: str = "data", limit: int | None = None) -> bytes:
-    """Decompress gzip bytes, refusing more than ``limit`` (default ``MAX_DECOMPRESSED``) bytes of output."""
+def check_output(path: str | Path, protected: Iterable[str | Path] = (), what: str = "output") -> Path:
+    """``path`` if a command may write ``what`` there: a new path or an existing regular file, and none of the
+    ``protected`` files (a bundle's own, which the command is reading). Symbolic links are resolved first, so
+    a link to a protected file is refused too; nothing is written by this check."""
+    path = Path(path)
+    target = path.resolve()
+    if target.exists() or path.is_symlink():
+        try:
+            mode = target.stat().st_mode
+        except OSError as err:
+            raise DataError(path, None, f"cannot be written ({err.strerror}); expected a new file name") from None
+        if not stat.S_ISREG(mode):
+            raise DataError(path, None, f"is {file_kind(mode)}; expected a new path or a regular file to write "
+                            f"the {what} to")
+    for kept in protected:
+        if target == Path(kept).resolve():
+            raise DataError(path, None, f"is {Path(kept).name} of the bundle this command reads; writing the {what} "
+                            "there would destroy the bundle. Expected another file name")
+    return path
+
+
+def too_big(path: str | Path, limit: int, what: str, variable: str | None = None) -> DataError:
+    """The error for compressed input past its cap (``variable``: the environment variable that raises it)."""
+    if variable is None:
+        variable = "TEXTCLF_MAX_VECTORS_BYTES" if limit == MAX_VECTORS else "TEXTCLF_MAX_DECOMPRESSED_BYTES"
+    within = f" within {variable}" if variable else ""
+    return DataError(path, None, f"decompresses to more than {limit:,} bytes; refused (expected {what}{within})")
+
+
+def gunzip(raw: bytes, path: str | Path, what: str = "data", limit: int | None = None) -> bytearray:
+    """Decompress gzip bytes, refusing more than ``limit`` (default ``MAX_DECOMPRESSED``) bytes of output
+    (counted as they come out; one buffer, not a list of chunks joined at the end)."""
     limit = MAX_DECOMPRESSED if limit is None else limit
-    out, data = [], raw
+    out, data = bytearray(), raw
     size = 0
     try:
         while data:
@@ -65,10 +113,9 @@ def gunzip(raw: bytes, path: str | Path, what: str = "data", limit: int | None =
             while data:
                 chunk = stream.decompress(data, limit - size + 1)
                 size += len(chunk)
-                out.append(chunk)
                 if size > limit:
-                    raise DataError(path, None, f"decompresses to more than {limit:,} bytes; refused (expected "
-                                    f"gzip-compressed {what} within TEXTCLF_MAX_DECOMPRESSED_BYTES)")
+                    raise too_big(path, limit, f"gzip-compressed {what}")
+                out += chunk
                 data = stream.unconsumed_tail
                 if stream.eof:
                     break
@@ -77,15 +124,25 @@ def gunzip(raw: bytes, path: str | Path, what: str = "data", limit: int | None =
             data = stream.unused_data.lstrip(b"\0")  # trailing zero padding is allowed, as gzip allows it
     except (zlib.error, EOFError) as err:
         raise DataError(path, None, f"not a valid gzip file ({err}); expected gzip-compressed {what}") from None
-    return b"".join(out)
+    return out
 
 
-def read_bytes(path: str | Path, what: str = "data") -> bytes:
-    """The bytes of a regular file; ``.gz`` files are decompressed (capped)."""
+def read_capped(stream, limit: int, where: str | Path, what: str = "data", variable: str | None = None) -> bytes:
+    """Read a decompressing stream (a zip or tar member) to its end, refusing more than ``limit`` bytes: the
+    size its header declares is not trusted, the bytes read are counted."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_big(where, limit, what, variable)
+    return data
+
+
+def read_bytes(path: str | Path, what: str = "data", limit: int | None = None) -> bytes | bytearray:
+    """The bytes of a regular file; ``.gz`` files are decompressed (capped at ``limit``, default
+    ``MAX_DECOMPRESSED``)."""
     path = require_file(path, what)
     raw = path.read_bytes()
     if path.suffix == ".gz":
-        raw = gunzip(raw, path, what)
+        raw = gunzip(raw, path, what, limit)
     return raw
 
 

@@ -36,7 +36,7 @@ import torch
 
 from textclf.data.datasets import BUNDLED_DIR
 from textclf.errors import DataError
-from textclf.files import MAX_DECOMPRESSED, atomic_write, decode_utf8, read_bytes, require_exists, require_file
+from textclf.files import MAX_VECTORS, atomic_write, decode_utf8, read_bytes, read_capped, require_exists, require_file
 from textclf.text.vocab import Vocab
 
 BUNDLED_GLOVE = BUNDLED_DIR / "glove.6B.50d.subset.txt.gz"
@@ -90,7 +90,7 @@ def load_glove(source: str | Path = "bundled", *, dim: int | None = None, cache:
 
 def load_text_file(path: Path, cache: bool) -> GloVe:
     def parse() -> GloVe:
-        return parse_glove_text(read_bytes(path, "GloVe vectors"), str(path))
+        return parse_glove_text(read_bytes(path, "GloVe vectors", MAX_VECTORS), str(path))
     return cached(path, path.with_name(path.name + ".cache.npz"), parse) if cache else parse()
 
 
@@ -107,12 +107,14 @@ def load_zip(path: Path, dim: int | None, cache: bool) -> GloVe:
             hint = "pass dim= to choose one" if len(chosen) > 1 else f"no member for dim={dim}"
             raise DataError(path, None, f"{hint}; the archive holds: {listed}")
         member = chosen[0]
-        if archive.getinfo(member).file_size > MAX_DECOMPRESSED:
+        if archive.getinfo(member).file_size > MAX_VECTORS:
             raise DataError(f"{path}:{member}", None, f"expands to {archive.getinfo(member).file_size:,} bytes; "
-                            f"expected at most {MAX_DECOMPRESSED:,} (TEXTCLF_MAX_DECOMPRESSED_BYTES)")
+                            f"expected at most {MAX_VECTORS:,} (TEXTCLF_MAX_VECTORS_BYTES)")
 
         def parse() -> GloVe:
-            return parse_glove_text(archive.read(member), f"{path}:{member}")
+            with archive.open(member) as stream:  # the bytes read are counted: the header's size may lie
+                raw = read_capped(stream, MAX_VECTORS, f"{path}:{member}", "word vectors")
+            return parse_glove_text(raw, f"{path}:{member}")
         cache_path = path.with_name(f"{path.name}.{Path(member).stem}.cache.npz")
         return cached(path, cache_path, parse) if cache else parse()
 
@@ -137,14 +139,16 @@ def parse_glove_text(raw: bytes, name: str) -> GloVe:
         raw = raw.replace(b"\r\n", b"\n")
     if b" \n" in raw:
         raw = re.sub(rb" +\n", b"\n", raw)
+    first = 1 + len(raw) - len(raw.lstrip(b"\n"))  # blank lines before the first vector are skipped
+    raw = raw.lstrip(b"\n")
     lines = raw.rstrip(b"\n").split(b"\n")
-    first = 1
-    if re.fullmatch(rb"\d+ \d+", lines[0]):  # word2vec-style "400000 50" header
-        lines, first = lines[1:], 2
+    header = bool(re.fullmatch(rb"\d+ \d+", lines[0]))  # word2vec-style "400000 50" header
+    if header:
+        lines, first = lines[1:], first + 1
     if not lines or not lines[0].strip():
         raise DataError(name, first, "no vectors found; expected lines of 'word v1 v2 ... vD'")
     dim = check_field_counts(lines, name, first)
-    body = b"\n".join(lines) if first == 2 else raw
+    body = b"\n".join(lines) if header else raw
     try:
         vectors = np.loadtxt(io.BytesIO(body), dtype=np.float32, usecols=range(1, dim + 1),
                              delimiter=" ", comments=None, quotechar=None, ndmin=2)

@@ -62,7 +62,7 @@ def build_report(bundle: Bundle, ds: TextDataset, mistakes: int = 5, baseline: b
     """The page. ``own_data``: ``ds`` is the data the bundle was trained on, so the baseline recorded in
     its metrics (if any) is the one to show rather than training it again."""
     metrics = bundle.metrics
-    test = bundle.evaluate(ds.test)  # the bundle's forward and temperature, as predict
+    test = bundle.evaluate(ds.test, split="the test")  # the bundle's forward and temperature, as predict
     targets, predicted, probabilities = test.targets, test.predictions, test.probabilities
     rows = [("this model", bundle.model_name, {"accuracy": test.accuracy, "f1": test.f1})]
     if baseline:

@@ -112,6 +112,8 @@ class Hooks:
     barrier: Callable[[], None] = lambda: None
     # sums a tensor over all processes (the epoch's training loss and text count, reported once per epoch)
     sum_across: Callable[[torch.Tensor], torch.Tensor] = lambda tensor: tensor
+    # this process's rank: its dropout masks are its own, seeded by (seed, epoch, rank)
+    rank: int = 0
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -232,7 +234,7 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
               hooks: Hooks) -> None:
     """One epoch: the training steps, then the whole validation split; the best weights are copied aside."""
     model, optimizer = state.model, state.optimizer
-    torch.manual_seed(config.seed * 100_003 + state.epoch)  # dropout: seeded by (seed, epoch)
+    torch.manual_seed(dropout_seed(config.seed, state.epoch, hooks.rank))
     batches.set_epoch(state.epoch)
     model.train()
     start, count = time.perf_counter(), 0
@@ -242,15 +244,17 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
         batch = collate([train[i] for i in indices]).to(device)
         with hooks.step_context():
             loss = training_loss(step_model, batch)
+        weight = getattr(indices, "weight", 1.0)  # a DDP rank's share of the global batch (distributed.Slice)
         optimizer.zero_grad()
-        loss.backward()
+        (loss * weight if weight != 1.0 else loss).backward()
         if config.grad_clip:
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         if state.scheduler is not None:
             state.scheduler.step()
-        total += loss.detach().float() * len(batch)
-        count += len(batch)
+        counted = getattr(indices, "counted", len(batch))  # a DDP stand-in text counts 0
+        total += loss.detach().float() * counted
+        count += counted
         if (step + 1) % SYNC_EVERY == 0:
             check_loss(total, state, step, checkpoint, config)  # the one deliberate sync in SYNC_EVERY steps
     check_loss(total, state, None, checkpoint, config)
@@ -271,6 +275,12 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
         state.best, state.bad_epochs = snapshot(model), 0
     else:
         state.bad_epochs += 1
+
+
+def dropout_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """The seed of an epoch's dropout masks: by ``(seed, epoch)``, and per rank under DDP (rank 0's are a single
+    process's)."""
+    return seed * 100_003 + epoch + rank * 1_000_000_007
 
 
 def kept(checkpoint: Path | None, state: TrainState) -> str:

@@ -34,10 +34,11 @@ def global_batches(lengths: list[int], batch_size: int, world_size: int) -> list
 def shard(batches: list[list[int]], world_size: int, rank: int) -> list[list[int]]:
     """Rank ``rank``'s slice of each global batch (Exercise 10.1).
 
-    Cut each global batch into ``world_size`` equal, consecutive slices of ``len(batch) // world_size``
-    indices and keep slice number ``rank``: rank 0 the first, rank 1 the second, ... The last
-    ``len(batch) % world_size`` indices of a batch are left out, and a batch with fewer indices than
-    processes is skipped, so every rank gets the same number of equal-sized slices.
+    Cut each global batch into ``world_size`` consecutive slices as equal as they can be and keep slice
+    number ``rank``: with ``share, extra = divmod(len(batch), world_size)``, ranks ``0 .. extra-1`` take
+    ``share + 1`` indices and the others ``share``, in order, so no index is left out. A rank whose slice
+    would be empty (fewer indices than processes) gets ``batch[:1]`` instead — textclf trains on that
+    stand-in at weight 0 — so every rank takes one step per global batch and none waits in an all-reduce.
     """
     raise NotImplementedError("Exercise 10.1")
 

@@ -23,7 +23,9 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 
 from textclf.cli.scoring import add_calibrate, add_evaluate, add_explain, add_predict, add_report
 from textclf.cli.shipping import add_bench, add_export, add_serve
@@ -47,16 +49,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_rank() -> bool:
+    """A torchrun worker other than rank 0 (a bad WORLD_SIZE is reported by the command itself)."""
+    try:
+        from textclf.distributed import is_quiet_rank
+
+        return is_quiet_rank()
+    except ValueError:
+        return False
+
+
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings on the command line as one line for the learner, not Python's file:line and source."""
+    print(f"warning: {printable(str(message))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet = quiet_rank()
+    if quiet:  # under torchrun every rank would print the same usage error: rank 0 speaks for all
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the life of this worker)
     args = build_parser().parse_args(argv)
+    warnings.showwarning = one_line_warning
     try:
         return args.run(args)
     except BrokenPipeError:  # output piped into `head` and cut short: not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (DataError, OSError, ValueError, ModuleNotFoundError) as err:  # OSError: a path that cannot be written
+        print(f"textclf {args.command}: error: {printable(err)}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        if "could not join the others" not in str(err):  # a bug: keep its traceback
+            raise
         print(f"textclf {args.command}: error: {printable(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

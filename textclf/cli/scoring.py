@@ -118,6 +118,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                    else "its folder does not exist; expected a file name in an existing folder")
         raise DataError(args.html, None, problem)
     bundle = open_bundle(args)
+    if args.html is not None:
+        bundle.check_output(args.html, what="HTML report")
     texts, truth = explain_inputs(args, bundle)
     explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
                            steps=args.steps, method=args.method, output=args.output, engine=args.engine)
@@ -145,6 +147,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise DataError(out, None, "is a folder; expected the name of an .html file to write")
     bundle = open_bundle(args)
+    bundle.check_output(out, what="report")  # never onto the bundle's own files (links resolved), FIFOs, devices
     ds = dataset_for(args, bundle, "test")
     own_data = args.dataset is None  # the bundle's recorded data (checked against its fingerprint)
     write_report(out, build_report(bundle, ds, mistakes=args.mistakes, baseline=not args.no_baseline,

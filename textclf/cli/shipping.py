@@ -65,7 +65,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     bundle = open_bundle(args)
     fmt = args.export_format
-    out = export_path(args.bundle, fmt, args.out)  # checked before any work
+    out = export_path(bundle, fmt, args.out)  # checked before any work
     check_tolerance(args.tolerance)
     examples = dataset_for(args, bundle, args.split).split(args.split)[: args.limit]
     if not examples:

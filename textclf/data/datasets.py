@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,22 @@ class TextDataset:
             counts = ", ".join(f"{s} {n}" for s, n in sizes.items())
             raise DataError(self.where(), None, f"the {' and '.join(empty)} split is empty ({counts} examples); "
                             "expected examples in train, valid and test (use more rows, or give a split column)")
+        for a, b in case_twins(self.labels):
+            warnings.warn(f"{self.where()}: labels {a!r} and {b!r} differ only by case; they train as two separate "
+                          "classes (fix the labels if they mean the same)", stacklevel=2)
+
+
+def case_twins(labels: list[str]) -> list[tuple[str, str]]:
+    """Pairs of labels equal but for case (``Positive``, ``positive``)."""
+    first: dict[str, str] = {}
+    twins = []
+    for label in labels:
+        key = label.casefold()
+        if key in first:
+            twins.append((first[key], label))
+        else:
+            first[key] = label
+    return twins
 
 
 def load_dataset(

@@ -22,8 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from textclf import files
 from textclf.errors import DataError, ErrorPolicy
-from textclf.files import decode_utf8, parse_json, read_text, require_exists
+from textclf.files import decode_utf8, parse_json, read_capped, read_text, require_exists
+from textclf.text.checks import text_problem
 
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
 IMDB_LABELS = {"neg": "negative", "pos": "positive"}
@@ -59,12 +61,19 @@ def checked_example(
         found = "" if isinstance(text, str) or text is None else f", found a JSON {json_type(text)}"
         policy.bad_row(path, line, f"empty text; expected a non-empty text string{found}")
         return None
+    problem = text_problem(text)
+    if problem:  # a lone surrogate (a JSON \ud800 escape): refused here, with the line, not after training
+        policy.bad_row(path, line, f"the text {problem}")
+        return None
     if isinstance(label, (bool, list, dict)):
         policy.bad_row(path, line, f"expected a label (a string or a whole number), found a JSON {json_type(label)}")
         return None
     label = "" if label is None else str(label).strip()
     if not label:
         policy.bad_row(path, line, "empty label; expected a label")
+        return None
+    if text_problem(label):
+        policy.bad_row(path, line, f"the label {text_problem(label)}")
         return None
     if labels is not None and label not in labels:
         allowed = ", ".join(labels)
@@ -235,17 +244,37 @@ def read_aclimdb(path: str | Path, *, policy: ErrorPolicy | None = None) -> list
     return records
 
 
+# A review is a few kilobytes (aclImdb's longest: 14 KB); a "review" of more is not one.
+MAX_REVIEW_BYTES = 1 << 20
+
+
 def imdb_dir_files(root: Path) -> Iterable[tuple[str, bytes]]:
+    """The review files under ``root``; a symbolic link that leads out of the folder is refused, not followed."""
+    inside = root.resolve()
     for file in sorted(root.rglob("*.txt")):
-        if file.is_file() and IMDB_MEMBER.search(file.relative_to(root).as_posix()):
-            yield str(file), file.read_bytes()
+        if not IMDB_MEMBER.search(file.relative_to(root).as_posix()):
+            continue
+        if file.is_symlink() and not file.resolve().is_relative_to(inside):
+            raise DataError(file, None, f"is a symbolic link to {file.resolve()}, outside the dataset folder; "
+                            "refused (expected the review files themselves)")
+        if file.is_file():
+            with open(file, "rb") as stream:
+                yield str(file), read_capped(stream, MAX_REVIEW_BYTES, file, "a review, at most 1 MiB", "")
 
 
 def imdb_tar_members(archive: Path) -> Iterable[tuple[str, bytes]]:
+    """The review members of the archive; the bytes read are counted against ``MAX_DECOMPRESSED`` in all and
+    ``MAX_REVIEW_BYTES`` each (a member's declared size is not trusted)."""
+    total = 0
     try:
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
                 if member.isfile() and IMDB_MEMBER.search(member.name):
-                    yield f"{archive}:{member.name}", tar.extractfile(member).read()
+                    where = f"{archive}:{member.name}"
+                    raw = read_capped(tar.extractfile(member), MAX_REVIEW_BYTES, where, "a review, at most 1 MiB", "")
+                    total += len(raw)
+                    if total > files.MAX_DECOMPRESSED:
+                        raise files.too_big(archive, files.MAX_DECOMPRESSED, "compressed reviews")
+                    yield where, raw
     except (tarfile.TarError, EOFError, OSError) as err:
         raise DataError(archive, None, f"cannot read the archive ({err}); expected aclImdb_v1.tar.gz") from None

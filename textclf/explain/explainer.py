@@ -17,6 +17,7 @@ from textclf.batching import Collator
 from textclf.explain.integrated_gradients import integrated_gradients
 from textclf.explain.with_captum import captum_integrated_gradients
 from textclf.inference import logits
+from textclf.text.checks import check_texts
 
 ENGINES = {"textclf": integrated_gradients, "captum": captum_integrated_gradients}
 BASELINES = ("pad", "unk", "zero")
@@ -56,6 +57,7 @@ def explain(bundle, texts: Sequence[str], *, true_labels: Sequence[str] | None =
             baseline: str = "pad", steps: int = 50, method: str = "trapezoid", output: str = "probability",
             engine: str = "textclf", batch_size: int = 8) -> list[Explanation]:
     """Explain ``bundle``'s predictions for ``texts`` (``target``: a label to explain instead of the predicted one)."""
+    texts = check_texts(texts)  # the rule predict and serve apply: no blank or invalid texts
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     if baseline not in BASELINES:

@@ -24,6 +24,7 @@ class Outcome:
     passed: int = 0
     failed: int = 0
     messages: list[str] = field(default_factory=list)
+    graded: bool = True  # False: the exercise could not be graded (see messages)
 
 
 def parse_exercise(text: str) -> tuple[int, int | None]:
@@ -54,30 +55,17 @@ def find_learner_file(lesson: int, cwd: Path | None = None) -> Path:
     return matches[0]
 
 
-class _Recorder:
-    """A pytest plugin that tallies outcomes per exercise marker."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, Outcome] = {}
-
-    def pytest_runtest_logreport(self, report) -> None:
-        if report.when != "call" and not report.failed:
-            return
-        for name in report.keywords:
-            if re.fullmatch(r"ex\d+_\d+", name):
-                outcome = self.outcomes.setdefault(name, Outcome())
-                if report.passed:
-                    outcome.passed += 1
-                else:
-                    outcome.failed += 1
-                    crash = getattr(report.longrepr, "reprcrash", None)
-                    outcome.messages.append(crash.message.splitlines()[0] if crash else str(report.longrepr)[:200])
+def time_limit(n_exercises: int) -> float:
+    """Seconds the grading process may take: ``TEXTCLF_CHECK_SECONDS`` per exercise (default 180)."""
+    return float(os.environ.get("TEXTCLF_CHECK_SECONDS", 180)) * max(1, n_exercises)
 
 
 def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = False) -> dict[str, Outcome]:
-    """Run the tests of each exercise against ``file``; returns the outcome per exercise marker."""
+    """Run the tests of each exercise against ``file`` in a child process with a time limit; returns the
+    outcome per exercise marker. Anything but a complete report from the child (it exited early, hung, was
+    killed, or its report is damaged) is "could not grade", with the reason."""
     try:
-        import pytest
+        import pytest  # noqa: F401 (the child needs it)
     except ImportError:
         raise ModuleNotFoundError("grading needs pytest and hypothesis: pip install 'textclf[dev]'") from None
     parsed = [parse_exercise(e) for e in exercises]
@@ -91,30 +79,70 @@ def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = F
     file = (file or find_learner_file(lesson)).resolve()
     if not file.is_file() or file.suffix != ".py":
         raise FileNotFoundError(f"{file}: no such exercise file; expected a .py file")
-    print(f"Checking {file}")
+    print(f"Checking {file}", flush=True)
     selected = [f"ex{lesson}_{k}" for _, k in parsed if k is not None]
     known = sorted(set(re.findall(rf"\bex{lesson}_(\d+)\b", test_file.read_text(encoding="utf-8"))), key=int)
     for marker in selected:
         if marker.split("_")[1] not in known:
             raise ValueError(f"lesson {lesson} has no exercise {marker[2:].replace('_', '.')}; its exercises are "
                              + ", ".join(f"{lesson}.{k}" for k in known))
-    args = [str(test_file), "-p", "no:cacheprovider", "--rootdir", str(GRADING_DIR),
+    wanted = selected or [f"ex{lesson}_{k}" for k in known]
+    args = [str(test_file), "-p", "no:cacheprovider", "-p", "textclf.grading.recorder", "--rootdir", str(GRADING_DIR),
             "-c", str(GRADING_DIR / "pytest.ini"), "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *(["-v", "--tb=short"] if verbose else ["-qq", "--tb=no", "-rN"])]
     if selected:
         args += ["-m", " or ".join(selected)]
-    recorder = _Recorder()
-    previous = os.environ.get(FILE_ENV)
-    os.environ[FILE_ENV] = str(file)
+    found, problem = grade_in_child(args, file, time_limit(len(wanted)), verbose)
+    if problem:
+        return {m: Outcome(messages=[f"could not grade: {problem}"], graded=False) for m in wanted}
+    return {m: found.get(m, Outcome(messages=["no tests for this exercise"])) for m in wanted}
+
+
+def grade_in_child(args: list[str], file: Path, limit: float, verbose: bool) -> tuple[dict[str, Outcome], str | None]:
+    """Run pytest with ``args`` in a new process group; ``(outcomes, None)`` from its report file, or
+    ``({}, why it could not be graded)``."""
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from textclf.grading.recorder import REPORT_ENV, TOKEN_ENV
+
+    token = secrets.token_hex(8)
+    with tempfile.TemporaryDirectory(prefix="textclf-check-") as work:
+        report_path = Path(work) / "report.json"
+        env = {**os.environ, FILE_ENV: str(file), REPORT_ENV: str(report_path), TOKEN_ENV: token}
+        child = subprocess.Popen([sys.executable, "-m", "pytest", *args], env=env, cwd=work, text=True,
+                                 stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 start_new_session=True)  # its own group: killed with every thread it started
+        try:
+            output, _ = child.communicate(timeout=limit)
+            late = None
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            output, _ = child.communicate()
+            late = f"still running after {limit:.0f} s (an endless loop, or a thread that never ends?); stopped"
+        outcomes = read_report(report_path, token)
+    if outcomes is None:
+        tail = (output or "").strip().splitlines()[-3:]
+        why = late or f"the grading process ended (exit status {child.returncode}) without a report"
+        return {}, why + (f"; its last output: {' | '.join(tail)}" if tail else "")
+    return outcomes, None
+
+
+def read_report(path: Path, token: str) -> dict[str, Outcome] | None:
+    """The outcomes in a complete report file carrying ``token``; None for anything else."""
+    import json
+
     try:
-        pytest.main(args, plugins=[recorder])
-    finally:
-        if previous is None:
-            os.environ.pop(FILE_ENV, None)
-        else:
-            os.environ[FILE_ENV] = previous
-    wanted = selected or sorted(recorder.outcomes, key=lambda m: int(m.split("_")[1]))
-    return {m: recorder.outcomes.get(m, Outcome(messages=["no tests for this exercise"])) for m in wanted}
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("token") != token or payload.get("complete") is not True:
+            return None
+        return {name: Outcome(int(o["passed"]), int(o["failed"]), [str(m) for m in o["messages"]])
+                for name, o in payload["outcomes"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def report(outcomes: dict[str, Outcome]) -> str:
@@ -122,7 +150,9 @@ def report(outcomes: dict[str, Outcome]) -> str:
     for marker, outcome in outcomes.items():
         name = marker.removeprefix("ex").replace("_", ".")
         total = outcome.passed + outcome.failed
-        if outcome.failed == 0 and outcome.passed:
+        if not outcome.graded:
+            lines.append(f"  Exercise {name}: {outcome.messages[0]}")
+        elif outcome.failed == 0 and outcome.passed:
             lines.append(f"  Exercise {name}: passed ({outcome.passed}/{total} tests)")
         else:
             first = outcome.messages[0] if outcome.messages else "failed"

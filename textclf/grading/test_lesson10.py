@@ -22,19 +22,24 @@ BATCHES = st.lists(st.lists(st.integers(0, 999), max_size=12), max_size=8)
 @pytest.mark.ex10_1
 def test_shard_examples(exercise):
     batches = [[0, 1, 2, 3, 4], [5, 6], [7]]
-    assert exercise.shard(batches, 2, 0) == [[0, 1], [5]]
-    assert exercise.shard(batches, 2, 1) == [[2, 3], [6]]
+    assert exercise.shard(batches, 2, 0) == [[0, 1, 2], [5], [7]]
+    assert exercise.shard(batches, 2, 1) == [[3, 4], [6], [7]]  # [7]: a stand-in, at weight 0 in textclf
     assert exercise.shard(batches, 1, 0) == batches
 
 
 @pytest.mark.ex10_1
 @settings(max_examples=150, deadline=None)
 @given(batches=BATCHES, world=st.integers(1, 4))
-def test_shard_gives_every_rank_equal_slices_of_each_batch(exercise, batches, world):
+def test_shard_gives_every_rank_its_share_of_each_batch(exercise, batches, world):
+    """Every rank one slice per batch; the real slices are the whole batch, in order, sizes within one."""
     per_rank = [exercise.shard(batches, world, rank) for rank in range(world)]
-    assert len({len(slices) for slices in per_rank}) == 1
-    expected = [b[: len(b) // world * world] for b in batches if len(b) >= world]
-    assert [sum(step, []) for step in zip(*per_rank)] == expected
+    assert all(len(slices) == len(batches) for slices in per_rank)
+    for step, batch in zip(zip(*per_rank), batches):
+        real = step[: min(world, len(batch))] if len(batch) < world else step
+        assert sum(real, []) == batch
+        if real:
+            assert max(map(len, real)) - min(map(len, real)) <= 1
+        assert all(piece == batch[:1] for piece in step[len(real):])  # the stand-ins
 
 
 @pytest.mark.ex10_1

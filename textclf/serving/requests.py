@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 
 from textclf.config import check_int
+from textclf.text.checks import text_problem
 
 
 class RequestError(Exception):
@@ -89,8 +90,9 @@ def parse_texts(body: bytes, limits: Limits, max_texts: int | None = None) -> li
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise RequestError(422, f"texts[{i}] is {json_kind(text)}; expected a string", f"texts[{i}]")
-        if not text.strip():
-            raise RequestError(422, f"texts[{i}] is blank; expected some text", f"texts[{i}]")
+        problem = text_problem(text)  # blank, or a lone surrogate: the rule predict and explain apply too
+        if problem:
+            raise RequestError(422, f"texts[{i}] {problem}", f"texts[{i}]")
         if len(text) > limits.max_chars:
             raise RequestError(413, f"texts[{i}] has {len(text):,} characters; expected at most "
                                f"{limits.max_chars:,}", f"texts[{i}]")

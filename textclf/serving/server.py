@@ -124,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, run(texts))
         except RequestError as err:
             self.refuse(err)
+        except (ConnectionError, TimeoutError):  # the client went away: Server.handle_error logs one line
+            raise
         except Exception:  # a bug: the client gets a JSON 500, the traceback goes to the server's log
             traceback.print_exc(file=sys.stderr)
             self.refuse(RequestError(500, "internal error; see the server's log"))
@@ -132,7 +134,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
             raise RequestError(411, "chunked bodies are not accepted; send Content-Length")
-        length = self.headers.get("Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:  # RFC 9112: a request with several must be refused (request smuggling)
+            self.close_connection = True
+            raise RequestError(400, f"{len(lengths)} Content-Length headers; expected exactly one")
+        length = lengths[0] if lengths else None
         if length is None or not length.strip().isdigit():
             self.close_connection = True
             raise RequestError(411, "no valid Content-Length header; expected the body's size in bytes")
@@ -182,6 +188,16 @@ class Server(ThreadingHTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self.RequestHandlerClass.service.close()
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that reset, or left a request half-sent, is one line in the log; anything else (a bug)
+        keeps its traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            if not self.RequestHandlerClass.quiet:
+                sys.stderr.write(f"{client_address[0]} dropped the connection ({type(error).__name__})\n")
+            return
+        super().handle_error(request, client_address)
 
 
 def make_server(bundle, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,

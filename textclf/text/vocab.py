@@ -9,6 +9,7 @@ vocabulary does not know maps to ``<unk>``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -76,6 +77,11 @@ class Vocab:
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "pad_token": self.pad_token, "unk_token": self.unk_token, "itos": self.itos}
+
+    def fingerprint(self) -> str:
+        """A sha256 of the tokens in id order (and the special tokens): another order, another fingerprint."""
+        payload = json.dumps([self.pad_token, self.unk_token, self.itos], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
     def to_json(self) -> str:
         """The text of a vocabulary file (``save`` writes it; a bundle writes it as ``vocab.json``)."""
