@@ -168,12 +168,15 @@ fig, (hist, bars) = new_figure(ncols=2, size=(9, 3.2))
 hist.hist(lengths, bins=40, color=BLUE)
 hist.set_xlabel("tokens per text")
 hist.set_ylabel("texts")
+hist.set_title(f"text lengths ({len(lengths):,} training texts, 40 bins)")
 for offset, (label, index) in enumerate((("random batches", 0), ("length-bucketed", 1))):
     bars.bar([i + 0.4 * offset for i in range(len(shares))], [100 * s[index] for s in shares.values()], width=0.4,
              label=label, color=(ORANGE, GREEN)[offset])
 bars.set_xticks([i + 0.2 for i in range(len(shares))], [f"batch {b}" for b in shares])
 bars.set_ylabel("padding (% of the tensor)")
-bars.legend()
+bars.set_title("padding: random vs length-bucketed batches")
+bars.set_ylim(0, 1.3 * max(100 * s[0] for s in shares.values()))  # room above the bars for the legend
+bars.legend(loc="upper right")
 show(fig, "lengths_and_padding", FIGURES)
 
 loader = make_loader(encoded, batch_size=8, pad_index=vocab.pad_index, bucket=True, seed=0)

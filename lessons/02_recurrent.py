@@ -44,7 +44,7 @@ from textclf.training import TrainConfig, fit, run_epoch
 print(versions())
 SMOKE = smoke_mode()
 FIGURES = "figures/02_recurrent"  # where figures go when this runs as a script (notebooks: inline)
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # returns the generator: "_ =" keeps a notebook from printing it
 
 # %% [markdown]
 # ## 1. Why pack?

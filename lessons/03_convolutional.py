@@ -41,7 +41,7 @@ from textclf.training import TrainConfig, fit
 print(versions())
 SMOKE = smoke_mode()
 FIGURES = "figures/03_convolutional"  # where figures go when this runs as a script (notebooks: inline)
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # returns the generator: "_ =" keeps a notebook from printing it
 
 # %% [markdown]
 # ## 1. Convolution over a text, with shapes

@@ -28,7 +28,6 @@
 
 # %%
 import inspect
-import tempfile
 from pathlib import Path
 
 import torch
@@ -63,7 +62,6 @@ FIGURES = "figures/05_which_words_mattered"  # where figures go when run as a sc
 ds = load_dataset("rotten_tomatoes")
 if SMOKE:
     ds = ds.subsample(800)
-out = Path(tempfile.mkdtemp(prefix="rt_cnn-"))  # for the HTML page at the end
 job = JobConfig(model="cnn", train=TrainConfig(epochs=2 if SMOKE else 10, progress=False))
 bundle = train_job(ds, job, log=lambda line: None)
 print(f"test accuracy {bundle.metrics['test_accuracy']:.4f}")
@@ -194,5 +192,5 @@ print(render_terminal(explanations, color=False))
 #     textclf explain runs/model --split test --wrong-only --limit 10 --html mistakes.html
 
 # %%
-report = save_html(out / "mistakes.html", explanations, title="Where the CNN is wrong")
-print(f"wrote {report} ({report.stat().st_size:,} bytes)")
+report = save_html(Path(FIGURES) / "mistakes.html", explanations, title="Where the CNN is wrong")
+print(f"wrote {report.resolve()} ({report.stat().st_size:,} bytes): open it in a browser")

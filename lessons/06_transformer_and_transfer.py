@@ -42,7 +42,7 @@ from textclf.training import TrainConfig
 print(versions())
 SMOKE = smoke_mode()
 FIGURES = "figures/06_transformer_and_transfer"  # where figures go when run as a script (notebooks: inline)
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # returns the generator: "_ =" keeps a notebook from printing it
 
 # %% [markdown]
 # ## 1. Attention, with shapes and a padding mask

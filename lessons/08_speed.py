@@ -81,6 +81,39 @@ for t in timings.values():
     print(f"{t.name}: median {t.median * 1000:.0f} ms, rounds {[round(s * 1000) for s in t.seconds]} ms")
 
 # %% [markdown]
+# ### Threads: more is not always faster
+#
+# torch starts one thread per core. That is right on an idle machine and badly
+# wrong on a busy one: when another job already keeps a core busy, torch's
+# threads fight it for the cores (*oversubscription*) — each matrix multiply is
+# split across threads that wait for each other while the scheduler hands the
+# cores back and forth. On a 2-core machine running other work, one epoch of
+# the default model took 95 s with 2 threads and 9.7 s with 1.
+# `textclf.devices.choose_threads` counts the cores other work keeps busy right
+# now and leaves them to it; every command that runs a model takes
+# `--threads N` to decide yourself, and says what it chose. The same two
+# settings, timed fairly, on this machine as it is now:
+
+# %%
+from textclf.devices import busy_cores, choose_threads, cpu_cores
+
+print(f"{cpu_cores()} cores; other work keeps {busy_cores():.1f} busy; auto would pick {choose_threads()}")
+threads_before = torch.get_num_threads()
+
+
+def with_threads(n):
+    def run():
+        torch.set_num_threads(n)
+        bundle.predict(texts)
+    return run
+
+
+thread_timing = compare({f"{n} thread(s)": with_threads(n) for n in sorted({1, cpu_cores()})}, rounds=3)
+torch.set_num_threads(threads_before)
+for name, t in thread_timing.items():
+    print(f"{name:>12}: {len(texts) / t.median:,.0f} texts/s (median of 3 rounds)")
+
+# %% [markdown]
 # ## 2. Where the time goes
 #
 # `torch.profiler` counts the time of every operator. For a transformer

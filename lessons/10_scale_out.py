@@ -93,7 +93,7 @@ assert result.returncode == 0, result.stderr[-2000:]
 # optimizer step. Checked here in one process (Exercise 10.3 asks you to write it):
 
 # %%
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # returns the generator: "_ =" keeps a notebook from printing it
 toy = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 2))
 inputs, labels = torch.randn(8, 6), torch.randint(0, 2, (8,))
 nn.functional.cross_entropy(toy(inputs), labels).backward()

@@ -85,7 +85,7 @@ for name in ("nbow", "cnn", "gru+ngrams"):
 # compute it by hand).
 
 # %%
-curves = {name: reliability(r["test"][0].softmax(1), r["test"][1], bins=10) for name, r in results.items()}
+curves = {name: reliability(r["test"][0].softmax(1), r["test"][1]) for name, r in results.items()}  # 15 bins
 show(reliability_figure(curves, "test split, before temperature scaling"), "reliability_before", FIGURES)
 for name, rel in curves.items():
     print(name, "predictions per bin:", rel.counts.int().tolist())
@@ -110,7 +110,7 @@ for name, r in results.items():
     print(f"{name:12s} T = {temperature:.2f}   test NLL {nll(test_logits, targets):.3f} -> "
           f"{nll(test_logits, targets, temperature):.3f}   ECE {ece_before:.3f} -> {ece_after:.3f}   "
           f"predictions unchanged: {same}")
-    after[name] = reliability((test_logits / temperature).softmax(1), targets, bins=10)
+    after[name] = reliability((test_logits / temperature).softmax(1), targets)
 show(reliability_figure(after, "test split, after temperature scaling"), "reliability_after", FIGURES)
 
 # %% [markdown]
@@ -153,11 +153,14 @@ for label_id, label in enumerate(ds.labels):
     mine = [c for c, t in zip(correct, targets.tolist()) if t == label_id]
     print(f"class {label}: {sum(mine) / max(1, len(mine)):.1%} of {len(mine)}")
 fig, (ax_len, ax_conf) = new_figure(ncols=2, size=(9, 3.2))
-ax_len.bar([b for b, _, _ in length_rows], [a for _, _, a in length_rows], color="#1f77b4")
-ax_len.set_xlabel("text length (tokens)")
-ax_len.set_ylabel("accuracy")
-ax_conf.bar([b for b, _, _ in confidence_rows], [a for _, _, a in confidence_rows], color="#ff7f0e")
-ax_conf.set_xlabel("confidence")
+for ax, rows, colour, xlabel in ((ax_len, length_rows, "#1f77b4", "text length (tokens)"),
+                                 (ax_conf, confidence_rows, "#ff7f0e", "confidence")):
+    kept = [(b, n, a) for b, n, a in rows if n > 0]  # an empty bin has no accuracy: left out, not drawn as 0%
+    bars = ax.bar([b for b, _, _ in kept], [a for _, _, a in kept], color=colour)
+    ax.bar_label(bars, labels=[f"n={n}" for _, n, _ in kept], fontsize=8)  # how many texts each bar stands on
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(0, 1.1)
+ax_len.set_ylabel("accuracy (bars: texts in the bin)")
 show(fig, "accuracy_by_slice", FIGURES)
 
 # %% [markdown]

@@ -70,9 +70,16 @@ def test_the_page_shows_the_servers_error(page_url):
         try:
             page = browser.new_page()
             page.goto(url)
+            page.fill("#text", "a wonderful, moving film")
+            page.click("#classify")
+            page.wait_for_selector("#result:not([hidden])", timeout=30_000)
             page.fill("#text", "x" * 6000)  # over the page's (and the server's) limit
             page.click("#classify")
             error = page.text_content("#error")
+            stale = page.is_visible("#result")  # the previous answer must not stand under the new error
+            page.fill("#text", "   ")
+            page.click("#classify")
+            empty = page.text_content("#error")
         finally:
             browser.close()
-    assert "5000 characters" in error
+    assert "5000 characters" in error and not stale and "Type some text first" in empty

@@ -37,7 +37,11 @@ class Reliability:
         return float((self.counts / total * (self.confidence - self.accuracy).abs()).sum())
 
 
-def reliability(probabilities: torch.Tensor, targets: torch.Tensor, bins: int = 15) -> Reliability:
+# One bin count everywhere (ECE figures printed, plotted and in the report): 15 equal-width bins.
+BINS = 15
+
+
+def reliability(probabilities: torch.Tensor, targets: torch.Tensor, bins: int = BINS) -> Reliability:
     """Bin the top-class confidence of ``probabilities`` ``[n, classes]`` into ``bins`` equal-width bins
     ``(lo, hi]`` (the first also holds 0); ``targets`` ``[n]`` are class ids."""
     if bins < 1:
@@ -53,7 +57,7 @@ def reliability(probabilities: torch.Tensor, targets: torch.Tensor, bins: int = 
     return Reliability(edges, counts, sums / safe, hits / safe)
 
 
-def expected_calibration_error(probabilities: torch.Tensor, targets: torch.Tensor, bins: int = 15) -> float:
+def expected_calibration_error(probabilities: torch.Tensor, targets: torch.Tensor, bins: int = BINS) -> float:
     """ECE: sum over bins of (share of predictions in the bin) x |mean confidence - accuracy|."""
     return reliability(probabilities, targets, bins).ece
 

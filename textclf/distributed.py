@@ -47,7 +47,7 @@ import torch.distributed as dist
 from torch import nn
 
 from textclf.batching import BucketBatchSampler, EncodedDataset
-from textclf.devices import pick_device
+from textclf.devices import cpu_cores, pick_device
 from textclf.training import Hooks, TrainConfig
 
 
@@ -110,18 +110,12 @@ def restart_count() -> int:
 RENDEZVOUS_SECONDS = 120
 
 
-def cpu_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def setup(device: str = "auto") -> Cluster | None:
+def setup(device: str = "auto", threads: int | None = None) -> Cluster | None:
     """Join the process group torchrun describes (None when there is one process: nothing to do).
 
     Threads: torchrun sets ``OMP_NUM_THREADS=1`` when a node runs more than one process; each process
-    gets cores / local processes threads instead, so the cores are shared out, not left idle.
+    gets cores / local processes threads instead (or ``threads``, ``--threads``), so the cores are shared
+    out, not left idle.
     """
     world_size = env_int("WORLD_SIZE", 1, low=1)
     if world_size <= 1:
@@ -135,7 +129,7 @@ def setup(device: str = "auto") -> Cluster | None:
         chosen = torch.device("cuda", local_rank)
         torch.cuda.set_device(chosen)
     backend = "nccl" if chosen.type == "cuda" else "gloo"
-    threads = max(1, cpu_cores() // local_world_size)
+    threads = threads or max(1, cpu_cores() // local_world_size)
     torch.set_num_threads(threads)
     if not dist.is_initialized():
         join_group(backend, rank, world_size)

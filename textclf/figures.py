@@ -84,6 +84,11 @@ def training_curves(history: Sequence[dict], best_epoch: int | None = None, titl
         ax.set_xlabel("epoch")
         ax.legend()
     loss.set_ylabel("cross-entropy")
+    accuracies = [e["valid_accuracy"] for e in history]
+    if accuracies:  # at least 10 points of accuracy on the axis: a 0.2-point wobble must not look like a collapse
+        low, high = min(accuracies), max(accuracies)
+        middle, half = (low + high) / 2, max((high - low) / 2 + 0.02, 0.05)
+        acc.set_ylim(max(0.0, middle - half), min(1.0, middle + half))
     acc.set_ylabel("accuracy")
     if title:
         fig.suptitle(title)
@@ -118,10 +123,11 @@ def reliability_figure(curves: dict, title: str = "reliability") -> Figure:
     for (name, rel), color in zip(curves.items(), (BLUE, ORANGE, GREEN, RED)):
         used = rel.counts > 0
         ax.plot(rel.confidence[used], rel.accuracy[used], "o-", color=color, label=f"{name} (ECE {rel.ece:.3f})")
+        bins = len(rel.counts)
     ax.set_xlabel("confidence (mean of the bin)")
     ax.set_ylabel("accuracy in the bin")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(title)
+    ax.set_title(f"{title} ({bins} equal-width bins; empty ones left out)" if curves else title, fontsize=9)
     return fig

@@ -271,7 +271,8 @@ class Coverage:
     def __str__(self) -> str:
         return (f"{self.found + self.lowercase_found:,} of {self.total - self.specials:,} tokens found in GloVe "
                 f"({self.fraction:.1%}): {self.found:,} as-is, {self.lowercase_found:,} lowercased; "
-                f"{self.random_init:,} random-init (e.g. {', '.join(self.missing_examples[:8])}); "
+                f"{self.random_init:,} random-init"
+                + (f" (e.g. {', '.join(self.missing_examples[:8])})" if self.missing_examples else "") + "; "
                 f"{self.specials} specials")
 
 

@@ -43,6 +43,12 @@ def f1_score(targets, predictions, n_classes: int) -> float:
     return scores[1].item() if n_classes == 2 else scores.mean().item()
 
 
+def f1_name(labels: Sequence[str]) -> str:
+    """What ``f1_score`` measures for these labels, in words: the F1 of the second label for two classes
+    (the "positive" one), the macro F1 (the mean over classes) for more."""
+    return f"F1 of {labels[1]!r}" if len(labels) == 2 else "macro F1"
+
+
 def classification_metrics(targets, predictions, n_classes: int) -> dict[str, float]:
     return {"accuracy": accuracy(targets, predictions), "f1": f1_score(targets, predictions, n_classes)}
 

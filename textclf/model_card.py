@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from textclf.baseline import NAME as BASELINE
+from textclf.metrics import f1_name
 from textclf.models import MODELS
 
 # What textclf knows about its bundled datasets (textclf/data/bundled/DATASHEET.md has the details).
@@ -37,9 +38,10 @@ KNOWN_DATA = {
 }
 
 
-def metrics_table(metrics: dict, baseline: dict | None) -> str:
-    """A Markdown table: this model's test accuracy and macro F1 beside the baseline's, with the difference."""
-    rows = ["| model | test accuracy | test macro F1 |", "|---|---:|---:|",
+def metrics_table(metrics: dict, baseline: dict | None, f1: str = "macro F1") -> str:
+    """A Markdown table: this model's test accuracy and F1 (``f1``: what it is, ``metrics.f1_name``) beside
+    the baseline's, with the difference."""
+    rows = [f"| model | test accuracy | test {f1} |", "|---|---:|---:|",
             f"| this model ({metrics.get('model', '?')}) | {100 * metrics['test_accuracy']:.2f}% | "
             f"{metrics['test_f1']:.4f} |"]
     if baseline:
@@ -65,6 +67,7 @@ def yaml_value(value) -> str:
 def model_card(config, metrics: dict) -> str:
     """``README.md`` text for a bundle with this config (a ``BundleConfig``) and ``metrics.json``."""
     model, dataset, labels = config.model, str(config.dataset or "unrecorded data"), config.labels
+    f1 = f1_name(labels)  # F1 of the second label for two classes, macro F1 for more: named for what it is
     data = KNOWN_DATA.get(dataset)
     license_id = data["license"] if data else "other"
     has_test = metrics.get("test_accuracy") is not None
@@ -80,7 +83,7 @@ def model_card(config, metrics: dict) -> str:
                  f"    dataset: {{name: {yaml_value(dataset)}, type: {yaml_value(dataset)}, split: test}}",
                  "    metrics:",
                  f"    - {{type: accuracy, value: {metrics['test_accuracy']:.4f}, name: Test accuracy}}",
-                 f"    - {{type: f1, value: {metrics['test_f1']:.4f}, name: Test macro F1}}"]
+                 f"    - {{type: f1, value: {metrics['test_f1']:.4f}, name: {yaml_value('Test ' + f1)}}}"]
     meta.append("---")
     train = config.train_config or {}
     recipe = ", ".join(f"{k} {train[k]}" for k in ("optimizer", "lr", "batch_size", "epochs", "patience", "warmup",
@@ -92,7 +95,7 @@ def model_card(config, metrics: dict) -> str:
     else:
         data_text = (f"`{source.get('name_or_path', dataset)}` (the learner's own data; its license is whatever its "
                      "owner grants — not recorded by textclf). Fill in where it came from before sharing this model.")
-    evaluation = (metrics_table(metrics, baseline) if has_test else
+    evaluation = (metrics_table(metrics, baseline, f1) if has_test else
                   "No held-out test split was scored for this bundle (e.g. trained from lists without `test=`); the "
                   f"early-stopping split's accuracy was {metrics.get('valid_accuracy', float('nan')):.4f}, "
                   "which is optimistic: it chose the epoch.")
@@ -106,7 +109,8 @@ def model_card(config, metrics: dict) -> str:
         *meta, "",
         f"# textclf {model} on {dataset}", "",
         f"A {model} text classifier ({parameters} trainable parameters) "
-        f"trained with [textclf](https://pypi.org/project/textclf/) to sort texts into: "
+        "trained with textclf (the lesson-by-lesson text classification project, installed from its source "
+        "checkout; the PyPI package named `textclf` is an unrelated project) to sort texts into: "
         + ", ".join(f"`{y}`" for y in labels) + ".",
         "", "## Training data", "", data_text,
         "", "## Training procedure", "",

@@ -16,7 +16,7 @@ from pathlib import Path
 from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
 from textclf.bundle import Bundle
-from textclf.calibration import expected_calibration_error, reliability
+from textclf.calibration import BINS, expected_calibration_error, reliability
 from textclf.data import TextDataset
 from textclf.explain import explain
 from textclf.explain.render import html_tokens
@@ -42,9 +42,9 @@ img {{ max-width: 100%; }}
 <h2>Confusion matrix (test)</h2>
 {confusion}
 <h2>Can the probabilities be believed?</h2>
-<p>Expected calibration error on the test split: <b>{ece:.4f}</b>{temperature}. On the diagonal, a confidence
-of 0.8 is right 80% of the time; below it, the model is over-confident (<code>textclf calibrate</code> fits a
-temperature).</p>
+<p>Expected calibration error on the test split ({bins} equal-width confidence bins): <b>{ece:.4f}</b>{temperature}.
+On the diagonal, a confidence of 0.8 is right 80% of the time; below it, the model is over-confident
+(<code>textclf calibrate</code> fits a temperature).</p>
 {reliability}
 <h2>The most confident mistakes</h2>
 <p>Green words pushed towards the predicted label, red against it (integrated gradients, pad baseline).</p>
@@ -76,7 +76,7 @@ def build_report(bundle: Bundle, ds: TextDataset, mistakes: int = 5, baseline: b
               if history else "<p>(no training history in metrics.json)</p>")
     confusion = test.confusion(len(bundle.labels))
     ece = expected_calibration_error(probabilities, targets)
-    rel = image(png_bytes(reliability_figure({"test": reliability(probabilities, targets, bins=10)})), "reliability")
+    rel = image(png_bytes(reliability_figure({"test": reliability(probabilities, targets)})), "reliability")
     wrong = [i for i in probabilities.max(1).values.argsort(descending=True).tolist()
              if predicted[i] != targets[i]][:mistakes]
     explained = explain(bundle, [ds.test[i].text for i in wrong], true_labels=[ds.test[i].label for i in wrong])
@@ -92,7 +92,7 @@ def build_report(bundle: Bundle, ds: TextDataset, mistakes: int = 5, baseline: b
                        metrics=table, curves=curves, confusion=image(png_bytes(confusion_figure(confusion,
                                                                                                 bundle.labels)),
                                                                      "confusion matrix"),
-                       ece=ece, temperature=temperature, reliability=rel, mistakes=mistakes_html)
+                       ece=ece, bins=BINS, temperature=temperature, reliability=rel, mistakes=mistakes_html)
 
 
 def write_report(path: str | Path, page: str) -> Path:

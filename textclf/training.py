@@ -28,6 +28,7 @@ Crash safety, with ``checkpoint=PATH`` (the file and its checks: ``textclf.check
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -169,6 +170,8 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
             if stop_after is not None and state.epoch >= stop_after:
                 raise KeyboardInterrupt
             run_epoch(state, step_model, train, valid, batches, collate, config, device, checkpoint, hooks)
+            if config.progress and not sys.stderr.isatty():  # no progress bars in a log file: one line instead
+                log(epoch_line(state.history.epochs[-1], config.epochs))
             if checkpoint:
                 save_checkpoint(state, checkpoint, config, hooks)
     except KeyboardInterrupt:
@@ -177,6 +180,11 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     state.history.stopped_early = state.bad_epochs >= config.patience
     model.load_state_dict(state.best)
     return state.history
+
+
+def epoch_line(epoch: dict, epochs: int) -> str:
+    return (f"epoch {epoch['epoch']}/{epochs}: train loss {epoch['train_loss']:.4f}, valid loss "
+            f"{epoch['valid_loss']:.4f}, valid accuracy {epoch['valid_accuracy']:.4f} ({epoch['seconds']:.1f}s)")
 
 
 def save_checkpoint(state: TrainState, path: Path, config: TrainConfig, hooks: Hooks) -> None:
@@ -239,8 +247,8 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
     model.train()
     start, count = time.perf_counter(), 0
     total = torch.zeros((), device=device)  # the summed loss stays on the device: no host sync per step
-    for step, indices in enumerate(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False,
-                                        disable=not config.progress)):
+    bars = config.progress and sys.stderr.isatty()  # a log file gets one line per epoch (fit), not \r updates
+    for step, indices in enumerate(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars)):
         batch = collate([train[i] for i in indices]).to(device)
         with hooks.step_context():
             loss = training_loss(step_model, batch)
@@ -253,7 +261,8 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
         if state.scheduler is not None:
             state.scheduler.step()
         counted = getattr(indices, "counted", len(batch))  # a DDP stand-in text counts 0
-        total += loss.detach().float() * counted
+        shown = getattr(model, "prediction_loss", None)  # the prediction's cross-entropy, where it differs
+        total += (loss if shown is None else shown).detach().float() * counted
         count += counted
         if (step + 1) % SYNC_EVERY == 0:
             check_loss(total, state, step, checkpoint, config)  # the one deliberate sync in SYNC_EVERY steps

@@ -27,6 +27,7 @@ import os
 import sys
 import warnings
 
+from textclf.cli.inputs import whole_number
 from textclf.cli.scoring import add_calibrate, add_evaluate, add_explain, add_predict, add_report
 from textclf.cli.shipping import add_bench, add_export, add_serve
 from textclf.cli.tools import add_check, add_data, add_tokenize
@@ -40,13 +41,33 @@ COMMANDS = (add_train, add_evaluate, add_predict, add_explain, add_report, add_c
             add_serve, add_tokenize, add_data, add_check)
 
 
+# The commands that run a model: each takes --threads (textclf.devices.choose_threads decides without it).
+MODEL_COMMANDS = ("train", "evaluate", "predict", "explain", "report", "calibrate", "bench", "export", "serve")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textclf", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(commands)
+    for name in MODEL_COMMANDS:
+        commands.choices[name].add_argument(
+            "--threads", type=whole_number(1, 1024), help="CPU threads for torch (default: the cores other work "
+            "leaves free, or OMP_NUM_THREADS; too many threads on busy cores can be 10x slower)")
     return parser
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """The thread decision, once, before the command runs (under torchrun, distributed.setup shares the cores
+    out instead); what was chosen goes to stderr."""
+    from textclf.devices import set_threads
+    from textclf.distributed import launched_by_torchrun
+
+    if "threads" not in args or (launched_by_torchrun() and args.threads is None):
+        return
+    threads, why = set_threads(args.threads)
+    print(f"textclf {args.command}: {threads} CPU thread{'s' if threads > 1 else ''} ({why})", file=sys.stderr)
 
 
 def quiet_rank() -> bool:
@@ -71,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = one_line_warning
     try:
+        apply_threads(args)
         return args.run(args)
     except BrokenPipeError:  # output piped into `head` and cut short: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -53,15 +53,24 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def add_check(commands) -> None:
     check = commands.add_parser("check", help="grade lesson exercises, e.g. textclf check 1.1")
-    check.add_argument("exercises", nargs="+", help="1.1 (one exercise) or 1 (a whole lesson)")
-    check.add_argument("--file", type=Path, help="your exercise file (default: lessons/exercises/exNN_*.py)")
+    check.add_argument("exercises", nargs="*", help="1.1 (one exercise) or 1 (a whole lesson); none: every "
+                       "exercise of every lesson, as a progress table")
+    check.add_argument("--all", action="store_true", help="every exercise of every lesson, as a progress table")
+    check.add_argument("--file", type=Path, help="your exercise file (default: ./lessons/exercises/exNN_*.py, "
+                       "else this project's)")
     check.add_argument("-v", "--verbose", action="store_true", help="show each test and why it failed")
     check.set_defaults(run=cmd_check)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from textclf.grading import report, run_checks
+    from textclf.grading import progress, progress_table, report, run_checks
 
+    if args.all or not args.exercises:
+        if args.file or args.exercises:
+            raise ValueError("--all grades every lesson's own file; give no exercises and no --file with it")
+        rows = progress()
+        print(progress_table(rows))
+        return 0 if all(status == "passed" for _, status in rows) else 1
     outcomes = run_checks(args.exercises, args.file, verbose=args.verbose)
     print(report(outcomes))
     return 0 if all(o.failed == 0 and o.passed for o in outcomes.values()) else 1

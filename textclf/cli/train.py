@@ -82,7 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if not distributed.launched_by_torchrun():
         return train(args)
-    cluster = distributed.setup(args.device)
+    cluster = distributed.setup(args.device, args.threads)
     try:
         return train(args, cluster)
     finally:
@@ -90,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace, cluster=None) -> int:
-    from textclf.bundle import save_bundle
+    from textclf.bundle import BUNDLE_FILES, save_bundle
     from textclf.devices import pick_device
     from textclf.distributed import ddp_hooks, restart_count
     from textclf.pipeline import train_job
@@ -98,9 +98,9 @@ def train(args: argparse.Namespace, cluster=None) -> int:
 
     main = cluster is None or cluster.is_main
     say = print if main else (lambda *a, **k: None)  # only rank 0 talks
-    ds = load_from_args(args)
     job = job_from_args(args, progress=main)
-    device = cluster.device if cluster is not None else pick_device(job.train.device)  # the one decision
+    device = cluster.device if cluster is not None else pick_device(job.train.device)  # first: before the data
+    ds = load_from_args(args)
     checkpoint = args.out / "checkpoint.pt"
     resume = args.resume or (restart_count() > 0 and checkpoint.is_file())  # torchrun restarted the workers
     if resume and not args.resume:
@@ -123,7 +123,7 @@ def train(args: argparse.Namespace, cluster=None) -> int:
         hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
         say(f"textclf train: interrupted{hint}", file=sys.stderr)
         return 130
-    say(f"bundle written to {args.out}: model.safetensors config.json vocab.json metrics.json "
-        "README.md (the model card)")
+    written = sorted(name for name in BUNDLE_FILES if (args.out / name).is_file())
+    say(f"bundle written to {args.out}: {' '.join(written)} (README.md: the model card)")
     say(f"test_accuracy={bundle.metrics['test_accuracy']:.4f} test_f1={bundle.metrics['test_f1']:.4f}")
     return 0

@@ -105,9 +105,22 @@ class TextDataset:
             counts = ", ".join(f"{s} {n}" for s, n in sizes.items())
             raise DataError(self.where(), None, f"the {' and '.join(empty)} split is empty ({counts} examples); "
                             "expected examples in train, valid and test (use more rows, or give a split column)")
+        for split in ("valid", "test"):
+            examples = self.split(split)
+            missing = sorted(set(self.labels) - {ex.label for ex in examples})
+            if examples and (len(examples) < MIN_MEANINGFUL or missing):
+                why = (f"only {len(examples)} texts" if len(examples) < MIN_MEANINGFUL else "")
+                why += (" and " if why and missing else "") + (f"no {', '.join(map(repr, missing[:3]))}" if missing
+                                                                 else "")
+                warnings.warn(f"{self.where()}: the {split} split has {why}; its figures will not mean much "
+                              f"(expected at least {MIN_MEANINGFUL} texts and every label)", stacklevel=2)
         for a, b in case_twins(self.labels):
             warnings.warn(f"{self.where()}: labels {a!r} and {b!r} differ only by case; they train as two separate "
                           "classes (fix the labels if they mean the same)", stacklevel=2)
+
+
+# Fewer texts than this in the valid or test split: its accuracy moves by 3+ points per text.
+MIN_MEANINGFUL = 30
 
 
 def case_twins(labels: list[str]) -> list[tuple[str, str]]:

@@ -36,10 +36,10 @@ def parse_exercise(text: str) -> tuple[int, int | None]:
 
 
 def exercises_dir(cwd: Path | None = None) -> Path:
-    """This project's ``lessons/exercises/``: the one beside the package in a source checkout, else (textclf
-    installed as a plain package) the one in the current folder. Never a parent folder's: an exercise file
-    is code that grading runs, so only the learner's own file in this project is picked up unasked."""
-    for root in (PROJECT_DIR, (cwd or Path.cwd()).resolve()):
+    """The ``lessons/exercises/`` to grade: the current folder's (a learner's own copy of the lessons), else
+    the one beside the package in this source checkout. Never a parent folder's: an exercise file is code
+    that grading runs, so only a file the learner pointed at (by standing in its folder) is picked up."""
+    for root in ((cwd or Path.cwd()).resolve(), PROJECT_DIR):
         if (root / "lessons" / "exercises").is_dir():
             return root / "lessons" / "exercises"
     raise FileNotFoundError(f"no lessons/exercises/ folder in this project ({PROJECT_DIR}) or in the current "
@@ -143,6 +143,40 @@ def read_report(path: Path, token: str) -> dict[str, Outcome] | None:
                 for name, o in payload["outcomes"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def status(outcome: Outcome, marker: str) -> str:
+    """``passed``, ``not started`` (the stub still raises its NotImplementedError), ``not yet`` or
+    ``could not grade``."""
+    if not outcome.graded:
+        return "could not grade"
+    if outcome.failed == 0 and outcome.passed:
+        return "passed"
+    name = marker.removeprefix("ex").replace("_", ".")
+    if any(f"NotImplementedError: Exercise {name}" in m for m in outcome.messages):
+        return "not started"
+    return "not yet"
+
+
+def progress(cwd: Path | None = None) -> list[tuple[str, str]]:
+    """``(exercise, status)`` for every exercise of every lesson, graded in the learner's files."""
+    rows = []
+    for test_file in sorted(GRADING_DIR.glob("test_lesson[0-9][0-9].py")):
+        lesson = int(test_file.stem[-2:])
+        try:
+            file = find_learner_file(lesson, cwd)
+        except FileNotFoundError:
+            continue
+        for marker, outcome in run_checks([str(lesson)], file).items():
+            rows.append((marker.removeprefix("ex").replace("_", "."), status(outcome, marker)))
+    return rows
+
+
+def progress_table(rows: list[tuple[str, str]]) -> str:
+    counts = {s: sum(1 for _, x in rows if x == s) for s in ("passed", "not yet", "not started", "could not grade")}
+    lines = [f"{'exercise':<9} status", *(f"{name:<9} {state}" for name, state in rows), "",
+             ", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" (of {len(rows)})"]
+    return "\n".join(lines)
 
 
 def report(outcomes: dict[str, Outcome]) -> str:

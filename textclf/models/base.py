@@ -119,6 +119,10 @@ class ClassifierNet(nn.Module):
         """Optimizer groups over the trainable parameters: one, at ``lr`` (a model may give a part its own)."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
 
+    # A model whose training loss is not the cross-entropy of its prediction (wide & deep: one loss per half)
+    # sets ``self.prediction_loss`` in ``loss``; the training loop reports that, comparable with validation.
+    prediction_loss: torch.Tensor | None = None
+
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The training loss of a batch: cross-entropy of the logits (a model with parts may add one per part)."""
         return nn.functional.cross_entropy(self.classify(self.embedding(ids), mask), labels)

@@ -95,5 +95,10 @@ class WideDeepClassifier(RNNClassifier):
         return [g for g in groups if g["params"]]
 
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Each half learns on its own cross-entropy (the sum of the two is what is minimised). That sum is not
+        comparable with a validation loss, so the cross-entropy of the combined prediction (``classify``) is
+        kept aside as ``prediction_loss``: the training loop reports that one."""
         deep, wide = self.halves(self.embedding(ids), mask)
+        combined = F.log_softmax(deep, dim=-1) + F.log_softmax(wide, dim=-1)  # [batch, n_classes], as classify
+        self.prediction_loss = F.cross_entropy(combined.detach(), labels)
         return F.cross_entropy(deep, labels) + F.cross_entropy(wide, labels)

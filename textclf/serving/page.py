@@ -51,6 +51,7 @@ async function classify() {
   const text = document.getElementById("text").value;
   const error = document.getElementById("error");
   error.textContent = "";
+  document.getElementById("result").hidden = true;  // an answer stays only beside the text it answers
   if (!text.trim()) { error.textContent = "Type some text first."; return; }
   if (text.length > MAX_CHARS) { error.textContent = `At most ${MAX_CHARS} characters, please.`; return; }
   const button = document.getElementById("classify");
