@@ -361,3 +361,26 @@ def test_a_dropped_client_is_one_line_in_the_log(quiet_server, capfd):
     time.sleep(1.0)
     err = capfd.readouterr().err
     assert "Traceback" not in err
+
+
+def test_export_names_a_bundle_removed_meanwhile(bundle_dir, monkeypatch):
+    from textclf import export
+
+    bundle = load_bundle(bundle_dir)
+    original = export.export_onnx
+
+    def export_then_remove(model, path, opset=17):
+        result = original(model, path, opset)
+        shutil.rmtree(bundle_dir)
+        return result
+    monkeypatch.setattr(export, "export_onnx", export_then_remove)
+    with pytest.raises(DataError, match="changed on disk while this command ran .*removed"):
+        export.export_bundle(bundle, "onnx", ["a fine film"])
+
+
+def test_under_torchrun_a_bad_argument_is_printed_once():
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "textclf",
+               "train", "--epochs", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert (result.stdout + result.stderr).count("TrainConfig.epochs = 0") == 1, result.stderr
