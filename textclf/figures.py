@@ -129,5 +129,5 @@ def reliability_figure(curves: dict, title: str = "reliability") -> Figure:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(f"{title} ({bins} equal-width bins; empty ones left out)" if curves else title, fontsize=9)
+    ax.set_title(f"{title}\n({bins} equal-width bins; empty ones left out)" if curves else title, fontsize=9)
     return fig
