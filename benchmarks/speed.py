@@ -163,7 +163,7 @@ def main() -> None:
     except ModuleNotFoundError as err:
         print(f"(torchao row skipped: {err})")
     if bf16_supported():
-        variants["textclf bf16"] = backends.bf16_forward(bundle.model)
+        variants["textclf bf16"] = backends.autocast_forward(bundle.model, "bf16")
 
     def predict_with(forward):
         def run():

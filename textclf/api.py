@@ -30,7 +30,7 @@ from textclf.batch_size import find_batch_size
 from textclf.bundle import Bundle, load_bundle, save_bundle
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
-from textclf.devices import pick_device
+from textclf.devices import choose_precision, pick_device
 from textclf.models import MODELS, check_options
 from textclf.pipeline import job_for, recipe, train_job
 from textclf.text.checks import check_texts
@@ -89,13 +89,14 @@ def dataset_from_lists(texts: Sequence[str], labels: Sequence[str], valid: tuple
 class TextClassifier:
     """A text classifier in a few lines: pick a model, fine-tune on lists, call it, save it, load it."""
 
-    def __init__(self, model: str = "minilm", *, device: str | torch.device = "auto", max_len: int | None = None,
-                 **options):
+    def __init__(self, model: str = "minilm", *, device: str | torch.device = "auto", precision: str = "fp32",
+                 max_len: int | None = None, **options):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(list_models())}")
         check_options(model, options)  # a misspelt option fails here, not after the data is prepared
         self.model_name, self.options = model, options
         self.device = pick_device(str(device))  # decided once: training and prediction run here
+        self.precision = choose_precision(precision, self.device)[0]  # auto: bf16 where the device is fast at it
         self.max_len = max_len or recipe(model).max_len
         self.bundle: Bundle | None = None
 
@@ -112,7 +113,8 @@ class TextClassifier:
         ``test=(texts, labels)``: also score texts that took no part (``metrics["test_accuracy"]``)."""
         ds = dataset_from_lists(texts, labels, valid, seed, test)
         job = job_for(self.model_name, epochs=epochs, batch_size=batch_size, lr=lr, patience=max(2, epochs),
-                      seed=seed, device=str(self.device), progress=progress, max_len=self.max_len, min_freq=1,
+                      seed=seed, device=str(self.device), precision=self.precision, progress=progress,
+                      max_len=self.max_len, min_freq=1,
                       model_options=self.options, finetune=mode)
         sizing = None if batch_size is not None else self.largest_batch(len(ds.train), job.max_len)
         self.bundle = train_job(ds, job, log=lambda line: None, require_test=False, device=self.device,
@@ -145,8 +147,10 @@ class TextClassifier:
         return save_bundle(self.bundle, directory)
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "cpu") -> TextClassifier:
-        bundle = load_bundle(directory, pick_device(device))
-        clf = cls(bundle.model_name, device=device, max_len=bundle.max_len)
+    def load(cls, directory: str | Path, device: str | torch.device = "auto", precision: str = "fp32"
+             ) -> TextClassifier:
+        """A saved classifier, on ``device`` (a GPU where there is one), predicting in ``precision``."""
+        bundle = load_bundle(directory, device, precision)
+        clf = cls(bundle.model_name, device=bundle.device, precision=bundle.precision, max_len=bundle.max_len)
         clf.bundle = bundle
         return clf

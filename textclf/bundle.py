@@ -36,6 +36,7 @@ from textclf.checkpoint import non_finite
 from textclf.config import ConfigError
 from textclf.data import BUNDLED, DataError, Example, TextDataset
 from textclf.data.datasets import load_source
+from textclf.devices import choose_precision, pick_device
 from textclf.files import (
     atomic_directory,
     atomic_write_text,
@@ -207,6 +208,8 @@ class Bundle:
     files: dict[str, bytes] = field(default_factory=dict)
     # the weights file as it was read (device, inode, size, mtime): ``check_unchanged`` notices a replaced bundle
     stamp: tuple | None = None
+    # the arithmetic of prediction: fp32, or bf16/fp16 under torch.autocast (``to``, ``load_bundle``)
+    precision: str = "fp32"
 
     @classmethod
     def of(cls, model: ClassifierNet, name: str, vocab: Vocab, labels: list[str], *, tokenizer: str = "basic",
@@ -238,6 +241,24 @@ class Bundle:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def trained_precision(self) -> str:
+        """The arithmetic it was trained in (fp32 for a bundle from before precision was recorded)."""
+        return (self.config.train_config or {}).get("precision") or "fp32"
+
+    def to(self, device: str | torch.device = "auto", precision: str | None = None) -> Bundle:
+        """Move the model to ``device`` (``auto``/cpu/cuda[:N]/mps, decided by ``textclf.devices.pick_device``)
+        and predict in ``precision`` from now on (``auto``: bf16 where that device is fast at it; None: keep).
+        A faster stand-in ``forward`` (int8, ONNX Runtime) runs on the CPU only: moving it elsewhere is refused."""
+        device = device if isinstance(device, torch.device) else pick_device(str(device))
+        if self.forward is not None and device.type != "cpu":
+            raise ValueError(f"this bundle runs through a CPU-only backend (int8 or ONNX Runtime); it cannot move "
+                             f"to {device}: load it again without --quantize/--backend, or use --device cpu")
+        self.model.to(device)
+        if precision is not None:
+            self.precision = choose_precision(precision, device)[0]
+        return self
+
     @cached_property
     def tokenizer(self):
         return make_tokenizer(self.config.tokenizer, self.vocab)
@@ -264,7 +285,7 @@ class Bundle:
         if not texts:
             return torch.empty(0, len(self.labels))
         return logits(self.model, self.encode(texts), batch_size=batch_size, forward=self.forward,
-                      pad_index=self.vocab.pad_index)
+                      pad_index=self.vocab.pad_index, precision=self.precision)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """``softmax(logits / temperature)``: ``[n, n_classes]``, the calibrated probabilities."""
@@ -282,7 +303,7 @@ class Bundle:
         if not examples:
             raise ValueError(f"{split} split is empty; expected labelled texts to score")
         return evaluate(self.model, self.dataset(examples), batch_size, len(self.labels), forward=self.forward,
-                        temperature=self.temperature)
+                        temperature=self.temperature, precision=self.precision)
 
     @property
     def history(self) -> list[dict]:
@@ -389,10 +410,13 @@ def weights_stamp(directory: Path) -> tuple | None:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bundle:
+def load_bundle(directory: str | Path, device: str | torch.device = "auto", precision: str = "fp32") -> Bundle:
     """Read a bundle folder, checking every part before trusting it: config types and ranges (before anything
     is allocated), labels against the head, vocabulary against the embedding, weight names, shapes, dtypes and
     finiteness. Any problem is a ``DataError`` naming the file and the key.
+
+    ``device``: where the model goes (``auto``: a GPU where there is one; ``textclf.devices.pick_device``);
+    ``precision``: how it predicts (fp32, bf16, fp16, or ``auto``: bf16 where the device is fast at it).
 
     A faster stand-in for the model (int8, ONNX Runtime) is ``textclf.speed.backends.with_backend(bundle, ...)``;
     ``model`` stays the fp32 network (explanations and transfer use it).
@@ -417,10 +441,10 @@ def load_bundle(directory: str | Path, device: str | torch.device = "cpu") -> Bu
     if bad:
         raise DataError(weights_path, None, f"tensor {bad[0]!r} holds NaN or infinite values; expected finite weights")
     model.load_state_dict(weights)
-    model.to(device).eval()
+    model.eval()
     metrics_path = directory / "metrics.json"
     metrics = read_json(metrics_path, "the bundle's metrics") if metrics_path.is_file() else None
-    return Bundle(model, vocab, config, metrics, directory, stamp=stamp)
+    return Bundle(model, vocab, config, metrics, directory, stamp=stamp).to(device, precision)
 
 
 def check_vocab(vocab: Vocab, model_config: dict, path: Path, fingerprint: str | None = None) -> None:

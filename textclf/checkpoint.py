@@ -7,7 +7,7 @@
 - a checkpoint records what it was trained on: fingerprints of the encoded train and valid splits, the
   training options and the caller's ``identity`` (model, vocabulary and data options). Resuming with other
   data or another option is refused with the differences named (``check_resumable``); only ``epochs``,
-  ``patience``, ``device`` and ``progress`` may change, and a change is logged as applied.
+  ``patience``, ``device``, ``precision`` and ``progress`` may change, and a change is logged as applied.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class History:
     best_epoch: int = 0
     best_metric: float = float("-inf")
     stopped_early: bool = False
+    precision: str = "fp32"  # the arithmetic of the training steps (auto decided): fp32, bf16 or fp16
 
     def table(self) -> str:
         head = f"{'epoch':>5} {'train loss':>10} {'valid loss':>10} {'valid acc':>9} {'valid f1':>8} {'time':>6}"
@@ -52,10 +53,12 @@ class TrainState:
     bad_epochs: int
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
     run: dict = field(default_factory=dict)  # what the run is trained on: data fingerprints, the caller's identity
+    scaler: torch.amp.GradScaler | None = None  # fp16's loss scale (its state is saved: a resumed run goes on alike)
 
     def save(self, path: Path, config) -> None:
         payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": self.best,
                    "scheduler": self.scheduler.state_dict() if self.scheduler else None, "run": self.run,
+                   "scaler": self.scaler.state_dict() if self.scaler is not None and self.scaler.is_enabled() else None,
                    "epoch": self.epoch, "bad_epochs": self.bad_epochs, "train_config": asdict(config),
                    "history": {"epochs": self.history.epochs, "best_epoch": self.history.best_epoch,
                                "best_metric": self.history.best_metric}}
@@ -69,6 +72,8 @@ class TrainState:
             self.optimizer.load_state_dict(payload["optimizer"])
             if self.scheduler is not None:
                 self.scheduler.load_state_dict(payload["scheduler"])
+            if self.scaler is not None and self.scaler.is_enabled() and payload.get("scaler"):
+                self.scaler.load_state_dict(payload["scaler"])
         except ResumeRefused:
             raise
         except Exception as err:  # a damaged file raises pickle/zip errors; another model, RuntimeError/KeyError
@@ -80,14 +85,16 @@ class TrainState:
         self.best = {k: v.to(device) for k, v in payload["best"].items()}
         self.epoch, self.bad_epochs = payload["epoch"], payload["bad_epochs"]
         saved = payload["history"]
-        self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"])
+        self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"],
+                               precision=self.history.precision)
 
 
 class ResumeRefused(ValueError):
     """``--resume`` with other data or options than the checkpoint was trained with."""
 
 
-APPLIED_ON_RESUME = ("epochs", "patience", "device", "progress")  # may change when resuming; all else may not
+# may change when resuming (a change is logged); all else may not
+APPLIED_ON_RESUME = ("epochs", "patience", "device", "precision", "progress")
 
 
 def check_resumable(path: Path, payload: dict, run: dict, config, log: Callable[[str], None]) -> None:

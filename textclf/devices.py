@@ -1,8 +1,10 @@
-"""The one device decision: which ``torch.device`` a command or the facade runs on, and how many CPU threads.
+"""The one device decision: which ``torch.device`` a command or the facade runs on, in which precision, and
+how many CPU threads.
 
 ``pick_device`` is called once where a command (or ``TextClassifier``, or ``train_job``) starts; the
 ``torch.device`` it returns is passed down. ``auto`` prefers CUDA, then Apple's MPS, then the CPU; a
-device asked for by name must exist here.
+device asked for by name must exist here. ``choose_precision`` then picks the arithmetic for that device
+(``auto``: bf16 where the device has fast bf16 hardware, else fp32), and ``autocast``/``grad_scaler`` apply it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
@@ -88,3 +91,73 @@ def set_threads(requested: int | None = None) -> tuple[int, str]:
     threads, why = choose_threads(requested)
     torch.set_num_threads(threads)
     return threads, why
+
+
+# ---- precision -----------------------------------------------------------------------------------------------
+# Mixed precision runs the matrix products in a 16-bit format under ``torch.autocast`` and keeps the weights,
+# the optimizer state and the reductions (softmax, losses, norms) in fp32. bf16 has fp32's exponent range, so
+# gradients need no scaling; fp16 has 3 more mantissa bits but overflows above 65,504 and loses gradients
+# below ~6e-8, so fp16 training multiplies the loss by a large factor first (``torch.amp.GradScaler``) and
+# divides the gradients back, skipping the steps whose gradients overflowed.
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+HALF = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def cpu_flags() -> set[str]:
+    """The instruction-set flags the kernel reports for this CPU (Linux; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def bf16_supported() -> bool:
+    """bf16 matmuls have a hardware path only with AVX512_BF16 or AMX; elsewhere bf16 is emulated and slow
+    (plain AVX-512 is not enough). Apple silicon and other non-Linux machines: assume not."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def fast_bf16(device: torch.device) -> tuple[bool, str]:
+    """Whether ``device`` multiplies bf16 matrices faster than fp32, and what says so."""
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        name = torch.cuda.get_device_name(device)
+        fast = major >= 8  # Ampere and later have bf16 tensor cores; older GPUs emulate it
+        return fast, f"{name}, compute capability {major}.{minor}" + ("" if fast else " (no bf16 tensor cores)")
+    if device.type == "cpu":
+        found = sorted(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+        return bool(found), ("this CPU has " + " and ".join(found) if found else "this CPU has neither AVX512_BF16 "
+                             "nor AMX: bf16 would be emulated, slower than fp32")
+    return False, f"{device.type}: bf16 speed not known here"
+
+
+def choose_precision(name: str, device: torch.device) -> tuple[str, str]:
+    """``(precision, why)`` for ``device``: ``auto`` is bf16 where the device has fast bf16 hardware, else fp32;
+    fp32/bf16/fp16 asked for by name are kept (fp16 on the CPU works, but has no fast path there)."""
+    if name not in PRECISIONS:
+        raise ValueError(f"precision {name!r}: expected one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    if name != "auto":
+        slow = name == "fp16" and device.type == "cpu"
+        return name, "asked for" + ("; the CPU has no fast fp16 path (bf16 or fp32 are faster there)" if slow else "")
+    fast, why = fast_bf16(device)
+    return ("bf16" if fast else "fp32"), "auto: " + why
+
+
+def autocast(device: torch.device, precision: str) -> AbstractContextManager:
+    """``torch.autocast`` to the precision's 16-bit type on ``device`` (nothing for fp32)."""
+    if precision == "fp32":
+        return nullcontext()
+    if precision not in HALF:
+        raise ValueError(f"precision {precision!r}: expected fp32, bf16 or fp16 (auto is decided first)")
+    return torch.autocast(torch.device(device).type, dtype=HALF[precision])
+
+
+def grad_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler:
+    """A loss scaler for fp16 training; a disabled one (a pass-through) for fp32 and bf16."""
+    return torch.amp.GradScaler(torch.device(device).type, enabled=precision == "fp16")

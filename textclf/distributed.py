@@ -111,20 +111,29 @@ RENDEZVOUS_SECONDS = 120
 
 
 def setup(device: str = "auto", threads: int | None = None) -> Cluster | None:
-    """Join the process group torchrun describes (None when there is one process: nothing to do).
+    """Join the process group torchrun describes (None for a process not started by torchrun: nothing to do).
+    torchrun with one process joins a group of one, so its backend (NCCL on a GPU) is the one N processes use.
+
+    Device: each process on a GPU of its own (``cuda:LOCAL_RANK``); ``auto`` uses the CPU (gloo) where this node
+    has fewer GPUs than processes, and ``cuda`` asked for there is an error.
 
     Threads: torchrun sets ``OMP_NUM_THREADS=1`` when a node runs more than one process; each process
     gets cores / local processes threads instead (or ``threads``, ``--threads``), so the cores are shared
     out, not left idle.
     """
     world_size = env_int("WORLD_SIZE", 1, low=1)
-    if world_size <= 1:
+    if not launched_by_torchrun():
         return None
     rank, local_rank = env_int("RANK"), env_int("LOCAL_RANK", 0)
     if rank >= world_size:
         raise ValueError(f"RANK={rank} is not below WORLD_SIZE={world_size}; expected ranks 0..{world_size - 1}")
     local_world_size = env_int("LOCAL_WORLD_SIZE", world_size, low=1)
     chosen = pick_device(device)
+    if chosen.type == "cuda" and torch.cuda.device_count() < local_world_size:
+        if device != "auto":
+            raise ValueError(f"--device {device}: {local_world_size} processes on this node but "
+                             f"{torch.cuda.device_count()} GPU(s); expected one GPU per process (or --device cpu)")
+        chosen = torch.device("cpu")  # auto: more processes than GPUs here, so they share the CPU cores instead
     if chosen.type == "cuda":
         chosen = torch.device("cuda", local_rank)
         torch.cuda.set_device(chosen)

@@ -8,7 +8,7 @@ facade), zero-shot embeddings and the predictions ``explain`` starts from. It
    batch holds texts of similar length and little padding is computed;
 2. pads each batch (``Collator``) and moves it to the device the model is on;
 3. calls ``forward(ids, mask)`` under ``torch.inference_mode`` (no autograd
-   bookkeeping at all);
+   bookkeeping at all), and under ``torch.autocast`` for bf16/fp16 (``precision``);
 4. puts the rows back in the order the texts came in.
 
 Batches of 64 by default: on a 2-core CPU, MiniLM predicts the Rotten Tomatoes
@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from textclf.batching import Collator, EncodedDataset
+from textclf.devices import autocast
 from textclf.metrics import classification_metrics, confusion_matrix
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -57,10 +58,12 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
 
 
 def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: int, *, batch_size: int = 64,
-                device: torch.device | str | None = None) -> torch.Tensor:
-    """``forward`` over ``sequences`` (1-D id tensors) in length-sorted batches -> ``[n, ...]`` on the CPU, input order.
+                device: torch.device | str | None = None, precision: str = "fp32") -> torch.Tensor:
+    """``forward`` over ``sequences`` (1-D id tensors) in length-sorted batches -> ``[n, ...]`` fp32 on the CPU, in
+    input order.
 
-    ``device``: where the batches go (default: the device ``forward``'s model is on).
+    ``device``: where the batches go (default: the device ``forward``'s model is on). ``precision``: fp32, or
+    bf16/fp16 under ``torch.autocast`` (decided by ``textclf.devices.choose_precision``).
     """
     if len(sequences) == 0:
         raise ValueError("no texts to run the model on; expected at least one")
@@ -68,7 +71,7 @@ def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: 
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     device = torch.device(device) if device is not None else model_device(getattr(forward, "__self__", forward))
     collate, order, results = Collator(pad_index), [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device, precision):
         for rows in length_batches([len(s) for s in sequences], batch_size):
             batch = collate([(sequences[i], 0) for i in rows]).to(device)
             results.append(forward(batch.ids, batch.mask).float().cpu())  # [rows, ...]
@@ -80,13 +83,14 @@ def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: 
 
 
 def logits(model: nn.Module, sequences: Sequence[torch.Tensor], *, batch_size: int = 64,
-           forward: Forward | None = None, pad_index: int | None = None) -> torch.Tensor:
-    """``[n, n_classes]`` logits of ``model`` (in eval mode, on its own device) for encoded texts."""
+           forward: Forward | None = None, pad_index: int | None = None, precision: str = "fp32") -> torch.Tensor:
+    """``[n, n_classes]`` logits of ``model`` (in eval mode, on its own device, in ``precision``) for encoded texts."""
     model.eval()
     if pad_index is None:
         pad_index = pad_index_of(model)
     forward = model if forward is None else forward  # not `forward or model`: a compiled module has no truth value
-    return run_batched(forward, sequences, pad_index, batch_size=batch_size, device=model_device(model))
+    return run_batched(forward, sequences, pad_index, batch_size=batch_size, device=model_device(model),
+                       precision=precision)
 
 
 @dataclass
@@ -103,7 +107,7 @@ class Evaluation:
 
 
 def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_classes: int | None = None,
-             forward=None, temperature: float = 1.0) -> Evaluation:
+             forward=None, temperature: float = 1.0, precision: str = "fp32") -> Evaluation:
     """Loss, accuracy and F1 over the whole split (not averaged over batches), on the model's device.
 
     The logits come from the one inference seam (``textclf.inference.logits``); ``forward`` swaps in a
@@ -111,7 +115,8 @@ def evaluate(model: nn.Module, data: EncodedDataset, batch_size: int = 64, n_cla
     """
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty split; expected at least one example")
-    logits_all = logits(model, data.ids, batch_size=batch_size, forward=forward) / temperature  # [n, n_classes]
+    scores = logits(model, data.ids, batch_size=batch_size, forward=forward, precision=precision)
+    logits_all = scores / temperature  # [n, n_classes]
     targets = torch.tensor(data.labels)
     n_classes = n_classes or logits_all.shape[1]
     loss = nn.functional.cross_entropy(logits_all, targets).item()

@@ -21,7 +21,7 @@ from textclf.batching import encode_splits
 from textclf.bundle import Bundle, BundleConfig, DataRecord, load_bundle
 from textclf.config import ConfigError, check_bool, check_choice, check_float, check_int, fail
 from textclf.data import DataError, TextDataset
-from textclf.devices import pick_device
+from textclf.devices import choose_precision, pick_device
 from textclf.figures import confusion_figure, png_bytes, training_curves
 from textclf.files import recover_directory, remove_stale_temporaries
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
@@ -199,6 +199,10 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
         raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
     ds.check_trainable(require_test)
     device = device if device is not None else pick_device(job.train.device)
+    precision, why = choose_precision(job.train.precision, device)  # decided once; fit and the bundle get it
+    if job.train.precision == "auto":
+        log(f"precision: {precision} ({why})")
+    job = replace(job, train=replace(job.train, precision=precision))
     if out and hooks.is_writer:
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
@@ -214,7 +218,7 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
         job = replace(job, train=replace(job.train, batch_size=batch_size_for(model, device)))
     parameters = count_parameters(model)
     log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
-        f"texts; device {device}")
+        f"texts; device {device}, {precision}")
     start = time.perf_counter()
     history = fit(model, encode["train"], encode["valid"], job.train,
                   checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log, hooks=hooks,
@@ -227,7 +231,8 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
                "valid_f1": best["valid_f1"], "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
                "stopped_early": history.stopped_early, "trainable_parameters": parameters.trainable,
                "total_parameters": parameters.total, "history": history.epochs}
-    test = evaluate(model, encode["test"]) if ds.test else None  # the facade may train without a test split
+    # the facade may train without a test split
+    test = evaluate(model, encode["test"], precision=precision) if ds.test else None
     if test is not None:
         metrics.update(test_accuracy=test.accuracy, test_f1=test.f1, test_loss=test.loss)
         if job.baseline and hooks.is_writer:  # for the bundle's metrics.json and model card
@@ -239,7 +244,7 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer, max_len=job.max_len,
                           dataset=ds.name, embeddings=job.embeddings, train_config=asdict(job.train),
                           data=DataRecord(ds.source, ds.fingerprints()))
-    bundle = Bundle(model.eval(), vocab, config, metrics)
+    bundle = Bundle(model.eval(), vocab, config, metrics, precision=precision)  # predicts as it was trained
     if hooks.is_writer:
         bundle.files = job_files(job, metrics, test, ds, f"{model_name} on {ds.name}")
     return bundle

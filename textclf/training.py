@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
 from textclf.checkpoint import History, TrainState, all_finite, snapshot
 from textclf.config import check_bool, check_choice, check_float, check_int, fail
-from textclf.devices import DEVICE, DEVICES, pick_device
+from textclf.devices import DEVICE, DEVICES, PRECISIONS, autocast, choose_precision, grad_scaler, pick_device
 from textclf.inference import evaluate, pad_index_of
 from textclf.models.base import ClassifierNet
 
@@ -69,6 +69,7 @@ class TrainConfig:
     grad_clip: float | None = 5.0
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"     # or "bf16", "fp16" (with a loss scaler), "auto": bf16 where the device is fast at it
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -85,6 +86,7 @@ class TrainConfig:
         check_int(self, "seed", 0, 2**63 - 1)
         if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
             fail(self, "device", DEVICES)
+        check_choice(self, "precision", PRECISIONS)
         check_bool(self, "progress")
 
 
@@ -145,16 +147,23 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     ``identity``: JSON-like facts a resumed run must share with the checkpoint (model options, data source).
     ``hooks``: what DDP, torch.compile or mixed precision change (``Hooks``); default: one process.
     ``device``: where to train, decided by the caller (``textclf.devices.pick_device``); default: ``config.device``.
+    ``config.precision``: fp32, or autocast to bf16/fp16 (fp16 with a loss scaler); ``auto`` is decided here for
+    the device, logged, and the decision is what the checkpoint and ``History.precision`` record.
     """
     config, hooks = config or TrainConfig(), hooks or Hooks()
     model = unwrap(model)
     device = device if device is not None else pick_device(config.device)
+    if config.precision == "auto":
+        precision, why = choose_precision(config.precision, device)
+        log(f"precision: {precision} ({why})")
+        config = replace(config, precision=precision)
     model.to(device)
     batches = hooks.batches(train, config)
     optimizer = make_optimizer(model, config, param_groups)
     scheduler = make_scheduler(optimizer, config, config.epochs * len(batches))
     run = {"data": {"train": train.fingerprint(), "valid": valid.fingerprint()}, **(identity or {})}
-    state = TrainState(model, optimizer, History(), snapshot(model), 0, 0, scheduler, run)
+    state = TrainState(model, optimizer, History(precision=config.precision), snapshot(model), 0, 0, scheduler, run,
+                       grad_scaler(device, config.precision))
     checkpoint = Path(checkpoint) if checkpoint else None
     if resume:
         if checkpoint is None or not checkpoint.exists():
@@ -241,7 +250,7 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
               collate: Collator, config: TrainConfig, device: torch.device, checkpoint: Path | None,
               hooks: Hooks) -> None:
     """One epoch: the training steps, then the whole validation split; the best weights are copied aside."""
-    model, optimizer = state.model, state.optimizer
+    model, optimizer, scaler = state.model, state.optimizer, state.scaler
     torch.manual_seed(dropout_seed(config.seed, state.epoch, hooks.rank))
     batches.set_epoch(state.epoch)
     model.train()
@@ -250,14 +259,16 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
     bars = config.progress and sys.stderr.isatty()  # a log file gets one line per epoch (fit), not \r updates
     for step, indices in enumerate(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars)):
         batch = collate([train[i] for i in indices]).to(device)
-        with hooks.step_context():
+        with hooks.step_context(), autocast(device, config.precision):  # fp32: nothing; else 16-bit matmuls
             loss = training_loss(step_model, batch)
         weight = getattr(indices, "weight", 1.0)  # a DDP rank's share of the global batch (distributed.Slice)
         optimizer.zero_grad()
-        (loss * weight if weight != 1.0 else loss).backward()
+        scaler.scale(loss * weight if weight != 1.0 else loss).backward()  # fp16: scaled up; else as it is
         if config.grad_clip:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        scaler.step(optimizer)  # fp16: skipped when a gradient overflowed (the scale is then lowered)
+        scaler.update()
         if state.scheduler is not None:
             state.scheduler.step()
         counted = getattr(indices, "counted", len(batch))  # a DDP stand-in text counts 0
@@ -269,7 +280,7 @@ def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, v
     check_loss(total, state, None, checkpoint, config)
     total_count = hooks.sum_across(torch.stack([total, torch.tensor(float(count), device=device)]))
     train_loss = (total_count[0] / total_count[1].clamp(min=1)).item()  # over every process's texts
-    scores = evaluate(model, valid)
+    scores = evaluate(model, valid, precision=config.precision)
     if not (math.isfinite(scores.loss) and all_finite(model.state_dict())):
         raise TrainingDiverged(f"epoch {state.epoch + 1} ended with non-finite weights or a validation loss of "
                                f"{scores.loss}; {kept(checkpoint, state)}. Try a lower learning rate "

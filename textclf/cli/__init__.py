@@ -33,6 +33,7 @@ from textclf.cli.shipping import add_bench, add_export, add_serve
 from textclf.cli.tools import add_check, add_data, add_tokenize
 from textclf.cli.train import add_train, job_from_args
 from textclf.data import DataError
+from textclf.devices import DEVICES, PRECISIONS
 from textclf.text.printable import printable
 
 __all__ = ["build_parser", "job_from_args", "main"]
@@ -43,6 +44,11 @@ COMMANDS = (add_train, add_evaluate, add_predict, add_explain, add_report, add_c
 
 # The commands that run a model: each takes --threads (textclf.devices.choose_threads decides without it).
 MODEL_COMMANDS = ("train", "evaluate", "predict", "explain", "report", "calibrate", "bench", "export", "serve")
+# Those that load a bundle and run it where --device says, in --precision (export traces a portable graph on the
+# CPU in fp32, whatever machine it runs on; train has its own --device).
+DEVICE_COMMANDS = ("evaluate", "predict", "explain", "report", "calibrate", "bench", "serve")
+PRECISION_HELP = ("fp32 (the default), bf16, fp16 or auto: bf16 where the device has fast bf16 hardware (a GPU from "
+                  "Ampere on, a CPU with AMX or AVX512_BF16), else fp32")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
         commands.choices[name].add_argument(
             "--threads", type=whole_number(1, 1024), help="CPU threads for torch (default: the cores other work "
             "leaves free, or OMP_NUM_THREADS; too many threads on busy cores can be 10x slower)")
+    for name in DEVICE_COMMANDS:
+        commands.choices[name].add_argument("--device", default="auto", type=device_name,
+                                            help=f"where the model runs: {DEVICES} (auto: a GPU where there is one)")
+    for name in (*DEVICE_COMMANDS, "train"):
+        commands.choices[name].add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     return parser
+
+
+def device_name(text: str) -> str:
+    """An argparse type: a device name of the right form (whether it exists here is checked when it is used)."""
+    from textclf.devices import DEVICE
+
+    if not DEVICE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected {DEVICES}, not {text!r}")
+    return text
 
 
 def apply_threads(args: argparse.Namespace) -> None:

@@ -95,10 +95,20 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_bundle(args: argparse.Namespace, speed: bool = False):
-    """The bundle named on the command line (with ``--quantize``/``--backend`` applied where the command has them)."""
+    """The bundle named on the command line, on ``--device`` in ``--precision`` (decided once, said on stderr), with
+    ``--quantize``/``--backend`` applied where the command has them (CPU only: ``auto`` then means the CPU, fp32)."""
     from textclf.bundle import load_bundle
+    from textclf.devices import choose_precision, pick_device
 
-    bundle = load_bundle(args.bundle)
+    cpu_backend = speed and (args.quantize or args.backend != "torch")
+    wanted = getattr(args, "device", "cpu")
+    device = pick_device("cpu" if cpu_backend and wanted == "auto" else wanted)
+    asked = getattr(args, "precision", None)
+    precision, why = choose_precision("fp32" if asked is None or (cpu_backend and asked == "auto") else asked, device)
+    why = "the default; --precision auto picks bf16 where the device is fast at it" if asked is None else why
+    if "device" in args:
+        print(f"textclf {args.command}: device {device}, precision {precision} ({why})", file=sys.stderr)
+    bundle = load_bundle(args.bundle, device, precision)
     if speed:
         from textclf.speed.backends import with_backend
 

@@ -34,8 +34,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     examples = dataset_for(args, bundle, args.split).split(args.split)[: args.limit]
     if not examples:
         raise DataError(args.bundle, None, f"the {args.split} split is empty; expected texts to time")
-    print(f"{args.bundle} ({bundle.model_name}) on {len(examples)} {args.split} texts; {describe_machine()}; "
-          f"{args.rounds} alternating rounds")
+    print(f"{args.bundle} ({bundle.model_name}) on {len(examples)} {args.split} texts; "
+          f"{describe_machine(bundle.device)}; {args.rounds} alternating rounds")
     texts = [e.text for e in examples]
     print(table(bench(bundle, texts, [e.label for e in examples], variants=variants, rounds=args.rounds,
                       batch_size=args.batch_size)))

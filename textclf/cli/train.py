@@ -57,7 +57,7 @@ def add_train(commands) -> None:
     transfer.add_argument("--no-extend-vocab", action="store_true",
                           help="keep the source vocabulary as is (new words read as <unk>)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
+    train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:N], mps")
     train.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument("--no-baseline", action="store_true",
@@ -69,8 +69,8 @@ def job_from_args(args: argparse.Namespace, progress: bool = True):
     """The ``JobConfig`` that ``textclf train`` runs: the model's recipe, then the options given."""
     from textclf.pipeline import job_for
 
-    trained = ("seed", "device", "monitor", "embeddings", "freeze_embeddings", "min_freq", "finetune", "last_k",
-               "layer_lr_decay", *(flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS))
+    trained = ("seed", "device", "precision", "monitor", "embeddings", "freeze_embeddings", "min_freq", "finetune",
+               "last_k", "layer_lr_decay", *(flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS))
     return job_for(args.model, **{k: getattr(args, k) for k in trained}, progress=progress and not args.quiet,
                    init_from=str(args.init_from) if args.init_from else None,
                    extend_vocab=not args.no_extend_vocab, baseline=not args.no_baseline)

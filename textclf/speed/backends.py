@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from textclf.bundle import Bundle
+from textclf.devices import autocast
 from textclf.export import export_onnx
 from textclf.inference import Forward
 from textclf.speed.exported import OnnxForward, quantize_onnx, require_onnxruntime
@@ -31,6 +32,14 @@ def with_backend(bundle: Bundle, *, quantize: str | None = None, backend: str = 
         raise ValueError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
     if quantize not in QUANTIZE:
         raise ValueError(f"unknown quantization {quantize!r}; expected int8 (or none)")
+    if (quantize or backend != "torch") and bundle.device.type != "cpu":
+        what = " and ".join(filter(None, [f"--quantize {quantize}" if quantize else "", f"--backend {backend}"
+                                          if backend != "torch" else ""]))
+        raise ValueError(f"{what} runs on the CPU only, and this bundle is on {bundle.device}; use --device cpu "
+                         "(on a GPU, --precision bf16 or fp16 is the faster path)")
+    if (quantize or backend != "torch") and bundle.precision != "fp32":
+        raise ValueError(f"--precision {bundle.precision} applies to the torch backend; int8 and ONNX Runtime run in "
+                         "their own arithmetic: leave --precision out (or fp32) with them")
     if quantize or backend != "torch":
         bundle.forward = fast_forward(bundle.model, bundle.model_name, quantize=quantize, backend=backend)
     return bundle
@@ -70,10 +79,11 @@ def torchao_int8(model: nn.Module) -> Forward:
     return quantized
 
 
-def bf16_forward(model: nn.Module) -> Forward:
-    """The model under ``torch.autocast`` to bfloat16 (fast only where the CPU has bf16 hardware)."""
+def autocast_forward(model: nn.Module, precision: str = "bf16") -> Forward:
+    """The model under ``torch.autocast`` to bf16 or fp16 on its own device (fast only where the hardware has
+    them: a GPU's tensor cores, a CPU's AVX512_BF16/AMX)."""
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast(ids.device, precision):
             return model(ids, mask).float()
     return forward
 

@@ -16,13 +16,16 @@ from dataclasses import dataclass
 import torch
 
 from textclf.bundle import Bundle
+from textclf.devices import fast_bf16
 from textclf.inference import logits
 from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
 from textclf.speed.timing import compare, latencies
 
 VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "torchao int8", "onnxruntime", "onnxruntime int8",
-            "bf16", "compile", "ipex")
+            "bf16", "fp16", "compile", "ipex")
+# what runs only on the CPU (a bundle on a GPU lists them with the reason instead of a number)
+CPU_ONLY = ("fp32 1 thread", "int8", "torchao int8", "onnxruntime", "onnxruntime int8", "ipex")
 
 
 @dataclass
@@ -67,8 +70,8 @@ def unsorted_logits(bundle: Bundle, encoded: list[torch.Tensor], batch_size: int
     collate, out = Collator(bundle.vocab.pad_index), []
     with torch.inference_mode():
         for start in range(0, len(encoded), batch_size):
-            batch = collate([(ids, 0) for ids in encoded[start : start + batch_size]])
-            out.append(bundle.model(batch.ids, batch.mask).float())
+            batch = collate([(ids, 0) for ids in encoded[start : start + batch_size]]).to(bundle.device)
+            out.append(bundle.model(batch.ids, batch.mask).float().cpu())
     return torch.cat(out)
 
 
@@ -83,15 +86,18 @@ def check_variants(variants: Sequence[str], *, quantize: str | None = None, back
     return list(variants)
 
 
-def describe_machine() -> str:
-    """torch, threads and the CPU features the variants depend on (for the table's heading)."""
-    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 hardware: "
-            f"{bf16_supported()}, int8 dot products (VNNI): {int8_dot_product()}")
+def describe_machine(device: torch.device | None = None) -> str:
+    """torch, threads and the CPU features the variants depend on (and the GPU, for a bundle on one)."""
+    gpu = f"{torch.cuda.get_device_name(device)}, " if device is not None and device.type == "cuda" else ""
+    return (f"{gpu}torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 "
+            f"hardware: {bf16_supported()}, int8 dot products (VNNI): {int8_dot_product()}")
 
 
 def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
     """``(forward, note)`` of a variant; ``forward`` None (with the reason in ``note``) where it cannot run."""
     model_name = bundle.model_name
+    if name in CPU_ONLY and bundle.device.type != "cpu":
+        return None, f"CPU only (the bundle is on {bundle.device}; time it with --device cpu)"
     try:
         if name in ("fp32", "fp32 unsorted"):
             return bundle.model, ""
@@ -106,10 +112,11 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
             forward = backends.fast_forward(bundle.model, model_name, backend="onnxruntime",
                                             quantize="int8" if name.endswith("int8") else None)
             return forward, f"export {time.perf_counter() - start:.1f}s"
-        if name == "bf16":
-            if not bf16_supported():
-                return None, "no bf16 hardware on this CPU (AVX512_BF16/AMX): emulated, ~5x slower"
-            return backends.bf16_forward(bundle.model), ""
+        if name in ("bf16", "fp16"):
+            fast, why = fast_bf16(bundle.device) if name == "bf16" else (bundle.device.type != "cpu", "")
+            if not fast:
+                return None, (why if name == "bf16" else "the CPU has no fast fp16 path") + ": emulated, slower"
+            return backends.autocast_forward(bundle.model, name), ""
         if name == "compile":
             return backends.compiled_forward(bundle.model), ""
         if name == "ipex":

@@ -14,6 +14,10 @@ from importlib import metadata
 
 import torch
 
+from textclf.devices import bf16_supported, cpu_flags
+
+__all__ = ["bf16_supported", "cpu_capability", "cpu_flags", "int8_dot_product", "ipex_status"]
+
 
 def cpu_capability() -> str:
     """The widest vector instruction set torch uses here: DEFAULT, AVX2, AVX512, ..."""
@@ -21,24 +25,6 @@ def cpu_capability() -> str:
         return torch.backends.cpu.get_cpu_capability()
     except AttributeError:  # an older torch
         return "unknown"
-
-
-def cpu_flags() -> set[str]:
-    """The instruction-set flags the kernel reports for this CPU (Linux; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def bf16_supported() -> bool:
-    """bf16 matmuls have a hardware path only with AVX512_BF16 or AMX; elsewhere bf16 is emulated and slow
-    (plain AVX-512 is not enough). Apple silicon and other non-Linux machines: assume not."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 def int8_dot_product() -> bool:
