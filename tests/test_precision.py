@@ -10,8 +10,8 @@ from test_training import CONFIG, TRAIN, VALID, new_model, same, weights
 
 from textclf import devices
 from textclf.bundle import Bundle, load_bundle
-from textclf.models.minilm import minilm_available
 from textclf.inference import run_batched
+from textclf.models.minilm import minilm_available
 from textclf.speed.backends import with_backend
 from textclf.training import TrainConfig, TrainingInterrupted, fit
 
