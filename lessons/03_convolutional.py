@@ -105,6 +105,7 @@ print(f"test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}")
 
 # %%
 model.eval()
+device = next(model.parameters()).device  # fit trained on a GPU where there is one: inputs go where the model is
 conv3 = model.convs[0]
 weight_to_positive = model.out.weight[1, :100] - model.out.weight[0, :100]  # [filters] of the width-3 conv
 best = {}
@@ -112,7 +113,7 @@ with torch.no_grad():
     for ids, _ in [data["valid"][i] for i in range(min(400, len(data["valid"])))]:
         if len(ids) < 3:
             continue
-        scores = torch.relu(conv3(model.embedding(ids)[None].transpose(1, 2)))[0]  # [filters, windows]
+        scores = torch.relu(conv3(model.embedding(ids.to(device))[None].transpose(1, 2)))[0]  # [filters, windows]
         for f in (int(weight_to_positive.argmax()), int(weight_to_positive.argmin())):
             value, where = scores[f].max(dim=0)
             trigram = vocab.decode(ids[int(where) : int(where) + 3].tolist())

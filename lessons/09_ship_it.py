@@ -99,7 +99,7 @@ for path in sorted(bundle_dir.iterdir()):
 # %%
 reviews = ["a gripping, beautifully acted film", "a dull, lifeless mess", "not bad at all",
            "the plot makes no sense, but the actors are wonderful"]
-bundle = load_bundle(bundle_dir)
+bundle = load_bundle(bundle_dir, "cpu")  # on the CPU: what we ship below (graphs, int8) is traced and run there
 here = bundle.predict(reviews)
 fresh = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), *reviews],
                        capture_output=True, text=True, check=True)

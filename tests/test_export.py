@@ -26,7 +26,7 @@ MODELS = ["nbow", "cnn", "gru+ngrams", "lstm", "transformer"]
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_export_matches_the_bundle(tiny_bundles, tmp_path, name, fmt):
     directory, _ = tiny_bundles(name)
-    bundle = load_bundle(directory)
+    bundle = load_bundle(directory, "cpu")
     result = export_bundle(bundle, fmt, TEXTS, tmp_path / FORMATS[fmt])
     assert result.path.is_file() and result.texts == len(TEXTS)
     assert result.max_difference <= 1e-4
@@ -72,7 +72,7 @@ def test_export_command_writes_beside_the_bundle_and_refuses_bad_input(tiny_bund
 
 def test_a_failed_parity_check_writes_nothing_and_keeps_the_old_file(tiny_bundles, tmp_path, monkeypatch):
     directory, _ = tiny_bundles("nbow")
-    bundle = load_bundle(directory)
+    bundle = load_bundle(directory, "cpu")
     target = tmp_path / "model.onnx"
     target.write_bytes(b"the previous export")
     monkeypatch.setattr("textclf.export.max_logit_difference", lambda a, b: 0.5)
@@ -122,7 +122,7 @@ def test_exports_load_in_a_fresh_process_and_predict_as_the_bundle(tiny_bundles,
 
     directory = tmp_path / "bundle"
     shutil.copytree(tiny_bundles(name)[0], directory)
-    bundle = load_bundle(directory)
+    bundle = load_bundle(directory, "cpu")
     for fmt in FORMATS:
         export_bundle(bundle, fmt, TEXTS)
     texts = TEXTS[:6] + ["wonderful"]

@@ -41,13 +41,13 @@ def test_a_gpu_trained_bundle_records_bf16_and_predicts_on_both_devices(gpu_bund
     assert on_gpu.device.type == "cuda" and on_gpu.trained_precision == "bf16"
     on_cpu = load_bundle(gpu_bundle, "cpu")
     assert on_cpu.device.type == "cpu"
-    assert torch.allclose(on_gpu.logits(TEXTS), on_cpu.logits(TEXTS), atol=1e-4)
+    assert torch.allclose(on_gpu.logits(TEXTS), on_cpu.logits(TEXTS), atol=5e-3)  # cuDNN: TF32 convolutions
 
 
 def test_a_cpu_trained_bundle_runs_on_the_gpu(tiny_bundles):
     directory = tiny_bundles("cnn")[0]
     cpu, gpu = load_bundle(directory, "cpu"), load_bundle(directory, "cuda")
-    assert torch.allclose(cpu.logits(TEXTS), gpu.logits(TEXTS), atol=1e-4)
+    assert torch.allclose(cpu.logits(TEXTS), gpu.logits(TEXTS), atol=5e-3)  # cuDNN: TF32 convolutions
     bf16 = load_bundle(directory, "cuda", "auto")
     assert bf16.precision == "bf16"  # every GPU this runs on in CI is Ampere or later
     assert (bf16.logits(TEXTS).argmax(1) == cpu.logits(TEXTS).argmax(1)).float().mean() >= 0.75

@@ -174,6 +174,7 @@ def test_check_all_is_a_progress_table(tmp_path):
 # ---- notebooks ----------------------------------------------------------------------------------------------
 
 def test_every_lesson_becomes_a_notebook(tmp_path):
+    pytest.importorskip("jupytext", reason="the notebooks extra: pip install -e '.[notebooks]'")
     result = subprocess.run([sys.executable, str(ROOT / "lessons" / "make_notebooks.py"), "--out", tmp_path],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

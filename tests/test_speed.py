@@ -18,6 +18,8 @@ from textclf.speed.bench import bench, table
 from textclf.speed.quantize import dequantize, quantize_tensor
 from textclf.speed.timing import compare
 
+# The CPU backends (int8, ONNX Runtime) are what these tests check: every bundle is loaded on the CPU.
+
 TEXTS = ["a wonderful, moving film", "a dull, boring mess", "great acting", "hated it", "superb and moving",
          "terrible and boring", "loved it, wonderful", "awful acting and a boring story, really awful"]
 
@@ -54,7 +56,7 @@ def test_compare_runs_variants_in_alternating_rounds():
 @pytest.mark.parametrize("name", ["cnn", "transformer", "gru+ngrams"])
 def test_int8_bundle_agrees_with_fp32(tiny_bundles, name):
     directory, _ = tiny_bundles(name)
-    fp32, int8 = load_bundle(directory), with_backend(load_bundle(directory), quantize="int8")
+    fp32, int8 = load_bundle(directory, "cpu"), with_backend(load_bundle(directory, "cpu"), quantize="int8")
     a, b = fp32.logits(TEXTS), int8.logits(TEXTS)
     assert (a.argmax(1) == b.argmax(1)).float().mean() >= 0.85
     assert (a - b).abs().max() < 0.2
@@ -63,10 +65,10 @@ def test_int8_bundle_agrees_with_fp32(tiny_bundles, name):
 @pytest.mark.parametrize("name", ["nbow", "cnn", "transformer", "gru+ngrams"])
 def test_onnxruntime_backend_matches_pytorch(tiny_bundles, name):
     directory, _ = tiny_bundles(name)
-    fp32, onnx = load_bundle(directory), with_backend(load_bundle(directory), backend="onnxruntime")
+    fp32, onnx = load_bundle(directory, "cpu"), with_backend(load_bundle(directory, "cpu"), backend="onnxruntime")
     texts = TEXTS + ["x"]  # lengths 1 to 10: dynamic batch and length
     assert (fp32.logits(texts) - onnx.logits(texts)).abs().max() <= 1e-4
-    int8 = with_backend(load_bundle(directory), backend="onnxruntime", quantize="int8")
+    int8 = with_backend(load_bundle(directory, "cpu"), backend="onnxruntime", quantize="int8")
     assert (fp32.logits(texts).argmax(1) == int8.logits(texts).argmax(1)).float().mean() >= 0.85
 
 
@@ -83,7 +85,7 @@ def test_rnn_bundles_run_in_onnxruntime_from_the_command_line(tiny_bundles):
 
 def test_bench_rows_on_a_small_bundle(tiny_bundles):
     directory, _ = tiny_bundles("cnn")
-    bundle = load_bundle(directory)
+    bundle = load_bundle(directory, "cpu")
     labels = ["positive" if i % 2 == 0 else "negative" for i in range(len(TEXTS))]
     rows = bench(bundle, TEXTS, labels, variants=["fp32", "fp32 unsorted", "int8", "onnxruntime", "ipex"],
                  rounds=2, latency_texts=4, log=lambda line: None)
@@ -115,7 +117,7 @@ def test_bf16_is_detected_from_the_cpu_flags(monkeypatch):
                     "builds that environment and runs this test there")
 def test_ipex_variant_agrees_with_fp32(tiny_bundles):
     directory, _ = tiny_bundles("cnn")
-    rows = bench(load_bundle(directory), TEXTS, None, variants=["fp32", "ipex"], rounds=1, log=lambda line: None)
+    rows = bench(load_bundle(directory, "cpu"), TEXTS, None, variants=["fp32", "ipex"], rounds=1, log=lambda line: None)
     ipex_row = rows[1]
     assert ipex_row.texts_per_s is not None and ipex_row.agreement == 1.0
 

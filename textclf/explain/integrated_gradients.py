@@ -70,13 +70,13 @@ def interpolate(baseline: torch.Tensor, inputs: torch.Tensor, alphas: torch.Tens
 
     Point ``s`` is ``baseline + alphas[s] * (inputs - baseline)``.
     """
-    alphas = alphas.to(inputs.dtype).view(-1, *([1] * inputs.dim()))  # [steps, 1, ..., 1]
+    alphas = alphas.to(inputs.device, inputs.dtype).view(-1, *([1] * inputs.dim()))  # [steps, 1, ..., 1]
     return baseline.unsqueeze(0) + alphas * (inputs - baseline).unsqueeze(0)  # [steps, *inputs.shape]
 
 
 def average_gradient(gradients: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """``Σ_s weights[s] * gradients[s]``: ``[steps, *shape]`` -> ``[*shape]``."""
-    weights = weights.to(gradients.dtype).view(-1, *([1] * (gradients.dim() - 1)))  # [steps, 1, ..., 1]
+    weights = weights.to(gradients.device, gradients.dtype).view(-1, *([1] * (gradients.dim() - 1)))  # [steps, 1...]
     return (weights * gradients).sum(dim=0)  # [*shape]
 
 
