@@ -66,6 +66,7 @@ job = JobConfig(model="cnn", train=TrainConfig(epochs=2 if SMOKE else 10, progre
 bundle = train_job(ds, job, log=lambda line: None)
 print(f"test accuracy {bundle.metrics['test_accuracy']:.4f}")
 model, vocab = bundle.model, bundle.vocab
+device = bundle.device  # a GPU where there is one: the tensors we build by hand go there too
 
 # %% [markdown]
 # ## 2. Integrated gradients by hand
@@ -76,7 +77,7 @@ model, vocab = bundle.model, bundle.vocab
 
 # %%
 text = "a gripping, beautifully acted film"
-ids = bundle.encode([text])[0].unsqueeze(0)  # [1, seq_len]
+ids = bundle.encode([text])[0].unsqueeze(0).to(device)  # [1, seq_len]
 mask = torch.ones_like(ids, dtype=torch.bool)  # [1, seq_len]
 positive = bundle.labels.index("positive")
 with torch.no_grad():
@@ -102,7 +103,7 @@ print(f"sum of scores {scores.sum():+.4f}  =?  f(x) - f(x') = {p_positive[-1] - 
 
 # %%
 print(inspect.getsource(integrated_gradients))
-ours = integrated_gradients(model, ids, mask, targets=torch.tensor([positive]))
+ours = integrated_gradients(model, ids, mask, targets=torch.tensor([positive], device=device))
 print("package:", [round(v, 4) for v in ours.tokens[0].tolist()], f"delta {ours.delta.item():+.2e}")
 
 # %% [markdown]

@@ -101,7 +101,7 @@ reviews = ["a gripping, beautifully acted film", "a dull, lifeless mess", "not b
            "the plot makes no sense, but the actors are wonderful"]
 bundle = load_bundle(bundle_dir, "cpu")  # on the CPU: what we ship below (graphs, int8) is traced and run there
 here = bundle.predict(reviews)
-fresh = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), *reviews],
+fresh = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), *reviews, "--device", "cpu"],
                        capture_output=True, text=True, check=True)
 there = [json.loads(line)["probabilities"] for line in fresh.stdout.splitlines()]
 for text, a, b in zip(reviews, here, there):
