@@ -29,15 +29,15 @@ import torch
 from textclf.bundle import Bundle
 from textclf.data import load_dataset
 from textclf.models.minilm import minilm_dir
-from textclf.pipeline import default_job, train_job
+from textclf.pipeline import default_job, job_for, train_job
 from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product
 from textclf.speed.timing import compare
 
 
-def matmul_peak(n: int = 1024, rounds: int = 10) -> float:
-    """fp32 GFLOP/s of an n^3 matrix multiply (median of rounds)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak(n: int = 1024, rounds: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of an n^3 matrix multiply in ``dtype`` (median of rounds)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     for _ in range(3):
         a @ b
     seconds = []
@@ -55,14 +55,13 @@ def minilm_training_flops(tokens: int, sequences: list[int], d: int = 384, ff: i
     return 3 * (2 * weights * tokens + attention)
 
 
-def train_textclf(train, test) -> tuple[Bundle, float, float, float]:
-    """textclf fine-tuning: (the bundle, examples/s, MFU numerator FLOP/s, test accuracy)."""
+def train_textclf(train, test, precision: str = "fp32") -> tuple[Bundle, float, float, float]:
+    """textclf fine-tuning in ``precision``: (the bundle, examples/s, MFU numerator FLOP/s, test accuracy)."""
     from textclf.data import TextDataset
     from textclf.text import make_tokenizer
 
     ds = TextDataset("rt-subset", ["negative", "positive"], train, test[:64], test)
-    job = default_job("minilm")
-    job.train.epochs, job.train.patience, job.train.progress, job.baseline = 1, 1, False, False
+    job = job_for("minilm", epochs=1, patience=1, progress=False, baseline=False, device="cpu", precision=precision)
     bundle = train_job(ds, job, log=lambda line: None)
     metrics = bundle.metrics
     # the epoch's own time: the training steps and scoring 64 validation texts; not the two checkpoint
@@ -74,8 +73,8 @@ def train_textclf(train, test) -> tuple[Bundle, float, float, float]:
     return bundle, len(train) / seconds, flops / seconds, metrics["test_accuracy"]
 
 
-def train_hf(train) -> float:
-    """The HF Trainer at its best setting: examples/s."""
+def train_hf(train, bf16: bool = False) -> float:
+    """The HF Trainer at its best setting (group_by_length), fp32 or ``bf16=True``: examples/s."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
     folder = str(minilm_dir())
@@ -87,7 +86,8 @@ def train_hf(train) -> float:
         args = TrainingArguments(work, per_device_train_batch_size=32, num_train_epochs=1, learning_rate=5e-5,
                                  warmup_steps=0.1,  # < 1: a share of the steps (transformers 5)
                                  weight_decay=0.01, report_to=[], save_strategy="no",
-                                 logging_strategy="no", train_sampling_strategy="group_by_length", use_cpu=True)
+                                 logging_strategy="no", train_sampling_strategy="group_by_length", use_cpu=True,
+                                 bf16=bf16)
         from transformers import DataCollatorWithPadding
 
         trainer = Trainer(model=model, args=args, train_dataset=rows,
@@ -123,11 +123,40 @@ def hf_predictors(texts: list[str]):
     return {"HF pipeline (batch 32)": with_pipeline, "HF best (fast tokenizer, sorted batches of 64)": best}
 
 
+def bf16_training(train, test, fp32_accuracy: float, hf_fp32: float | None, args) -> list[tuple]:
+    """Where the CPU has bf16 hardware: MiniLM fine-tuned in bf16 by textclf and by the Trainer (bf16=True,
+    use_cpu=True), against the Trainer at its best on this machine; accuracy lost against fp32; MFU against
+    the measured bf16 matmul peak."""
+    if not (bf16_supported() or args.bf16_anyway):
+        print("\nbf16 training: not measured — this CPU has neither AVX512_BF16 nor AMX (bf16 would be emulated, "
+              "slower than fp32); the bf16 targets apply where it has them")
+        return []
+    _, speed, flops, accuracy = train_textclf(train, test, "bf16")
+    hf_bf16 = None if args.skip_training else train_hf(train, bf16=True)
+    peak = matmul_peak(dtype=torch.bfloat16)
+    best_hf = max((s for s in (hf_fp32, hf_bf16) if s), default=None)
+    print(f"\n| training in bf16 (MiniLM) | examples/s | vs the Trainer's best here |\n|---|---:|---:|\n"
+          f"| textclf fit, autocast bf16 | {speed:.1f} | {f'{speed / best_hf:.2f}x' if best_hf else '-'} |")
+    if hf_bf16:
+        print(f"| HF Trainer, bf16=True, use_cpu=True | {hf_bf16:.1f} | {hf_bf16 / best_hf:.2f}x |")
+    lost = 100 * (fp32_accuracy - accuracy)
+    mfu = flops / (peak * 1e9)
+    print(f"\nbf16: test accuracy {accuracy:.2%} ({lost:+.2f} points lost against fp32, one seed); "
+          f"MFU {mfu:.0%} of the measured bf16 peak {peak:.0f} GFLOP/s")
+    found = [("MiniLM bf16 training loses <= 0.5 points", lost <= 0.5, f"{lost:+.2f}")]
+    if best_hf:
+        found.append(("MiniLM bf16 training >= 1.25x the Trainer at its best", speed >= 1.25 * best_hf,
+                      f"{speed / best_hf:.2f}x"))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-texts", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-training", action="store_true", help="no HF Trainer comparison")
+    parser.add_argument("--bf16-anyway", action="store_true",
+                        help="run the bf16 training rows on a CPU without bf16 hardware too (emulated: slow)")
     args = parser.parse_args()
     peak = matmul_peak()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_capability()}, bf16 hardware "
@@ -149,6 +178,7 @@ def main() -> None:
     if ratio:
         verdicts.append(("MiniLM training >= 1.25x HF Trainer (group_by_length)", ratio >= 1.25, f"{ratio:.2f}x"))
     verdicts.append(("MiniLM training MFU >= 65%", mfu >= 0.65, f"{mfu:.0%}"))
+    verdicts += bf16_training(train, test, accuracy, hf_speed, args)
 
     variants = {"textclf fp32": None,
                 "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8")}

@@ -201,3 +201,12 @@ def test_bf16_minilm_fine_tuning_learns_what_fp32_learns():
     assert accuracy["fp32"] > 0.6 and accuracy["bf16"] > 0.6, accuracy  # both learned (half the reviews: 0.5)
     assert abs(accuracy["fp32"] - accuracy["bf16"]) <= 0.05, accuracy
     assert (predictions["fp32"] == predictions["bf16"]).float().mean() >= 0.85
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this checks the refusal on a machine without CUDA")
+def test_the_gpu_benchmark_refuses_a_machine_without_one():
+    result = subprocess.run([sys.executable, "benchmarks/gpu.py"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stdout.strip().splitlines() == [
+        f"benchmarks/gpu.py: no CUDA GPU here (torch {torch.__version__} sees none); it measures a GPU. "
+        "CPU figures: python benchmarks/speed.py"]
