@@ -180,6 +180,7 @@ def main() -> None:
     verdicts.append(("MiniLM training MFU >= 65%", mfu >= 0.65, f"{mfu:.0%}"))
     verdicts += bf16_training(train, test, accuracy, hf_speed, args)
 
+    # name -> a stand-in forward (int8, ONNX Runtime), or None: the model (bf16: under autocast, see `use`)
     variants = {"textclf fp32": None,
                 "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8")}
     try:
@@ -193,22 +194,26 @@ def main() -> None:
     except ModuleNotFoundError as err:
         print(f"(torchao row skipped: {err})")
     if bf16_supported():
-        variants["textclf bf16"] = backends.autocast_forward(bundle.model, "bf16")
+        variants["textclf bf16"] = None
 
-    def predict_with(forward):
+    def use(name: str) -> None:
+        bundle.forward = variants[name]
+        bundle.precision = "bf16" if name.endswith("bf16") else "fp32"
+
+    def predict_with(name):
         def run():
-            bundle.forward = forward
+            use(name)
             return bundle.predict(texts)
         return run
-    runs = {name: predict_with(forward) for name, forward in variants.items()}
+    runs = {name: predict_with(name) for name in variants}
     try:
         runs.update(hf_predictors(texts))
     except ImportError as err:
         print(f"(Hugging Face rows skipped: {err}; pip install -e '.[bench]')")
     timings = compare(runs, rounds=args.rounds)
     accuracy_of = {}
-    for name, forward in variants.items():
-        bundle.forward = forward
+    for name in variants:
+        use(name)
         predictions = [max(p, key=p.get) for p in bundle.predict(texts)]
         accuracy_of[name] = sum(p == y for p, y in zip(predictions, labels)) / len(labels)
     hf_best = timings.get("HF best (fast tokenizer, sorted batches of 64)")

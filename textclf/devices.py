@@ -119,7 +119,7 @@ def cpu_flags() -> set[str]:
 def bf16_supported() -> bool:
     """bf16 matmuls have a hardware path only with AVX512_BF16 or AMX; elsewhere bf16 is emulated and slow
     (plain AVX-512 is not enough). Apple silicon and other non-Linux machines: assume not."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return fast_bf16(torch.device("cpu"))[0]
 
 
 def fast_bf16(device: torch.device) -> tuple[bool, str]:

@@ -1,4 +1,5 @@
-"""The faster forwards a bundle can run with: int8 (torch), ONNX Runtime (fp32 or int8), bf16, compiled.
+"""The faster forwards a bundle can run with: int8 (torch), ONNX Runtime (fp32 or int8), compiled (bf16/fp16 are
+not a forward: ``Bundle.precision``, applied by ``textclf.inference.run_batched``).
 
 ``with_backend(load_bundle(DIR), quantize="int8", backend="onnxruntime")`` gives a bundle such a ``forward``;
 every prediction path (predict, evaluate, serve, report) then runs through it.
@@ -14,7 +15,6 @@ import torch
 from torch import nn
 
 from textclf.bundle import Bundle
-from textclf.devices import autocast
 from textclf.export import export_onnx
 from textclf.inference import Forward
 from textclf.speed.exported import OnnxForward, quantize_onnx, require_onnxruntime
@@ -32,16 +32,17 @@ def with_backend(bundle: Bundle, *, quantize: str | None = None, backend: str = 
         raise ValueError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
     if quantize not in QUANTIZE:
         raise ValueError(f"unknown quantization {quantize!r}; expected int8 (or none)")
-    if (quantize or backend != "torch") and bundle.device.type != "cpu":
+    if not (quantize or backend != "torch"):
+        return bundle  # the model itself: nothing to do
+    if bundle.device.type != "cpu":
         what = " and ".join(filter(None, [f"--quantize {quantize}" if quantize else "", f"--backend {backend}"
                                           if backend != "torch" else ""]))
         raise ValueError(f"{what} runs on the CPU only, and this bundle is on {bundle.device}; use --device cpu "
                          "(on a GPU, --precision bf16 or fp16 is the faster path)")
-    if (quantize or backend != "torch") and bundle.precision != "fp32":
+    if bundle.precision != "fp32":
         raise ValueError(f"--precision {bundle.precision} applies to the torch backend; int8 and ONNX Runtime run in "
                          "their own arithmetic: leave --precision out (or fp32) with them")
-    if quantize or backend != "torch":
-        bundle.forward = fast_forward(bundle.model, bundle.model_name, quantize=quantize, backend=backend)
+    bundle.forward = fast_forward(bundle.model, bundle.model_name, quantize=quantize, backend=backend)
     return bundle
 
 
@@ -77,15 +78,6 @@ def torchao_int8(model: nn.Module) -> Forward:
     quantized = copy.deepcopy(model).cpu().eval()
     quantize_(quantized, Int8DynamicActivationInt8WeightConfig())
     return quantized
-
-
-def autocast_forward(model: nn.Module, precision: str = "bf16") -> Forward:
-    """The model under ``torch.autocast`` to bf16 or fp16 on its own device (fast only where the hardware has
-    them: a GPU's tensor cores, a CPU's AVX512_BF16/AMX)."""
-    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        with autocast(ids.device, precision):
-            return model(ids, mask).float()
-    return forward
 
 
 def one_thread(model: nn.Module) -> Forward:

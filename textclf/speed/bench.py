@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from textclf.bundle import Bundle
-from textclf.devices import fast_bf16
+from textclf.devices import HALF, fast_bf16
 from textclf.inference import logits
 from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
@@ -116,7 +116,7 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
             fast, why = fast_bf16(bundle.device) if name == "bf16" else (bundle.device.type != "cpu", "")
             if not fast:
                 return None, (why if name == "bf16" else "the CPU has no fast fp16 path") + ": emulated, slower"
-            return backends.autocast_forward(bundle.model, name), ""
+            return bundle.model, ""  # run under autocast by the inference seam (``precision``, in ``bench``)
         if name == "compile":
             return backends.compiled_forward(bundle.model), ""
         if name == "ipex":
@@ -129,6 +129,11 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
     except (ModuleNotFoundError, ValueError, RuntimeError) as err:
         return None, str(err).splitlines()[0]
     raise ValueError(f"unknown variant {name!r}; expected one of: {', '.join(VARIANTS)}")
+
+
+def precision_of(variant: str) -> str:
+    """The arithmetic a variant runs in: bf16/fp16 under autocast, everything else as its forward computes."""
+    return variant if variant in HALF else "fp32"
 
 
 def bench(bundle: Bundle, texts: Sequence[str], labels: Sequence[str] | None = None,
@@ -149,8 +154,9 @@ def bench(bundle: Bundle, texts: Sequence[str], labels: Sequence[str] | None = N
         if name == "fp32 unsorted":
             runs[name] = lambda: unsorted_logits(bundle, encoded, batch_size)
         else:
-            runs[name] = lambda f=forward: logits(bundle.model, encoded, batch_size=batch_size, forward=f,
-                                                  pad_index=bundle.vocab.pad_index)
+            precision = precision_of(name)
+            runs[name] = lambda f=forward, p=precision: logits(
+                bundle.model, encoded, batch_size=batch_size, forward=f, pad_index=bundle.vocab.pad_index, precision=p)
         if name == "compile":  # the first calls compile: time them apart
             first = time.perf_counter()
             runs[name]()
@@ -178,9 +184,9 @@ def bench(bundle: Bundle, texts: Sequence[str], labels: Sequence[str] | None = N
             row.accuracy = float((predictions == truth).float().mean())
         if row.name != "fp32 unsorted":
             single = [[e] for e in encoded[:latency_texts]]
-            forward = forwards[row.name]
-            seconds = latencies(lambda one, f=forward: logits(bundle.model, one, forward=f,
-                                                              pad_index=bundle.vocab.pad_index), single)
+            forward, precision = forwards[row.name], precision_of(row.name)
+            seconds = latencies(lambda one, f=forward, p=precision: logits(
+                bundle.model, one, forward=f, pad_index=bundle.vocab.pad_index, precision=p), single)
             seconds.sort()
             row.p50_ms = 1000 * seconds[len(seconds) // 2]
             row.p95_ms = 1000 * seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
