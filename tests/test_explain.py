@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from textclf.batching import Collator
 from textclf.bundle import load_bundle
 from textclf.explain import (
-    METHODS,
+    RULES,
     captum_integrated_gradients,
     explain,
     integrated_gradients,
@@ -112,7 +112,7 @@ def test_model_parameters_get_no_gradients_and_stay_in_eval_mode():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(2, 200), st.sampled_from(METHODS))
+@given(st.integers(2, 200), st.sampled_from(RULES))
 def test_riemann_points(steps, method):
     alphas, weights = riemann_points(steps, method)
     assert alphas.shape == weights.shape == (steps,)
@@ -139,7 +139,7 @@ def test_bad_arguments():
         riemann_points(1, "trapezoid")
     with pytest.raises(ValueError, match="steps must be from 1 to 10,000 for left, not 10001"):
         riemann_points(10_001, "left")
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ValueError, match="unknown Riemann rule"):
         riemann_points(10, "simpson")
 
 
@@ -194,7 +194,7 @@ def test_cli_explain(tiny_bundles, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "predicted positive" in result.stdout and "predicted negative" in result.stdout
     assert "zero baseline, 20 steps" in result.stdout and (tmp_path / "r.html").exists()
-    from_stdin = run("explain", bundle_dir, "-", "--engine", "captum", "--method", "middle", input="great acting\n")
+    from_stdin = run("explain", bundle_dir, "-", "--engine", "captum", "--rule", "middle", input="great acting\n")
     assert from_stdin.returncode == 0 and "predicted positive" in from_stdin.stdout
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from textclf.cli.inputs import (
@@ -17,8 +18,8 @@ from textclf.cli.inputs import (
     whole_number,
 )
 from textclf.data import DataError
-from textclf.explain.explainer import BASELINES
-from textclf.explain.integrated_gradients import METHODS, OUTPUTS
+from textclf.explain.integrated_gradients import OUTPUTS, RULES
+from textclf.explain.methods import BASELINES, ENGINES, METHODS, MODES
 from textclf.text.printable import json_safe, printable
 
 
@@ -78,22 +79,40 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 # ---- explain, report, calibrate ----------------------------------------------------------------------------------
 
+METHOD_OPTIONS = ("steps", "rule", "engine", "mode", "samples", "seed")  # given only when asked for: each method
+#                                                                    refuses an option it does not use
+
+
 def add_explain(commands) -> None:
-    explain = commands.add_parser("explain", help="which words mattered: integrated gradients for texts")
+    explain = commands.add_parser("explain", help="which words mattered (integrated gradients, occlusion, Shapley, "
+                                                  "LIME, attention, ...); --compare scores the methods")
     explain.add_argument("bundle", type=Path)
     explain.add_argument("texts", nargs="*", help="texts to explain, or - to read one per line from stdin")
+    explain.add_argument("--method", action="append", choices=list(METHODS),
+                         help="attribution method (default ig); with --compare, give it again for each method "
+                              "to compare (default: every one the model can run)")
+    explain.add_argument("--compare", action="store_true",
+                         help="score the methods for faithfulness on --split (default test): a table and a figure")
+    explain.add_argument("--figure", type=Path, default=Path("faithfulness.png"),
+                         help="with --compare: where the figure goes (default faithfulness.png)")
+    explain.add_argument("--json", type=Path, help="with --compare: also write the figures as JSON here")
     explain.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
-    explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what the words are compared with")
-    explain.add_argument("--steps", type=whole_number(1, 10_000), default=50,
-                         help="points on the path (more: smaller delta)")
-    explain.add_argument("--method", choices=METHODS, default="trapezoid", help="Riemann rule")
+    explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what a switched-off word becomes")
     explain.add_argument("--output", choices=OUTPUTS, default="probability", help="explain the probability or logit")
+    explain.add_argument("--steps", type=whole_number(1, 10_000), help="ig: points on the path (default 50)")
+    explain.add_argument("--rule", choices=RULES, help="ig: the Riemann rule (default trapezoid)")
+    explain.add_argument("--engine", choices=list(ENGINES), help="ig: ours (textclf, the default) or Captum's")
+    explain.add_argument("--mode", choices=MODES, help="occlusion: replace the word by the baseline (default) "
+                                                      "or delete it")
+    explain.add_argument("--samples", type=whole_number(1, 100_000),
+                         help="shapley: random orders (default 20); lime, kernelshap: perturbed texts (default 200)")
+    explain.add_argument("--seed", type=whole_number(0), help="the sampling methods' and --compare's random seed")
     explain.add_argument("--target", help="explain this label instead of the predicted one")
-    explain.add_argument("--engine", choices=["textclf", "captum"], default="textclf")
     explain.add_argument("--no-color", action="store_true", help="mark scores as word(+0.12) instead of colours")
     add_dataset_options(explain, positional=False, default=None)
     explain.add_argument("--split", choices=SPLITS, help="explain texts of this dataset split")
-    explain.add_argument("--limit", type=whole_number(1), default=5, help="how many texts of --split")
+    explain.add_argument("--limit", type=whole_number(1),
+                         help="how many texts of --split (default 5; 100 with --compare)")
     explain.add_argument("--wrong-only", action="store_true", help="only texts of --split the model gets wrong")
     explain.set_defaults(run=cmd_explain)
 
@@ -107,26 +126,81 @@ def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[st
             raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")
         return texts_from(args.texts), None
     examples = dataset_for(args, bundle, args.split).split(args.split)
-    return dataset_texts(bundle, examples, limit=args.limit, wrong_only=args.wrong_only)
+    limit = args.limit or (100 if args.compare else 5)
+    return dataset_texts(bundle, examples, limit=limit, wrong_only=args.wrong_only)
+
+
+def check_output_file(path: Path | None, suffix: str) -> None:
+    if path is not None and (path.is_dir() or not path.absolute().parent.is_dir()):
+        problem = (f"is a folder; expected the name of a {suffix} file to write" if path.is_dir()
+                   else "its folder does not exist; expected a file name in an existing folder")
+        raise DataError(path, None, problem)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from textclf.explain import ExplainSettings
+
+    given = {k: getattr(args, k) for k in METHOD_OPTIONS if getattr(args, k) is not None}
+    shared = dict(baseline=args.baseline, output=args.output)
+    for path, suffix in ((args.html, ".html"), (args.figure if args.compare else None, ".png"), (args.json, ".json")):
+        check_output_file(path, suffix)
+    if not args.compare:
+        if args.method is not None and len(args.method) > 1:
+            raise ValueError("give one --method to explain with (several only with --compare)")
+        method = (args.method or ["ig"])[0]
+        ExplainSettings.of(method, **shared, **given)  # a bad option stops here, before anything loads
+        return explain_texts(args, method, {**shared, **given})
+    seed = given.pop("seed", 0)
+    chosen = args.method or list(METHODS)
+    unused = sorted(set(given) - {o for m in chosen for o in METHODS[m].options})
+    if unused:
+        raise ValueError(f"--{unused[0]} is used by none of the methods compared ({', '.join(chosen)})")
+    per_method = {m: {**shared, **{k: v for k, v in {**given, "seed": seed}.items() if k in METHODS[m].options}}
+                  for m in chosen}
+    if args.split is None and not args.texts:
+        args.split = "test"
+    return compare_methods(args, args.method, per_method, seed)
+
+
+def explain_texts(args: argparse.Namespace, method: str, options: dict) -> int:
     from textclf.explain import explain, render_terminal, save_html
 
-    if args.html is not None and (args.html.is_dir() or not args.html.parent.is_dir()):
-        problem = ("is a folder; expected the name of an .html file to write" if args.html.is_dir()
-                   else "its folder does not exist; expected a file name in an existing folder")
-        raise DataError(args.html, None, problem)
     bundle = open_bundle(args)
     if args.html is not None:
         bundle.check_output(args.html, what="HTML report")
     texts, truth = explain_inputs(args, bundle)
-    explanations = explain(bundle, texts, true_labels=truth, target=args.target, baseline=args.baseline,
-                           steps=args.steps, method=args.method, output=args.output, engine=args.engine)
+    explanations = explain(bundle, texts, true_labels=truth, target=args.target, method=method, **options)
     print(render_terminal(explanations, color=False if args.no_color else None))
     if args.html:
         save_html(args.html, explanations, title=f"Which words mattered: {args.bundle}")
         print(f"HTML report written to {args.html}")
+    return 0
+
+
+def compare_methods(args: argparse.Namespace, methods: list[str] | None, options: dict, seed: int) -> int:
+    from textclf.explain import compare, comparison_figure
+    from textclf.figures import save
+    from textclf.files import atomic_write_text
+
+    if args.target is not None or args.html is not None:
+        raise ValueError("--compare explains each text's predicted class and writes a figure; "
+                         "leave out --target and --html")
+    bundle = open_bundle(args)
+    for path, what in ((args.figure, "figure"), (args.json, "JSON")):
+        if path is not None:
+            bundle.check_output(path, what=what)
+    texts, _ = explain_inputs(args, bundle)
+    result = compare(bundle, texts, methods=methods, seed=seed, options=options,
+                     progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(result.table())
+    print("\nagreement (mean rank correlation of word scores per text):")
+    print(result.agreement_table())
+    print("\n" + result.verdict())
+    save(comparison_figure(result), args.figure)
+    print(f"figure written to {args.figure}")
+    if args.json is not None:
+        atomic_write_text(args.json, json.dumps(result.as_dict(), indent=2) + "\n")
+        print(f"JSON written to {args.json}")
     return 0
 
 

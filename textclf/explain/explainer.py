@@ -1,9 +1,10 @@
 """From a trained bundle and raw texts to per-word explanations.
 
-``explain(bundle, texts)`` tokenizes the texts the way the model saw them,
-runs integrated gradients (ours, or Captum's with ``engine="captum"``) and
-returns one ``Explanation`` per text: the tokens, a score per token, the
-predicted and explained labels, the probabilities and the completeness delta.
+``explain(bundle, texts, method="ig")`` tokenizes the texts the way the model
+saw them, runs one attribution method (``textclf.explain.methods``: integrated
+gradients by default, ours or Captum's with ``engine="captum"``) and returns
+one ``Explanation`` per text: the tokens, a score per token, the predicted and
+explained labels, the probabilities and the completeness delta.
 """
 
 from __future__ import annotations
@@ -14,13 +15,9 @@ from dataclasses import dataclass, field
 import torch
 
 from textclf.batching import Collator
-from textclf.explain.integrated_gradients import integrated_gradients
-from textclf.explain.with_captum import captum_integrated_gradients
+from textclf.explain.methods import METHODS, ExplainSettings, attribute
 from textclf.inference import logits
 from textclf.text.checks import check_texts
-
-ENGINES = {"textclf": integrated_gradients, "captum": captum_integrated_gradients}
-BASELINES = ("pad", "unk", "zero")
 
 
 @dataclass
@@ -32,11 +29,20 @@ class Explanation:
     target: str                 # the label whose output is explained
     predicted: str
     probabilities: dict[str, float]
-    delta: float                # completeness error: sum(scores) - (f(text) - f(baseline))
+    delta: float                # completeness gap: sum(scores) - (f(text) - f(baseline)) (0 for a complete method)
     f_text: float               # the explained output (probability or logit) at the text ...
     f_baseline: float           # ... and at the baseline
     true_label: str | None = None
-    settings: dict = field(default_factory=dict)  # baseline, steps, method, output, engine
+    settings: dict = field(default_factory=dict)  # method, baseline, output and the method's own options
+
+    @property
+    def method(self) -> str:
+        return self.settings.get("method", "ig")
+
+    @property
+    def complete(self) -> bool:
+        """Whether the method's scores should add up to f(text) - f(baseline) (so ``delta`` is its error)."""
+        return METHODS[self.method].complete
 
     @property
     def score(self) -> float:
@@ -53,30 +59,31 @@ class Explanation:
         return [(t, s) for t, s in ranked[:n] if s * sign > 0]
 
 
-def explain(bundle, texts: Sequence[str], *, true_labels: Sequence[str] | None = None, target: str | None = None,
-            baseline: str = "pad", steps: int = 50, method: str = "trapezoid", output: str = "probability",
-            engine: str = "textclf", batch_size: int = 8) -> list[Explanation]:
-    """Explain ``bundle``'s predictions for ``texts`` (``target``: a label to explain instead of the predicted one)."""
+def explain(bundle, texts: Sequence[str], *, true_labels: Sequence[str] | None = None,
+            target: str | Sequence[str] | None = None, method: str = "ig", batch_size: int = 8,
+            **options) -> list[Explanation]:
+    """Explain ``bundle``'s predictions for ``texts`` with ``method``. ``target``: a label to explain instead of
+    the predicted one (or one label per text); ``options``: the method's ``ExplainSettings``, e.g. ``steps=100``
+    or ``mode="delete"``."""
     texts = check_texts(texts)  # the rule predict and serve apply: no blank or invalid texts
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
-    if baseline not in BASELINES:
-        raise ValueError(f"unknown baseline {baseline!r}; expected one of: {', '.join(BASELINES)}")
-    if target is not None and target not in bundle.labels:
-        raise ValueError(f"unknown target label {target!r}; the model's labels are: {', '.join(bundle.labels)}")
-    if true_labels is not None and len(true_labels) != len(texts):
-        raise ValueError(f"{len(texts)} texts but {len(true_labels)} true labels")
-    settings = dict(baseline=baseline, steps=steps, method=method, output=output, engine=engine)
+    settings = ExplainSettings.of(method, **options)
+    targets = [target] * len(texts) if target is None or isinstance(target, str) else list(target)
+    unknown = sorted({t for t in targets if t is not None} - set(bundle.labels))
+    if unknown:
+        raise ValueError(f"unknown target label {unknown[0]!r}; the model's labels are: {', '.join(bundle.labels)}")
+    for name, given in (("true labels", true_labels), ("target labels", targets)):
+        if given is not None and len(given) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(given)} {name}")
     results = []
     for start in range(0, len(texts), batch_size):
         chunk = list(texts[start : start + batch_size])
         truth = true_labels[start : start + batch_size] if true_labels is not None else [None] * len(chunk)
-        results += explain_batch(bundle, chunk, truth, target, settings)
+        results += explain_batch(bundle, chunk, truth, targets[start : start + batch_size], settings)
     return results
 
 
-def explain_batch(bundle, texts: list[str], true_labels: list[str | None], target: str | None,
-                  settings: dict) -> list[Explanation]:
+def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targets: list[str | None],
+                  settings: ExplainSettings) -> list[Explanation]:
     model = bundle.model
     device = bundle.device
     tokens_of = [bundle.tokens(text) for text in texts]  # tokenized once: for the ids and for the display
@@ -86,10 +93,9 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
     scores = logits(model, ids, pad_index=bundle.vocab.pad_index, forward=bundle.forward)  # [batch, n_classes]
     probabilities = bundle.probabilities(scores)  # [batch, n_classes]
     predicted = probabilities.argmax(dim=-1)  # [batch]
-    targets = predicted if target is None else torch.full_like(predicted, bundle.labels.index(target))
-    options = {k: settings[k] for k in ("baseline", "steps", "method", "output")}
-    result = ENGINES[settings["engine"]](model, batch.ids, batch.mask, targets=targets.to(device),
-                                         unk_index=bundle.vocab.unk_index, **options)
+    targets = torch.tensor([int(p) if t is None else bundle.labels.index(t) for p, t in zip(predicted, targets)])
+    result = attribute(model, batch.ids, batch.mask, settings, targets=targets.to(device),
+                       unk_index=bundle.vocab.unk_index)
     explanations = []
     for row, (text, tokens) in enumerate(zip(texts, tokens_of)):
         explanations.append(Explanation(
@@ -98,7 +104,7 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
             predicted=bundle.labels[int(predicted[row])],
             probabilities=dict(zip(bundle.labels, probabilities[row].tolist())), delta=float(result.delta[row]),
             f_text=float(result.f_inputs[row]), f_baseline=float(result.f_baseline[row]),
-            true_label=true_labels[row], settings=dict(settings)))
+            true_label=true_labels[row], settings=settings.as_dict()))
     return explanations
 
 

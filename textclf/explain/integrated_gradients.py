@@ -37,7 +37,7 @@ from torch import nn
 
 MAX_STEPS = 10_000  # points on the path: beyond this the result no longer changes, only the time
 
-METHODS = ("trapezoid", "left", "right", "middle")
+RULES = ("trapezoid", "left", "right", "middle")
 OUTPUTS = ("probability", "logit")
 
 
@@ -50,8 +50,8 @@ def riemann_points(steps: int, method: str = "trapezoid") -> tuple[torch.Tensor,
     half weight. (Captum's ``riemann_trapezoid`` uses slice width 1/steps for
     these points, so its weights add up to 1 - 1/steps; ours add up to 1.)
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
+    if method not in RULES:
+        raise ValueError(f"unknown Riemann rule {method!r}; expected one of: {', '.join(RULES)}")
     if not (2 if method == "trapezoid" else 1) <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be from {2 if method == 'trapezoid' else 1} to {MAX_STEPS:,} for {method}, "
                          f"not {steps}")
@@ -155,7 +155,15 @@ def endpoints(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, targets: 
 def attributions(model: nn.Module, per_dim: torch.Tensor, inputs: torch.Tensor, reference: torch.Tensor,
                  mask: torch.Tensor, targets: torch.Tensor, output: str) -> Attributions:
     """Per-dimension attributions ``[batch, seq_len, dim]`` -> token scores, with f(x), f(x') and the delta."""
-    tokens = per_dim.double().sum(dim=-1) * mask  # [batch, seq_len]
+    return token_attributions(model, per_dim.double().sum(dim=-1), inputs, reference, mask, targets, output)
+
+
+@torch.no_grad()
+def token_attributions(model: nn.Module, scores: torch.Tensor, inputs: torch.Tensor, reference: torch.Tensor,
+                       mask: torch.Tensor, targets: torch.Tensor, output: str) -> Attributions:
+    """Token scores ``[batch, seq_len]`` (any method's) -> ``Attributions``: zero at padding, with f(x), f(x')
+    and the completeness gap ``sum(scores) - (f(x) - f(x'))``."""
+    tokens = scores.double() * mask  # [batch, seq_len]
     f_inputs = model_output(model, inputs, mask, targets, output).double()  # [batch]
     f_baseline = model_output(model, reference, mask, targets, output).double()  # [batch]
     return Attributions(tokens, completeness_delta(tokens, f_inputs, f_baseline), f_inputs, f_baseline, targets)

@@ -33,13 +33,15 @@ def scale_of(explanation: Explanation) -> float:
 def summary_line(e: Explanation) -> str:
     truth = f"true {e.true_label}  " if e.true_label is not None else ""
     verdict = "" if e.correct is None else ("  [right]" if e.correct else "  [WRONG]")
-    if abs(e.delta) > LARGE_DELTA:
-        verdict += "  [large delta: raise --steps]"
+    if e.complete and abs(e.delta) > LARGE_DELTA:
+        verdict += "  [large delta: raise --steps]" if e.method == "ig" else "  [large delta: raise --samples]"
     s = e.settings
+    how = ", ".join([f"{e.method}: {s.get('baseline')} baseline",
+                     *(f"{s[k]} {k}" for k in ("steps", "samples", "mode") if s.get(k) is not None), s.get("output")])
+    total = (f"attribution score {e.score:+.3f}, delta {e.delta:+.1e}" if e.complete
+             else f"scores sum to {e.score:+.3f} (need not equal f(text) - f(baseline))")
     return (f"{printable(truth)}predicted {printable(e.predicted)} ({e.probabilities[e.predicted]:.2f})  "
-            f"explaining {printable(e.target)}: "
-            f"attribution score {e.score:+.3f}, delta {e.delta:+.1e} "
-            f"({s.get('baseline')} baseline, {s.get('steps')} steps, {s.get('output')}){verdict}")
+            f"explaining {printable(e.target)}: {total} ({how}){verdict}")
 
 
 def use_color(stream=None) -> bool:
@@ -101,8 +103,9 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: no
 <span style="background:#fff;border:1px solid #ccc">no effect</span>
 <span style="background:{towards}">towards the explained label</span>
 &mdash; hover a word for its score; <i>italic</i> words were not in the vocabulary.</p>
-<p>{settings}. Attribution score = sum of the word scores &asymp; f(text) &minus; f(baseline);
-delta = how far from that equality the Riemann sum is (smaller is better).</p>
+<p>{settings}. Attribution score = sum of the word scores, &asymp; f(text) &minus; f(baseline) for a method
+that is complete (integrated gradients, Shapley sampling, KernelSHAP); delta = how far from that equality the
+estimate is (smaller is better; &ndash; for a method without that property).</p>
 <table>
 <tr><th>true label</th><th>predicted (probability)</th><th>explained label</th><th>attribution score</th>
 <th>delta</th><th>words</th></tr>
@@ -116,7 +119,7 @@ def html_row(e: Explanation) -> str:
     cls = ' class="wrong"' if e.correct is False else ""
     return (f"<tr><td>{truth}</td><td{cls}>{html.escape(e.predicted)} ({e.probabilities[e.predicted]:.3f})</td>"
             f"<td>{html.escape(e.target)}</td><td class=\"num\">{e.score:+.4f}</td>"
-            f"<td class=\"num\">{e.delta:+.2e}</td><td>{html_tokens(e)}</td></tr>")
+            f"<td class=\"num\">{f'{e.delta:+.2e}' if e.complete else '&ndash;'}</td><td>{html_tokens(e)}</td></tr>")
 
 
 def render_html(explanations: Sequence[Explanation], title: str = "Which words mattered") -> str:

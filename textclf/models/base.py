@@ -44,6 +44,12 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
+def mean_pool_readout(mask: torch.Tensor) -> torch.Tensor:
+    """How ``mean_pool`` reads the positions: ``[batch, seq_len]``, 1/length at real tokens, 0 at padding."""
+    weights = mask.float()  # [batch, seq_len]
+    return weights / weights.sum(dim=1, keepdim=True).clamp(min=1e-9)
+
+
 @dataclass
 class ClassifierConfig:
     """The fields every classic model's config shares (each model's config adds its own)."""

@@ -27,8 +27,8 @@ from torch import nn
 from textclf.config import check_float, check_int, fail
 from textclf.errors import DataError
 from textclf.files import read_json, require_exists
-from textclf.models.attention import split_heads
-from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
+from textclf.models.attention import scaled_dot_product_attention, split_heads
+from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool, mean_pool_readout
 
 
 @dataclass
@@ -85,6 +85,11 @@ class BertLayer(nn.Module):
             nn.LayerNorm(d, eps=eps)
         self.attention_dropout, self.dropout = nn.Dropout(config.attention_dropout), nn.Dropout(config.dropout)
 
+    def attention_weights(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The weights the fused kernel applies, written out (lesson 6's formula): ``[batch, heads, seq, seq]``."""
+        q, k = (split_heads(f(x), self.n_heads) for f in (self.query, self.key))  # [batch, heads, seq, hd]
+        return scaled_dot_product_attention(q, k, k, mask)[1]  # the values do not change the weights
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``[batch, seq_len, hidden]`` -> the same shape."""
         q, k, v = (split_heads(f(x), self.n_heads) for f in (self.query, self.key, self.value))  # [b, heads, seq, hd]
@@ -108,8 +113,9 @@ class BertClassifier(ClassifierNet):
         self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_layers))
         self.out = nn.Linear(d, config.n_classes)
 
-    def encode(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Word vectors ``[batch, seq_len, hidden]`` -> contextual vectors, the same shape."""
+    def encode(self, embedded: torch.Tensor, mask: torch.Tensor, maps: list | None = None) -> torch.Tensor:
+        """Word vectors ``[batch, seq_len, hidden]`` -> contextual vectors, the same shape (``maps``: a list to
+        which each layer's attention weights ``[batch, heads, seq, seq]`` are appended)."""
         seq_len = embedded.shape[1]
         if seq_len > self.config.max_positions:
             raise ValueError(f"{seq_len} tokens, but the model has {self.config.max_positions} positions")
@@ -117,8 +123,18 @@ class BertClassifier(ClassifierNet):
         x = embedded + self.positions(positions) + self.token_types.weight[0]  # one segment: type 0
         x = self.dropout(self.embed_norm(x))  # [batch, seq_len, hidden]
         for layer in self.layers:
+            if maps is not None:
+                maps.append(layer.attention_weights(x, mask))
             x = layer(x, mask)
         return x
+
+    @torch.no_grad()
+    def attention_maps(self, embedded: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Each layer's attention weights ``[batch, heads, seq, seq]`` and how the mean pooling reads the
+        positions ``[batch, seq]`` (explanations by attention, lesson 12)."""
+        maps: list[torch.Tensor] = []
+        self.encode(embedded, mask, maps)
+        return maps, mean_pool_readout(mask)
 
     def sentence_embedding(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean-pooled contextual vectors ``[batch, hidden]`` (what sentence-transformers computes)."""

@@ -24,7 +24,7 @@ from torch import nn
 
 from textclf.config import check_choice, check_int, fail
 from textclf.models.attention import MultiHeadSelfAttention
-from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool
+from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool, mean_pool_readout
 
 
 @dataclass
@@ -119,6 +119,19 @@ class TransformerClassifier(ClassifierNet):
         else:
             pooled = mean_pool(x, mask)  # [batch, model_dim]
         return self.out(self.dropout(pooled))  # [batch, n_classes]
+
+    @torch.no_grad()
+    def attention_maps(self, embedded: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Each block's attention weights ``[batch, heads, P, P]`` and how the pooling reads the ``P`` positions
+        ``[batch, P]`` (explanations by attention, lesson 12). ``P`` is ``seq_len``, or ``1 + seq_len`` with a
+        [CLS] vector in front: the text's tokens are always the last ``seq_len`` positions."""
+        self.classify(embedded, mask)  # each block's attention keeps its last weights
+        maps = [block.attention.last_weights for block in self.blocks]
+        if self.cls is None:
+            return maps, mean_pool_readout(mask)  # [batch, seq_len]
+        readout = torch.zeros(mask.shape[0], mask.shape[1] + 1, device=mask.device)  # [batch, 1 + seq_len]
+        readout[:, 0] = 1.0  # the [CLS] position's output is the summary
+        return maps, readout
 
     def stages(self) -> list[list[nn.Parameter]]:
         """The encoder's parameters from input to output, for freezing by depth (``textclf.finetune``):
