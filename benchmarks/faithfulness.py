@@ -11,8 +11,14 @@ method: deletion/insertion AUC, ERASER comprehensiveness and sufficiency (k
 same method on re-initialised weights; fails at >= 0.5), seconds per text,
 and the agreement between methods — against a random ranking of the same
 words (the mean of 5 draws per text). Tables go to stdout; a figure and the
-JSON per model to ``--out``. Sampling settings: Shapley ``--shapley-samples``
-random orders of the words, LIME/KernelSHAP ``--lime-samples`` perturbed texts.
+JSON per model to ``--out``.
+
+Sampling settings (``SAMPLES``; ``--shapley-samples``/``--lime-samples`` set
+them for every model): Shapley value sampling over 20 random orders of the
+words and LIME over 200 perturbed texts for the default model and the CNN;
+5 orders and 100 texts for MiniLM, whose forward pass costs ~100x theirs on
+a CPU (Shapley costs orders x words forward passes per text, twice with the
+randomisation check: 20 orders made MiniLM's run take over an hour on 2 cores).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from textclf.pipeline import job_for, train_job
 
 JOBS = {"default": dict(model="gru+ngrams"), "cnn": dict(model="cnn", embeddings="glove"),
         "minilm": dict(model="minilm")}
+SAMPLES = {"default": (20, 200), "cnn": (20, 200), "minilm": (5, 100)}  # Shapley orders, LIME/KernelSHAP texts
 
 
 def cpu_name() -> str:
@@ -52,8 +59,8 @@ def bundle_for(name: str, given: dict[str, Path], folder: Path):
     spec = dict(JOBS[name])
     bundle = train_job(load_dataset("rotten_tomatoes"), job_for(spec.pop("model"), **spec), path,
                        log=lambda line: None)
-    save_bundle(bundle, path)
-    return load_bundle(path, device="cpu")
+    save_bundle(bundle, path)  # kept for the next run
+    return bundle.to("cpu")
 
 
 def main() -> None:
@@ -62,22 +69,26 @@ def main() -> None:
     parser.add_argument("--bundle", action="append", default=[], metavar="NAME=DIR",
                         help="use this trained bundle for model NAME (default, cnn, minilm)")
     parser.add_argument("--texts", type=int, default=200, help="first N texts of the RT test split")
-    parser.add_argument("--shapley-samples", type=int, default=20)
-    parser.add_argument("--lime-samples", type=int, default=200)
+    parser.add_argument("--shapley-samples", type=int, help="random orders of the words (default: SAMPLES)")
+    parser.add_argument("--lime-samples", type=int, help="perturbed texts for LIME/KernelSHAP (default: SAMPLES)")
     parser.add_argument("--out", type=Path, default=Path("runs/faithfulness"))
     args = parser.parse_args()
     given = {k: Path(v) for k, v in (item.split("=", 1) for item in args.bundle)}
     print(f"CPU: {cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     test = load_dataset("rotten_tomatoes").test[: args.texts]
     texts = [ex.text for ex in test]
-    options = {"shapley": {"samples": args.shapley_samples}, "lime": {"samples": args.lime_samples},
-               "kernelshap": {"samples": args.lime_samples}}
     for name in args.models:
+        orders, perturbed = args.shapley_samples or SAMPLES[name][0], args.lime_samples or SAMPLES[name][1]
+        options = {"shapley": {"samples": orders}, "lime": {"samples": perturbed},
+                   "kernelshap": {"samples": perturbed}}
         bundle = bundle_for(name, given, args.out)
         started = time.perf_counter()
-        result = compare(bundle, texts, options=options, progress=lambda line: print(f"  {line}", flush=True))
+        result = compare(bundle, texts, options=options,
+                         progress=lambda line, t0=started: print(f"  [{time.perf_counter() - t0:.0f} s] {line}",
+                                                                 flush=True))
         minutes = (time.perf_counter() - started) / 60
-        print(f"\n### {name} ({bundle.model_name}), {len(texts)} RT test texts, {minutes:.1f} min\n")
+        print(f"\n### {name} ({bundle.model_name}), {len(texts)} RT test texts, Shapley {orders} orders, "
+              f"LIME {perturbed} texts, {minutes:.1f} min\n")
         print(result.table())
         print("\nagreement (mean rank correlation of word scores per text):\n")
         print(result.agreement_table())

@@ -127,3 +127,22 @@ def test_mixed_precision_on_the_gpu_matches_fp32(precision):
 def test_with_backend_on_the_gpu_refuses(gpu_bundle):
     with pytest.raises(ValueError, match="runs on the CPU only"):
         with_backend(load_bundle(gpu_bundle, "cuda"), backend="onnxruntime")
+
+
+@pytest.mark.parametrize("family", ["gru+ngrams", "transformer"])
+def test_every_explanation_method_runs_on_the_gpu(tiny_bundles, family):
+    """Lesson 12's methods and the faithfulness comparison on a bundle on the GPU agree with the CPU's."""
+    from textclf.explain import METHODS, compare, explain
+
+    directory = tiny_bundles(family)[0]
+    cpu, gpu = load_bundle(directory, "cpu"), load_bundle(directory, "cuda")
+    for method in METHODS:
+        if method in ("attention", "rollout") and family != "transformer":
+            continue
+        options = {"samples": 10} if method in ("shapley", "lime", "kernelshap") else {}
+        on_gpu = explain(gpu, TEXTS, method=method, **options)
+        on_cpu = explain(cpu, TEXTS, method=method, **options)
+        for a, b in zip(on_gpu, on_cpu):  # cuDNN's TF32 and another order of sums: close, not equal
+            assert a.tokens == b.tokens and torch.allclose(torch.tensor(a.scores), torch.tensor(b.scores), atol=2e-2)
+    result = compare(gpu, TEXTS, methods=["ig", "occlusion"])
+    assert result.row("ig").faithfulness.deletion.shape == (len(TEXTS), 11)

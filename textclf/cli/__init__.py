@@ -4,7 +4,8 @@
     textclf train --init-from DIR --finetune head|last-k|full ...               transfer to a new task
     textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
     textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
-    textclf explain DIR "text" ... [--html F]  which words mattered (integrated gradients)
+    textclf explain DIR "text" ... [--method M] which words mattered (IG, occlusion, Shapley, LIME, attention...)
+    textclf explain DIR --compare            which explanation to trust: faithfulness of every method
     textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
     textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
     textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16

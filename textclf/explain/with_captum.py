@@ -19,8 +19,9 @@ uses). Shapley value sampling averages each word's marginal contribution over
 random orders of the words (``samples`` orders); LIME fits a weighted ridge
 regression (alpha 1, as the LIME package does) to the model's answers on
 ``samples`` random subsets of the words; KernelSHAP is the same regression
-with the Shapley kernel's weights. Captum's LIME and KernelSHAP explain one
-text per call.
+with the Shapley kernel's weights. Each text is explained on its own (no
+padding position is perturbed for nothing), ``internal_batch_size``
+perturbed copies of it per forward pass.
 """
 
 from __future__ import annotations
@@ -96,24 +97,18 @@ def captum_sampled(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, *, m
     per_word = torch.zeros(ids.shape, device=ids.device)  # [batch, seq_len]
     with torch.random.fork_rng(devices=[ids.device] if ids.device.type == "cuda" else []):
         torch.manual_seed(seed)
-        if method == "shapley":
-            each = max(1, internal_batch_size // ids.shape[0])  # orders' steps per forward pass
-            per_dim = ShapleyValueSampling(scores).attribute(inputs, baselines=reference, target=targets,
-                                                             additional_forward_args=(mask,), feature_mask=words,
-                                                             n_samples=samples, perturbations_per_eval=each)
-            per_word = per_dim[..., 0]  # every dimension of a word carries the word's score
-        else:
-            explainer = Lime(scores, interpretable_model=ridge()) if method == "lime" else KernelShap(scores)
-            for i, n in enumerate(mask.sum(dim=1).tolist()):  # one text per call, its padding cut off
-                cut = (slice(i, i + 1), slice(0, n))
-                if n == 1 and method == "kernelshap":  # one word: the Shapley kernel is undefined, the value is known
-                    per_word[i, 0] = (class_scores(model, inputs[cut], mask[cut], output)
-                                      - class_scores(model, reference[cut], mask[cut], output))[0, targets[i]]
-                    continue
-                per_dim = explainer.attribute(inputs[cut], baselines=reference[cut], target=targets[i : i + 1],
-                                              additional_forward_args=(mask[cut],), feature_mask=words[cut],
-                                              n_samples=samples, perturbations_per_eval=internal_batch_size)
-                per_word[i, :n] = per_dim[0, :, 0]
+        explainer = {"shapley": lambda: ShapleyValueSampling(scores), "kernelshap": lambda: KernelShap(scores),
+                     "lime": lambda: Lime(scores, interpretable_model=ridge())}[method]()
+        for i, n in enumerate(mask.sum(dim=1).tolist()):  # one text per call, its padding cut off: no padding
+            cut = (slice(i, i + 1), slice(0, n))           # position is ever perturbed, for nothing
+            if n == 1 and method == "kernelshap":  # one word: the Shapley kernel is undefined, the value is known
+                per_word[i, 0] = (class_scores(model, inputs[cut], mask[cut], output)
+                                  - class_scores(model, reference[cut], mask[cut], output))[0, targets[i]]
+                continue
+            per_dim = explainer.attribute(inputs[cut], baselines=reference[cut], target=targets[i : i + 1],
+                                          additional_forward_args=(mask[cut],), feature_mask=words[cut],
+                                          n_samples=samples, perturbations_per_eval=internal_batch_size)
+            per_word[i, :n] = per_dim[0, :, 0]  # every dimension of a word carries the word's score
     return token_attributions(model, per_word, inputs, reference, mask, targets, output)
 
 
