@@ -101,15 +101,17 @@ class Comparison:
         return "\n".join(lines)
 
     def verdict(self) -> str:
-        """Which method wins, and by how much against the random ranking (a paired 95% interval over texts)."""
-        best, floor = self.row(self.best()).faithfulness, self.row(RANDOM).faithfulness
-        gain = best.comprehensiveness.mean(dim=1) - floor.comprehensiveness.mean(dim=1)  # [texts]
-        half = 1.96 * float(gain.std()) / math.sqrt(len(gain)) if len(gain) > 1 else math.nan
+        """Which method wins and by how much against the random ranking and the runner-up (paired 95% intervals
+        over texts: a winner within the runner-up's interval is a tie)."""
+        ranked = sorted(self.methods, key=lambda m: -self.row(m).faithfulness.mean_comprehensiveness)
+        best, floor = self.row(ranked[0]).faithfulness, self.row(RANDOM).faithfulness
         failed = [r.method for r in self.rows if r.passed_sanity is False]
-        return (f"{self.model}: most faithful {self.best()} — comprehensiveness {best.mean_comprehensiveness:.3f} "
-                f"vs random {floor.mean_comprehensiveness:.3f} ({float(gain.mean()):+.3f} ± {half:.3f}, "
-                f"{self.n_texts} texts); deletion AUC {best.deletion_auc:.3f} vs {floor.deletion_auc:.3f}. "
-                f"Randomisation check failed by: {', '.join(failed) or 'none'}.")
+        line = (f"{self.model}: most faithful {ranked[0]} — comprehensiveness {best.mean_comprehensiveness:.3f} vs "
+                f"random {floor.mean_comprehensiveness:.3f} ({paired_gain(best, floor)}, {self.n_texts} texts); "
+                f"deletion AUC {best.deletion_auc:.3f} vs {floor.deletion_auc:.3f}")
+        if len(ranked) > 1:
+            line += f"; vs the runner-up {ranked[1]}: {paired_gain(best, self.row(ranked[1]).faithfulness)}"
+        return line + f". Randomisation check failed by: {', '.join(failed) or 'none'}."
 
     def agreement_table(self) -> str:
         names = self.methods
@@ -133,6 +135,13 @@ class Comparison:
                                        "attribution": r.attribution} for r in self.rows},
                 "agreement": {"methods": self.methods, "rank_correlation": self.agreement.tolist()},
                 "best": self.best()}
+
+
+def paired_gain(a: Faithfulness, b: Faithfulness) -> str:
+    """``a``'s comprehensiveness minus ``b``'s, per text: the mean ± a 95% interval."""
+    gain = a.comprehensiveness.mean(dim=1) - b.comprehensiveness.mean(dim=1)  # [texts]
+    half = 1.96 * float(gain.std()) / math.sqrt(len(gain)) if len(gain) > 1 else math.nan
+    return f"{float(gain.mean()):+.3f} ± {half:.3f}"
 
 
 def sanity_cell(r: MethodScores) -> str:
