@@ -256,11 +256,20 @@ show(comparison_figure(results["transformer"]), "compare_transformer", FIGURES)
 
 # %% [markdown]
 # Read the table row by row against the random floor. In the full run (200
-# texts, an Intel Xeon, 2 cores) every gradient and perturbation method beats
-# random by a wide margin, and attention — the "explanation" many tutorials
-# show — lands near the floor: **attention is not explanation**, measured,
-# not asserted. The numbers for the default model, the CNN and MiniLM are in
-# the README (`benchmarks/faithfulness.py`).
+# test texts; an Intel Xeon, 2 cores; 7.5 minutes for the whole lesson) the
+# transformer's comprehensiveness was: Shapley sampling 0.411 and LIME 0.408
+# (a tie: +0.003 ± 0.004), integrated gradients 0.371, occlusion 0.365 —
+# against 0.046 for random words. Gradient × input reached only 0.205, and the
+# attention "explanations" 0.152 (last layer) and 0.185 (rollout): above
+# random, far below every real attribution. **Attention is not explanation**
+# — measured, not asserted. Look back at the side-by-side figure: attention
+# marks "loved" as one of the most important words of a review the model
+# calls negative, and cannot say that "loved" pushed *against* that answer.
+# On the CNN the gradient and perturbation methods all land within
+# 0.36–0.37. No method failed the randomisation check (ρ between −0.08 and
+# +0.13). The numbers for the default model, the CNN and MiniLM are in the
+# README (`benchmarks/faithfulness.py`): on MiniLM, gradient × input falls to
+# the random floor.
 #
 # ## 9. What to use when
 #

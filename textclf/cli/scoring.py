@@ -90,12 +90,13 @@ def add_explain(commands) -> None:
     explain.add_argument("texts", nargs="*", help="texts to explain, or - to read one per line from stdin")
     explain.add_argument("--method", action="append", choices=list(METHODS),
                          help="attribution method (default ig); with --compare, give it again for each method "
-                              "to compare (default: every one the model can run)")
+                              "to compare (default: all but kernelshap; attention and rollout where the model "
+                              "has attention)")
     explain.add_argument("--compare", action="store_true",
                          help="score the methods for faithfulness on --split (default test): a table and a figure")
     explain.add_argument("--figure", type=Path, default=Path("faithfulness.png"),
                          help="with --compare: where the figure goes (default faithfulness.png)")
-    explain.add_argument("--json", type=Path, help="with --compare: also write the figures as JSON here")
+    explain.add_argument("--json", type=Path, help="with --compare: also write the numbers as JSON here")
     explain.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what a switched-off word becomes")
     explain.add_argument("--output", choices=OUTPUTS, default="probability", help="explain the probability or logit")
