@@ -13,6 +13,16 @@ POS = ["a wonderful, moving film", "great acting and a great story", "loved it, 
 NEG = ["a dull, boring mess", "awful acting and a boring story", "hated it, dull", "terrible and boring"]
 
 
+def ctrl_c_reaches_the_child() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: SIGINT back to its default and unblocked. A suite started
+    in the background by a non-interactive shell runs with SIGINT ignored, and every child would inherit that
+    (the command would then rightly ignore the test's Ctrl-C)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def options_for(name: str, options: dict) -> dict:
     """The entries of ``options`` that model ``name``'s config has: tests share one set of small sizes across
     families, and ``build_model`` refuses an option its model does not have."""

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+from conftest import ctrl_c_reaches_the_child
+
 
 def run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "textclf", *args], capture_output=True, text=True, cwd=cwd,
@@ -67,7 +69,8 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path):
 
     out = tmp_path / "cut"
     process = subprocess.Popen([sys.executable, "-m", "textclf", *args, "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_reaches_the_child)
     deadline = time.time() + 300
     while not (out / "checkpoint.pt").exists() and time.time() < deadline:  # written when training starts
         time.sleep(0.02)

@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import NEG, POS
+from conftest import NEG, POS, ctrl_c_reaches_the_child
 
 from textclf.bundle import load_bundle
 from textclf.config import ConfigError
@@ -177,7 +177,8 @@ def test_parse_texts_and_limits():
 def test_the_serve_command_starts_answers_and_stops(tiny_bundles, tmp_path):
     directory, _ = tiny_bundles("nbow")
     process = subprocess.Popen([sys.executable, "-m", "textclf", "serve", str(directory), "--port", "0", "--quiet"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_reaches_the_child)
     try:
         line = process.stdout.readline()
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))

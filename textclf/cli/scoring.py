@@ -133,7 +133,8 @@ def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[st
 
 def check_output_file(path: Path | None, suffix: str) -> None:
     if path is not None and (path.is_dir() or not path.absolute().parent.is_dir()):
-        problem = (f"is a folder; expected the name of a {suffix} file to write" if path.is_dir()
+        article = "an" if suffix == ".html" else "a"
+        problem = (f"is a folder; expected the name of {article} {suffix} file to write" if path.is_dir()
                    else "its folder does not exist; expected a file name in an existing folder")
         raise DataError(path, None, problem)
 
