@@ -266,7 +266,7 @@ show(comparison_figure(results["transformer"]), "compare_transformer", FIGURES)
 # marks "loved" as one of the most important words of a review the model
 # calls negative, and cannot say that "loved" pushed *against* that answer.
 # On the CNN the gradient and perturbation methods all land within
-# 0.36–0.37. No method failed the randomisation check (ρ between −0.08 and
+# 0.34–0.37. No method failed the randomisation check (ρ between −0.08 and
 # +0.13). The numbers for the default model, the CNN and MiniLM are in the
 # README (`benchmarks/faithfulness.py`): on MiniLM, gradient × input falls to
 # the random floor.
