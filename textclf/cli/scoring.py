@@ -18,8 +18,8 @@ from textclf.cli.inputs import (
     whole_number,
 )
 from textclf.data import DataError
-from textclf.explain.integrated_gradients import OUTPUTS, RULES
-from textclf.explain.methods import BASELINES, ENGINES, METHODS, MODES
+from textclf.explain.integrated_gradients import MAX_STEPS, OUTPUTS, RULES
+from textclf.explain.methods import BASELINES, ENGINES, MAX_SAMPLES, METHODS, MODES, OPTIONS
 from textclf.text.printable import json_safe, printable
 
 
@@ -79,10 +79,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 # ---- explain, report, calibrate ----------------------------------------------------------------------------------
 
-METHOD_OPTIONS = ("steps", "rule", "engine", "mode", "samples", "seed")  # given only when asked for: each method
-#                                                                    refuses an option it does not use
-
-
 def add_explain(commands) -> None:
     explain = commands.add_parser("explain", help="which words mattered (integrated gradients, occlusion, Shapley, "
                                                   "LIME, attention, ...); --compare scores the methods")
@@ -100,12 +96,12 @@ def add_explain(commands) -> None:
     explain.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
     explain.add_argument("--baseline", choices=BASELINES, default="pad", help="what a switched-off word becomes")
     explain.add_argument("--output", choices=OUTPUTS, default="probability", help="explain the probability or logit")
-    explain.add_argument("--steps", type=whole_number(1, 10_000), help="ig: points on the path (default 50)")
+    explain.add_argument("--steps", type=whole_number(1, MAX_STEPS), help="ig: points on the path (default 50)")
     explain.add_argument("--rule", choices=RULES, help="ig: the Riemann rule (default trapezoid)")
     explain.add_argument("--engine", choices=list(ENGINES), help="ig: ours (textclf, the default) or Captum's")
     explain.add_argument("--mode", choices=MODES, help="occlusion: replace the word by the baseline (default) "
                                                       "or delete it")
-    explain.add_argument("--samples", type=whole_number(1, 100_000),
+    explain.add_argument("--samples", type=whole_number(1, MAX_SAMPLES),
                          help="shapley: random orders (default 20); lime, kernelshap: perturbed texts (default 200)")
     explain.add_argument("--seed", type=whole_number(0), help="the sampling methods' and --compare's random seed")
     explain.add_argument("--target", help="explain this label instead of the predicted one")
@@ -142,7 +138,8 @@ def check_output_file(path: Path | None, suffix: str) -> None:
 def cmd_explain(args: argparse.Namespace) -> int:
     from textclf.explain import ExplainSettings
 
-    given = {k: getattr(args, k) for k in METHOD_OPTIONS if getattr(args, k) is not None}
+    # a method's own options are passed only when given: each method refuses an option it does not use
+    given = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
     shared = dict(baseline=args.baseline, output=args.output)
     for path, suffix in ((args.html, ".html"), (args.figure if args.compare else None, ".png"), (args.json, ".json")):
         check_output_file(path, suffix)

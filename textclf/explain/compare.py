@@ -39,7 +39,7 @@ from textclf.explain.faithfulness import (
     rank_correlation,
     ranking,
 )
-from textclf.explain.methods import ATTENTION_METHODS, METHODS
+from textclf.explain.methods import ATTENTION_METHODS, METHODS, ExplainSettings
 from textclf.explain.perturb import fixed_positions
 from textclf.text.tokenizer import FramingTokenizer
 
@@ -81,9 +81,13 @@ class Comparison:
     def row(self, method: str) -> MethodScores:
         return next(r for r in self.rows if r.method == method)
 
+    def ranked(self) -> list[str]:
+        """The methods, most faithful first (highest mean comprehensiveness: deleting their top words hurts the
+        model most)."""
+        return sorted(self.methods, key=lambda m: -self.row(m).faithfulness.mean_comprehensiveness)
+
     def best(self) -> str:
-        """The method whose deletion of its top words hurts the model most (highest mean comprehensiveness)."""
-        return max(self.methods, key=lambda m: self.row(m).faithfulness.mean_comprehensiveness)
+        return self.ranked()[0]
 
     def table(self) -> str:
         """A markdown table: one row per method and the random floor."""
@@ -103,7 +107,7 @@ class Comparison:
     def verdict(self) -> str:
         """Which method wins and by how much against the random ranking and the runner-up (paired 95% intervals
         over texts: a winner within the runner-up's interval is a tie)."""
-        ranked = sorted(self.methods, key=lambda m: -self.row(m).faithfulness.mean_comprehensiveness)
+        ranked = self.ranked()
         best, floor = self.row(ranked[0]).faithfulness, self.row(RANDOM).faithfulness
         failed = [r.method for r in self.rows if r.passed_sanity is False]
         line = (f"{self.model}: most faithful {ranked[0]} — comprehensiveness {best.mean_comprehensiveness:.3f} vs "
@@ -156,8 +160,7 @@ def usable_methods(bundle, methods: Sequence[str] | None) -> list[str]:
     if methods is None:
         return [m for m in DEFAULT_METHODS if has_attention or m not in ATTENTION_METHODS]
     for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"unknown explanation method {m!r}; expected one of: {', '.join(METHODS)}")
+        ExplainSettings.of(m)  # an unknown method stops here, before any work
         if m in ATTENTION_METHODS and not has_attention:
             raise ValueError(f"{m} needs a model with attention layers (transformer, minilm); "
                              f"{bundle.model_name} has none")
@@ -215,12 +218,12 @@ def compare(bundle, texts: Sequence[str], *, methods: Sequence[str] | None = Non
             cases, targets = cases_of(bundle, explained), [e.target for e in explained]
         orders = [ranking(e.scores, c.fixed, generator) for e, c in zip(explained, cases)]
         scores = word_scores(explained, cases)
-        agreement_with_random = None
-        if control is not None:
+        sanity_rho = None
+        if control is not None:  # the same method on the randomised model, explaining the same classes
             again = explain(control, texts, method=method, target=targets, **options.get(method, {}))
-            agreement_with_random = mean_correlation(scores, word_scores(again, cases))
+            sanity_rho = mean_correlation(scores, word_scores(again, cases))
         rows.append(MethodScores(method, faithfulness(model, cases, orders, pad_index=pad, output=output), seconds,
-                                 agreement_with_random, scores))
+                                 sanity_rho, scores))
     floors = [faithfulness(model, cases, [random_ranking(c.fixed, generator) for c in cases], pad_index=pad,
                            output=output) for _ in range(RANDOM_DRAWS)]
     rows.append(MethodScores(RANDOM, averaged(floors)))

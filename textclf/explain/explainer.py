@@ -82,7 +82,7 @@ def explain(bundle, texts: Sequence[str], *, true_labels: Sequence[str] | None =
     return results
 
 
-def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targets: list[str | None],
+def explain_batch(bundle, texts: list[str], true_labels: list[str | None], target_labels: list[str | None],
                   settings: ExplainSettings) -> list[Explanation]:
     model = bundle.model
     device = bundle.device
@@ -93,7 +93,7 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
     scores = logits(model, ids, pad_index=bundle.vocab.pad_index, forward=bundle.forward)  # [batch, n_classes]
     probabilities = bundle.probabilities(scores)  # [batch, n_classes]
     predicted = probabilities.argmax(dim=-1)  # [batch]
-    targets = torch.tensor([int(p) if t is None else bundle.labels.index(t) for p, t in zip(predicted, targets)])
+    targets = torch.tensor([int(p) if t is None else bundle.labels.index(t) for p, t in zip(predicted, target_labels)])
     result = attribute(model, batch.ids, batch.mask, settings, targets=targets.to(device),
                        unk_index=bundle.vocab.unk_index)
     explanations = []

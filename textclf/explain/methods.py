@@ -31,7 +31,7 @@ from torch import nn
 
 from textclf.config import ConfigError, check_choice, check_int
 from textclf.explain.attention import attention_scores
-from textclf.explain.integrated_gradients import OUTPUTS, RULES, Attributions, integrated_gradients
+from textclf.explain.integrated_gradients import MAX_STEPS, OUTPUTS, RULES, Attributions, integrated_gradients
 from textclf.explain.occlusion import MODES, occlusion
 from textclf.explain.with_captum import captum_integrated_gradients, captum_sampled
 
@@ -58,6 +58,8 @@ METHODS = {
     "rollout": Method("attention rolled out through every layer", attribution=False),
 }
 ATTENTION_METHODS = ("attention", "rollout")
+OPTIONS = tuple(dict.fromkeys(o for m in METHODS.values() for o in m.options))  # every method-specific option
+MAX_SAMPLES = 100_000  # random orders or perturbed texts per text
 
 
 @dataclass
@@ -78,11 +80,11 @@ class ExplainSettings:
         check_choice(self, "method", METHODS)
         check_choice(self, "baseline", BASELINES)
         check_choice(self, "output", OUTPUTS)
-        check_int(self, "steps", 1, 10_000)
+        check_int(self, "steps", 1, MAX_STEPS)
         check_choice(self, "rule", RULES)
         check_choice(self, "engine", ENGINES)
         check_choice(self, "mode", MODES)
-        check_int(self, "samples", 1, 100_000, optional=True)
+        check_int(self, "samples", 1, MAX_SAMPLES, optional=True)
         check_int(self, "seed", 0)
 
     @classmethod
