@@ -32,10 +32,12 @@ class Batch:
     lengths: torch.Tensor  # [batch] number of real tokens in each text
     mask: torch.Tensor     # [batch, seq_len] True at real tokens
     labels: torch.Tensor   # [batch] class ids
+    teacher: torch.Tensor | None = None  # [batch, n_classes] a teacher's logits (distillation), else None
 
     def to(self, device: torch.device | str) -> Batch:
         """Move to ``device``; ``lengths`` stays on the CPU, where ``pack_padded_sequence`` wants it."""
-        return Batch(self.ids.to(device), self.lengths, self.mask.to(device), self.labels.to(device))
+        teacher = None if self.teacher is None else self.teacher.to(device)
+        return Batch(self.ids.to(device), self.lengths, self.mask.to(device), self.labels.to(device), teacher)
 
     def __len__(self) -> int:
         return self.ids.shape[0]
@@ -59,13 +61,19 @@ def encode_text(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] =
 
 
 class EncodedDataset(Dataset):
-    """Texts as id tensors, with their class ids; ``lengths[i]`` is the length of text ``i``."""
+    """Texts as id tensors, with their class ids; ``lengths[i]`` is the length of text ``i``.
 
-    def __init__(self, ids: Sequence[torch.Tensor], labels: Sequence[int]):
+    ``teacher``: a ``[n_texts, n_classes]`` tensor of a teacher's logits for distillation (``textclf.distill``);
+    each item then carries its row, and a batch its ``teacher`` logits."""
+
+    def __init__(self, ids: Sequence[torch.Tensor], labels: Sequence[int], teacher: torch.Tensor | None = None):
         if len(ids) != len(labels):
             raise ValueError(f"{len(ids)} texts but {len(labels)} labels")
+        if teacher is not None and (teacher.dim() != 2 or teacher.shape[0] != len(ids)):
+            raise ValueError(f"teacher logits of shape {tuple(teacher.shape)}; expected [{len(ids)}, n_classes]")
         self.ids, self.labels = list(ids), list(labels)
         self.lengths = [len(x) for x in self.ids]
+        self.teacher = None if teacher is None else teacher.float()
 
     @classmethod
     def from_examples(
@@ -83,12 +91,16 @@ class EncodedDataset(Dataset):
         digest.update(np.asarray(self.lengths, dtype=np.int64).tobytes())
         if self.ids:
             digest.update(torch.cat(self.ids).numpy().astype(np.int64).tobytes())
+        if self.teacher is not None:  # another teacher, another training set
+            digest.update(self.teacher.numpy().astype(np.float32).tobytes())
         return digest.hexdigest()[:16]
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int] | tuple[torch.Tensor, int, torch.Tensor]:
+        if self.teacher is not None:
+            return self.ids[i], self.labels[i], self.teacher[i]
         return self.ids[i], self.labels[i]
 
 
@@ -100,21 +112,23 @@ def encode_splits(dataset, vocab: Vocab, max_len: int | None = None,
 
 
 class Collator:
-    """Collate ``(ids, label)`` pairs into a padded ``Batch`` (a class, so DataLoader workers can pickle it)."""
+    """Collate ``(ids, label)`` pairs into a padded ``Batch`` (a class, so DataLoader workers can pickle it);
+    ``(ids, label, teacher_logits)`` triples (a distillation set) also stack the teacher's logits."""
 
     def __init__(self, pad_index: int = 0):
         self.pad_index = pad_index
 
     def __call__(self, items: Sequence[tuple[torch.Tensor, int]]) -> Batch:
-        lengths = torch.tensor([len(ids) for ids, _ in items], dtype=torch.long)  # [batch]
+        lengths = torch.tensor([len(item[0]) for item in items], dtype=torch.long)  # [batch]
         if (lengths < 1).any():
             raise ValueError("every text needs at least one token id to be batched")
         ids = torch.full((len(items), int(lengths.max())), self.pad_index, dtype=torch.long)  # [batch, seq_len]
-        for row, (seq, _) in enumerate(items):
-            ids[row, : len(seq)] = seq
+        for row, item in enumerate(items):
+            ids[row, : len(item[0])] = item[0]
         mask = torch.arange(ids.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # [batch, seq_len]
-        labels = torch.tensor([y for _, y in items], dtype=torch.long)  # [batch]
-        return Batch(ids, lengths, mask, labels)
+        labels = torch.tensor([item[1] for item in items], dtype=torch.long)  # [batch]
+        teacher = torch.stack([item[2] for item in items]) if len(items[0]) > 2 else None  # [batch, n_classes]
+        return Batch(ids, lengths, mask, labels, teacher)
 
 
 def collate_batch(items: Sequence[tuple[torch.Tensor, int]], pad_index: int = 0) -> Batch:

@@ -122,6 +122,7 @@ def model_card(config, metrics: dict) -> str:
         + f"); {metrics.get('train_seconds', '?')} s of training."
         + (f" Transferred from the bundle `{metrics['transfer']['init_from']}` (fine-tuning mode "
            f"`{metrics['transfer']['finetune']}`)." if metrics.get("transfer") else "")
+        + distilled(metrics.get("distillation"))
         + (f" Softmax temperature {temperature:.3f} fitted on the validation split (`textclf calibrate`)."
            if temperature else ""),
         "", "## Evaluation", "", evaluation,
@@ -146,3 +147,15 @@ def model_card(config, metrics: dict) -> str:
         str(config.versions or "not recorded"), "",
     ]
     return "\n".join(lines)
+
+
+def distilled(record: dict | None) -> str:
+    """The model card's sentence on distillation (``metrics["distillation"]``), or nothing."""
+    if not record:
+        return ""
+    shown = record.get("teacher_test_accuracy")
+    teacher = f"`{record['teacher_model']}` teacher (`{record['teacher']}`" + (
+        f", test accuracy {shown:.4f})" if isinstance(shown, (int, float)) else ")")
+    return (f" Distilled from the {teacher} with alpha {record['alpha']} and temperature {record['temperature']}, on "
+            f"{record['transfer_set']['texts']:,} texts: {record['transfer_set']['source']}.")
+

@@ -22,6 +22,7 @@ from textclf.bundle import Bundle, BundleConfig, DataRecord, load_bundle
 from textclf.config import ConfigError, check_bool, check_choice, check_float, check_int, fail
 from textclf.data import DataError, TextDataset
 from textclf.devices import choose_precision, pick_device
+from textclf.distill.transfer import TransferSet
 from textclf.figures import confusion_figure, png_bytes, training_curves
 from textclf.files import recover_directory, remove_stale_temporaries
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
@@ -182,7 +183,8 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
 def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None = None, *, resume: bool = False,
               log=print, hooks: Hooks | None = None, require_test: bool = True,
               device: torch.device | None = None, source: Bundle | None = None,
-              batch_size_for: Callable[[ClassifierNet, torch.device], int] | None = None) -> Bundle:
+              batch_size_for: Callable[[ClassifierNet, torch.device], int] | None = None,
+              transfer_set: TransferSet | None = None) -> Bundle:
     """Train and test one model; return it as a ``Bundle`` in memory (``save_bundle`` writes it).
 
     ``checkpoint_dir``: where the loop keeps ``checkpoint.pt`` (and the vocabulary it was trained with) after
@@ -193,6 +195,8 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     ``source``: a bundle in memory to transfer from (else ``job.init_from``, a bundle folder, is loaded).
     ``batch_size_for(model, device)``: picks the batch size once the model is built (the facade measures
     what fits, ``textclf.batch_size``); it replaces ``job.train.batch_size`` (the bundle records the choice).
+    ``transfer_set``: distillation (``textclf.distill``) — the model trains on this transfer set (texts with a
+    teacher's logits) instead of the training split, with its loss's alpha and T; the rest is unchanged.
     """
     out, hooks = (Path(checkpoint_dir) if checkpoint_dir else None), hooks or Hooks()
     if out and out.exists() and not out.is_dir():
@@ -219,12 +223,19 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     parameters = count_parameters(model)
     log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
         f"texts; device {device}, {precision}")
+    train, identity = encode["train"], {"job": {k: v for k, v in asdict(job).items() if k != "train"},
+                                        "labels": ds.labels}
+    if transfer_set is not None:  # the same loop: batches carry the teacher's logits, the model's loss uses them
+        train = transfer_set.encoded(vocab, job.max_len, make_tokenizer(tokenizer, vocab))
+        model.distillation = transfer_set.loss
+        identity["distillation"] = transfer_set.identity()
     start = time.perf_counter()
-    history = fit(model, encode["train"], encode["valid"], job.train,
+    history = fit(model, train, encode["valid"], job.train,
                   checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log, hooks=hooks,
                   param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay), device=device,
-                  identity={"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels})
+                  identity=identity)
     seconds = time.perf_counter() - start
+    model.distillation = None  # trained: it predicts like any model
     log(history.table())
     best = next(e for e in history.epochs if e["epoch"] == history.best_epoch)
     metrics = {"dataset": ds.name, "model": model_name, "valid_accuracy": best["valid_accuracy"],
@@ -240,6 +251,8 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     if source:
         metrics["transfer"] = {"init_from": where_from(job, source), "finetune": job.finetune, "last_k": job.last_k,
                                "layer_lr_decay": job.layer_lr_decay}
+    if transfer_set is not None:
+        metrics["distillation"] = transfer_set.record
     log_test(test, metrics, best, history.best_epoch, seconds, ds.labels, log)
     config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer, max_len=job.max_len,
                           dataset=ds.name, embeddings=job.embeddings, train_config=asdict(job.train),

@@ -240,8 +240,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_
 
 def training_loss(model: nn.Module, batch) -> torch.Tensor:
     """The model's own loss (every ``ClassifierNet`` computes it in ``forward`` when given the labels, through
-    any wrapper), else cross-entropy of its logits."""
+    any wrapper; with a distillation set's batch, also given the teacher's logits), else cross-entropy of its
+    logits."""
     if isinstance(unwrap(model), ClassifierNet):
+        if batch.teacher is not None:
+            return model(batch.ids, batch.mask, batch.labels, batch.teacher)
         return model(batch.ids, batch.mask, batch.labels)
     return nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
 

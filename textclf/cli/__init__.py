@@ -2,6 +2,7 @@
 
     textclf train [--dataset D] [--model cnn] [--embeddings glove] [--out DIR]   train, test, write a bundle
     textclf train --init-from DIR --finetune head|last-k|full ...               transfer to a new task
+    textclf distill --teacher DIR [--student cnn] [--alpha A --temperature T --copies N]  a fast student
     textclf evaluate DIR [--dataset D]      score a bundle on a dataset's test split
     textclf predict DIR "text" ... | -      label probabilities, one JSON object per text
     textclf explain DIR "text" ... [--method M] which words mattered (IG, occlusion, Shapley, LIME, attention...)
@@ -28,6 +29,7 @@ import os
 import sys
 import warnings
 
+from textclf.cli.distill import add_distill
 from textclf.cli.inputs import whole_number
 from textclf.cli.scoring import add_calibrate, add_evaluate, add_explain, add_predict, add_report
 from textclf.cli.shipping import add_bench, add_export, add_serve
@@ -39,12 +41,13 @@ from textclf.text.printable import printable
 
 __all__ = ["build_parser", "job_from_args", "main"]
 
-COMMANDS = (add_train, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_bench, add_export,
-            add_serve, add_tokenize, add_data, add_check)
+COMMANDS = (add_train, add_distill, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_bench,
+            add_export, add_serve, add_tokenize, add_data, add_check)
 
 
 # The commands that run a model: each takes --threads (textclf.devices.choose_threads decides without it).
-MODEL_COMMANDS = ("train", "evaluate", "predict", "explain", "report", "calibrate", "bench", "export", "serve")
+MODEL_COMMANDS = ("train", "distill", "evaluate", "predict", "explain", "report", "calibrate", "bench", "export",
+                  "serve")
 # Those that load a bundle and run it where --device says, in --precision (export traces a portable graph on the
 # CPU in fp32, whatever machine it runs on; train has its own --device).
 DEVICE_COMMANDS = ("evaluate", "predict", "explain", "report", "calibrate", "bench", "serve")
@@ -65,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in DEVICE_COMMANDS:
         commands.choices[name].add_argument("--device", default="auto", type=device_name,
                                             help=f"where the model runs: {DEVICES} (auto: a GPU where there is one)")
-    for name in (*DEVICE_COMMANDS, "train"):
+    for name in (*DEVICE_COMMANDS, "train", "distill"):
         commands.choices[name].add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     return parser
 

@@ -39,15 +39,21 @@ def add_train(commands) -> None:
     train = commands.add_parser("train", help="train a model on a dataset and write a bundle directory")
     add_dataset_options(train, positional=False)
     train.add_argument("--model", default=DEFAULT_MODEL, choices=list(MODELS))
-    train.add_argument("--embeddings", default="glove",
-                       help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
-    train.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
-    train.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
-    train.add_argument("--min-freq", type=int, default=2)
-    train.add_argument("--out", type=Path, default=Path("runs/model"), help="bundle directory (default runs/model)")
+    add_job_options(train, default_out="runs/model")
+    train.set_defaults(run=cmd_train)
+
+
+def add_job_options(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """What ``textclf train`` and ``textclf distill`` share: how the model is built and trained, where it goes."""
+    parser.add_argument("--embeddings", default="glove",
+                        help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
+    parser.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
+    parser.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
+    parser.add_argument("--min-freq", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(default_out), help=f"bundle directory (default {default_out})")
     for flag, kind, about in TRAIN_OPTIONS:
-        train.add_argument(flag, **({"choices": kind} if isinstance(kind, list) else {"type": kind}), help=about)
-    transfer = train.add_argument_group("transfer (start from a trained bundle)")
+        parser.add_argument(flag, **({"choices": kind} if isinstance(kind, list) else {"type": kind}), help=about)
+    transfer = parser.add_argument_group("transfer (start from a trained bundle)")
     transfer.add_argument("--init-from", type=Path, help="bundle directory to start from (its model and vocabulary)")
     transfer.add_argument("--finetune", choices=MODES, default="full",
                           help="what learns: the new head only, the head + last k stages, or everything")
@@ -56,13 +62,12 @@ def add_train(commands) -> None:
                           help="discriminative learning rates: each stage down trains at lr x this")
     transfer.add_argument("--no-extend-vocab", action="store_true",
                           help="keep the source vocabulary as is (new words read as <unk>)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:N], mps")
-    train.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
-    train.add_argument("--no-baseline", action="store_true",
-                       help="skip the TF-IDF + SVM baseline (metrics.json and the model card compare with it)")
-    train.set_defaults(run=cmd_train)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:N], mps")
+    parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the TF-IDF + SVM baseline (metrics.json and the model card compare with it)")
 
 
 def job_from_args(args: argparse.Namespace, progress: bool = True):
@@ -90,11 +95,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace, cluster=None) -> int:
-    from textclf.bundle import BUNDLE_FILES, save_bundle
     from textclf.devices import pick_device
     from textclf.distributed import ddp_hooks, restart_count
     from textclf.pipeline import train_job
-    from textclf.training import TrainingDiverged, TrainingInterrupted
 
     main = cluster is None or cluster.is_main
     say = print if main else (lambda *a, **k: None)  # only rank 0 talks
@@ -110,18 +113,29 @@ def train(args: argparse.Namespace, cluster=None) -> int:
         say(f"distributed: {cluster.describe()}; batch size {job.train.batch_size} per process, "
             f"{job.train.batch_size * cluster.world_size} per step")
     hooks = ddp_hooks(cluster) if cluster is not None else None
+    return write_bundle(args, lambda: train_job(ds, job, args.out, resume=resume, log=say, hooks=hooks, device=device),
+                        say, main, hooks)
+
+
+def write_bundle(args: argparse.Namespace, make, say=print, main: bool = True, hooks=None) -> int:
+    """Run ``make()`` (a training job returning a ``Bundle``), write the bundle to ``--out`` (rank 0), say what
+    was written; a diverged run exits 3, Ctrl-C 130 with the checkpoint to resume from."""
+    from textclf.bundle import BUNDLE_FILES, save_bundle
+    from textclf.training import TrainingDiverged, TrainingInterrupted
+
+    checkpoint = args.out / "checkpoint.pt"
     try:
-        bundle = train_job(ds, job, args.out, resume=resume, log=say, hooks=hooks, device=device)
+        bundle = make()
         if main:  # one swap writes the bundle and drops the checkpoint files
             save_bundle(bundle, args.out)
         if hooks is not None:
             hooks.barrier()
     except (TrainingDiverged, TrainingInterrupted) as err:
-        say(f"textclf train: {err}", file=sys.stderr)
+        say(f"textclf {args.command}: {err}", file=sys.stderr)
         return 130 if isinstance(err, TrainingInterrupted) else 3
     except KeyboardInterrupt:  # outside the epoch loop: before training, or while testing/saving
         hint = f"; resume with the checkpoint {checkpoint} (--resume)" if checkpoint.exists() else ""
-        say(f"textclf train: interrupted{hint}", file=sys.stderr)
+        say(f"textclf {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     written = sorted(name for name in BUNDLE_FILES if (args.out / name).is_file())
     say(f"bundle written to {args.out}: {' '.join(written)} (README.md: the model card)")

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from textclf.config import check_bool, check_float, check_int, fail
+from textclf.models.losses import Distillation, distillation_loss
 
 MAX_VOCAB = 5_000_000              # rows of an embedding table
 MAX_WIDTH = 16_384                 # any one layer's width
@@ -97,11 +98,13 @@ class ClassifierNet(nn.Module):
                                         config.freeze_embeddings)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits ``[batch, n_classes]``; given ``labels``, the training loss instead, so that a wrapper
-        (DistributedDataParallel, torch.compile) sees the whole training computation in one call."""
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor | None = None,
+                teacher: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``[batch, n_classes]``; given ``labels`` (and a teacher's logits ``[batch, n_classes]`` when
+        distilling), the training loss instead, so that a wrapper (DistributedDataParallel, torch.compile) sees
+        the whole training computation in one call."""
         if labels is not None:
-            return self.loss(ids, mask, labels)
+            return self.loss(ids, mask, labels, teacher)
         return self.classify(self.embedding(ids), mask)  # [batch, n_classes]
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -128,7 +131,16 @@ class ClassifierNet(nn.Module):
     # A model whose training loss is not the cross-entropy of its prediction (wide & deep: one loss per half)
     # sets ``self.prediction_loss`` in ``loss``; the training loop reports that, comparable with validation.
     prediction_loss: torch.Tensor | None = None
+    # Set while a student is distilled (``textclf.distill``): alpha and T of the loss against the teacher's
+    # logits; None trains on the gold labels alone. Not a weight, not in the config: how it was trained.
+    distillation: Distillation | None = None
 
-    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The training loss of a batch: cross-entropy of the logits (a model with parts may add one per part)."""
-        return nn.functional.cross_entropy(self.classify(self.embedding(ids), mask), labels)
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
+             teacher: torch.Tensor | None = None) -> torch.Tensor:
+        """The training loss of a batch: ``criterion`` of the logits (a model with parts may add one per part)."""
+        return self.criterion(self.classify(self.embedding(ids), mask), labels, teacher)
+
+    def criterion(self, logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None = None):
+        """Cross-entropy with the gold labels; with a teacher's logits and ``self.distillation`` set, the
+        distillation loss (``textclf.models.losses``). Override ``loss`` or this to train another way."""
+        return distillation_loss(logits, labels, teacher, self.distillation)

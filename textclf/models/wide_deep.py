@@ -94,11 +94,13 @@ class WideDeepClassifier(RNNClassifier):
                   {"params": [w for w in wide if w.requires_grad], "lr": lr * self.config.wide_lr_factor}]
         return [g for g in groups if g["params"]]
 
-    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
+             teacher: torch.Tensor | None = None) -> torch.Tensor:
         """Each half learns on its own cross-entropy (the sum of the two is what is minimised). That sum is not
         comparable with a validation loss, so the cross-entropy of the combined prediction (``classify``) is
-        kept aside as ``prediction_loss``: the training loop reports that one."""
+        kept aside as ``prediction_loss``: the training loop reports that one. Distilled, each half learns from
+        the teacher's logits (``criterion``)."""
         deep, wide = self.halves(self.embedding(ids), mask)
         combined = F.log_softmax(deep, dim=-1) + F.log_softmax(wide, dim=-1)  # [batch, n_classes], as classify
         self.prediction_loss = F.cross_entropy(combined.detach(), labels)
-        return F.cross_entropy(deep, labels) + F.cross_entropy(wide, labels)
+        return self.criterion(deep, labels, teacher) + self.criterion(wide, labels, teacher)
