@@ -43,13 +43,14 @@ def augment_one(words: list[str], rng: random.Random, p_ngram: float = 0.25, p_d
 
 
 def augment_texts(texts: Sequence[str], copies: int, *, p_ngram: float = 0.25, p_drop: float = 0.1,
-                  seed: int = 0) -> list[str]:
-    """Up to ``copies`` new texts per text (words split on white space, joined by one space), none blank, none
-    equal to a given text or to another new one; the same ``seed`` gives the same texts."""
+                  seed: int = 0) -> list[tuple[int, str]]:
+    """Up to ``copies`` new texts per text as ``(index of the text it came from, new text)``, in order: words
+    split on white space and joined by one space, none blank, none equal to a given text or to another new one;
+    the same ``seed`` gives the same texts."""
     rng = random.Random(seed)
     seen = {" ".join(t.split()) for t in texts}
     made = []
-    for text in texts:
+    for index, text in enumerate(texts):
         words = text.split()
         if not words:
             continue
@@ -58,6 +59,6 @@ def augment_texts(texts: Sequence[str], copies: int, *, p_ngram: float = 0.25, p
                 new = " ".join(augment_one(words, rng, p_ngram, p_drop))
                 if new not in seen:
                     seen.add(new)
-                    made.append(new)
+                    made.append((index, new))
                     break
     return made

@@ -73,7 +73,8 @@ def make_transfer_set(ds: TextDataset, teacher: Bundle, config: DistillConfig, c
     index = {y: i for i, y in enumerate(ds.labels)}
     texts = [ex.text for ex in ds.train]
     gold = [index[ex.label] for ex in ds.train]
-    extra = augment_texts(texts, config.copies, p_ngram=config.p_ngram, p_drop=config.p_drop, seed=config.seed)
+    made = augment_texts(texts, config.copies, p_ngram=config.p_ngram, p_drop=config.p_drop, seed=config.seed)
+    extra = [text for _, text in made]
     if config.copies:
         log(f"augmentation: {len(extra):,} new texts ({config.copies} per training text asked; n-gram sampling "
             f"p={config.p_ngram}, word dropout p={config.p_drop}, seed {config.seed})")
@@ -91,10 +92,11 @@ def make_transfer_set(ds: TextDataset, teacher: Bundle, config: DistillConfig, c
               "teacher_train_agreement": agreement, "teacher_fingerprint": facts["teacher_fingerprint"],
               "texts_fingerprint": facts["texts_fingerprint"]}
     labels = gold + logits[len(texts):].argmax(-1).tolist()
-    return TransferSet(texts + extra, labels, logits, len(texts), config.loss, record)
+    origin = list(range(len(texts))) + [i for i, _ in made]
+    return TransferSet(texts + extra, labels, logits, len(texts), config.loss, record, origin)
 
 
-def distill_job(ds: TextDataset, teacher: Bundle, job: JobConfig, config: DistillConfig | None = None,
+def distill_job(ds: TextDataset, teacher: Bundle | None, job: JobConfig, config: DistillConfig | None = None,
                 out: str | Path | None = None, *, resume: bool = False, log: Callable[[str], None] = print,
                 hooks: Hooks | None = None, device: torch.device | None = None,
                 transfer_set: TransferSet | None = None) -> Bundle:
@@ -107,8 +109,13 @@ def distill_job(ds: TextDataset, teacher: Bundle, job: JobConfig, config: Distil
     config = config or DistillConfig()
     out = Path(out) if out is not None else None
     if transfer_set is None:
+        if teacher is None:
+            raise ValueError("distill_job: expected a teacher bundle or a transfer set made with one")
         transfer_set = make_transfer_set(ds, teacher, config, out / CACHE_NAME if out else None, log)
-    loss = transfer_set.loss
-    log(f"distilling {teacher.model_name} into {job.model}: alpha {loss.alpha}, T {loss.temperature}, "
+    elif transfer_set.texts[:transfer_set.n_gold] != [ex.text for ex in ds.train]:
+        raise ValueError(f"the transfer set's {transfer_set.n_gold:,} gold texts are not {printable(ds.name)}'s "
+                         f"{len(ds.train):,} training texts: expected one made from this dataset's training split")
+    loss, name = transfer_set.loss, transfer_set.record.get("teacher_model", "the teacher")
+    log(f"distilling {name} into {job.model}: alpha {loss.alpha}, T {loss.temperature}, "
         f"{len(transfer_set.texts):,} texts ({transfer_set.n_gold:,} with gold labels)")
     return train_job(ds, job, out, resume=resume, log=log, hooks=hooks, device=device, transfer_set=transfer_set)

@@ -27,6 +27,7 @@ class TransferSet:
     n_gold: int                   # how many texts are the training split's (the rest are augmented)
     loss: Distillation            # alpha and T
     record: dict                  # what the bundle records: teacher, alpha, T, sizes, source, fingerprints
+    origin: list[int] | None = None  # per text, the training text it was made from (None: each is its own)
 
     def __post_init__(self) -> None:
         if not (len(self.texts) == len(self.labels) == self.logits.shape[0]):
@@ -34,6 +35,28 @@ class TransferSet:
                              "teacher logits: expected one of each per text")
         if not 0 <= self.n_gold <= len(self.texts):
             raise ValueError(f"n_gold = {self.n_gold}: expected 0 to {len(self.texts)}")
+        if self.origin is None:
+            self.origin = list(range(len(self.texts)))
+        if len(self.origin) != len(self.texts) or any(not 0 <= i < max(self.n_gold, 1) for i in self.origin):
+            raise ValueError("origin: expected, per text, the index of the training text it was made from")
+
+    def subset(self, gold: list[int], *, augmented: bool = True, loss: Distillation | None = None) -> TransferSet:
+        """The transfer set of some training texts (indices into the first ``n_gold``): those texts, then — with
+        ``augmented`` — the augmented texts made from them (a learning curve's smaller training split);
+        ``loss``: another alpha and T for the same texts and logits."""
+        chosen = set(gold)
+        rows = list(gold) + ([i for i in range(self.n_gold, len(self.texts)) if self.origin[i] in chosen]
+                             if augmented else [])
+        renumber = {old: new for new, old in enumerate(gold)}
+        extra = len(rows) - len(gold)
+        record = {**self.record, "alpha": (loss or self.loss).alpha, "temperature": (loss or self.loss).temperature,
+                  "transfer_set": {**self.record.get("transfer_set", {}), "texts": len(rows), "gold": len(gold),
+                                   "augmented": extra}}
+        if not augmented or len(gold) < self.n_gold:
+            record["transfer_set"]["source"] = (f"{len(gold):,} of the training split's {self.n_gold:,} texts"
+                                                + (f" + {extra:,} augmented texts made from them" if extra else ""))
+        return TransferSet([self.texts[i] for i in rows], [self.labels[i] for i in rows], self.logits[rows],
+                           len(gold), loss or self.loss, record, [renumber[self.origin[i]] for i in rows])
 
     def identity(self) -> dict:
         """What a resumed run must share with its checkpoint: the record without where the teacher was read
