@@ -1,0 +1,249 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 13 — Distillation: a big teacher, a small fast student
+#
+# Lesson 7 fine-tuned MiniLM: the most accurate model here, and about a
+# hundred times slower than the GRU + n-grams model of lesson 4 on a CPU. Can
+# the small model learn what the big one knows? *Distillation* (Hinton,
+# Vinyals & Dean 2015) trains the small **student** on the big **teacher**'s
+# predictions as well as on the gold labels. A teacher's "0.62 positive" says
+# more than the gold label "positive": it says the review is lukewarm. That
+# extra information — in every training text, and in any text the teacher can
+# label, gold label or not — is what the student gets.
+#
+# The classic notebooks fine-tune DistilBERT, itself a distilled model; here
+# we do the distilling and measure what it buys.
+#
+# Exercises: `lessons/exercises/ex13_distillation.py` (13.1 the loss by hand,
+# 13.2 temperature's effect on the soft labels, 13.3 a speed-up measured
+# fairly). Grade with `textclf check 13`.
+
+# %%
+import inspect
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from textclf.baseline import linear_baseline
+from textclf.bundle import load_bundle
+from textclf.data import load_dataset
+from textclf.distill.augment import augment_texts
+from textclf.distill.job import DistillConfig, distill_job, make_transfer_set
+from textclf.figures import GREY, new_figure, show
+from textclf.lesson_utils import smoke_mode, versions
+from textclf.models.base import ClassifierNet
+from textclf.models.losses import Distillation, distillation_loss, soft_labels
+from textclf.pipeline import job_for, train_job
+from textclf.speed.timing import compare
+
+print(versions())
+SMOKE = smoke_mode()
+FIGURES = "figures/13_distillation"  # where figures go when run as a script (notebooks: inline)
+torch.manual_seed(0);  # noqa: E703 (the semicolon keeps a notebook from printing the generator)
+
+# %% [markdown]
+# ## 1. The teacher
+#
+# The teacher is MiniLM fine-tuned on Rotten Tomatoes, as `textclf train
+# --model minilm --out runs/minilm` makes it (lesson 7; about 17 minutes on two
+# CPU cores). If `runs/minilm` holds one, we use it; otherwise it is trained
+# here. In small mode a CNN trained for two epochs stands in: the steps are the
+# same, only the numbers are not worth reading.
+
+# %%
+ds = load_dataset("rotten_tomatoes")
+small = dict(epochs=2) if SMOKE else {}
+if SMOKE:
+    ds = ds.subsample(800)
+quiet = lambda line: None  # noqa: E731
+TEACHER = Path("runs/minilm")
+if not SMOKE and (TEACHER / "config.json").exists():
+    teacher = load_bundle(TEACHER, device="cpu")
+else:
+    teacher = train_job(ds, job_for("cnn" if SMOKE else "minilm", progress=False, **small), log=quiet)
+print(f"teacher: {teacher.model_name}, test accuracy {teacher.metrics['test_accuracy']:.4f}")
+
+# %% [markdown]
+# ## 2. Soft labels and temperature
+#
+# A classifier's logits become probabilities through a softmax. Dividing the
+# logits by a **temperature** T before it keeps their order but changes how
+# peaked the distribution is: T = 1 is the model's own; T > 1 flattens it, so
+# that the small probabilities (the teacher's doubts) are large enough to learn
+# from; T → ∞ is uniform, T → 0 the one-hot argmax.
+
+# %%
+texts = ["a gorgeous, witty, seductive movie.", "the plot is paper-thin and the acting is worse.",
+         "it's not a bad film, just a forgettable one."]
+logits = teacher.logits(texts)  # [3, n_classes]
+for t in (0.5, 1.0, 2.0, 5.0):
+    probs = soft_labels(logits, t)
+    print(f"T = {t:>3}: " + "   ".join(f"{p[1]:.3f}" for p in probs) + "   (P(positive) per text)")
+
+# %% [markdown]
+# Over the whole training split: the teacher's P(positive) at T = 1 piles up at
+# 0 and 1 (it was trained on these very texts); at T = 4 the same predictions
+# spread across the middle. That spread is the "dark knowledge" a student can
+# copy.
+
+# %%
+train_texts = [ex.text for ex in ds.train]
+train_logits = teacher.logits(train_texts)  # [n_train, n_classes]
+fig, ax = new_figure()
+bins = torch.linspace(0, 1, 21).tolist()
+for t, colour in ((1.0, "C0"), (4.0, "C1")):
+    ax.hist(soft_labels(train_logits, t)[:, 1].numpy(), bins=bins, alpha=0.6, color=colour, label=f"T = {t:g}")
+ax.set_xlabel("teacher's P(positive), softened by T")
+ax.set_ylabel(f"training texts (of {len(train_texts):,}; 20 bins)")
+ax.set_title("The teacher's soft labels at two temperatures")
+ax.legend()
+show(fig, "soft_labels", FIGURES)
+
+# %% [markdown]
+# ## 3. The loss, by hand
+#
+# For a batch with student logits z_s, teacher logits z_t and gold labels y:
+#
+#     soft = T² · KL( softmax(z_t/T) ‖ softmax(z_s/T) )     (averaged over the batch)
+#     hard = cross_entropy(z_s, y)
+#     loss = α · soft + (1 − α) · hard
+#
+# Why T²? The soft loss's gradient with respect to z_s is
+# (softmax(z_s/T) − softmax(z_t/T)) / T: it shrinks as T grows, and T² puts
+# it back on the scale of the hard loss, so α means the same at any T.
+# Below, the loss by hand, then `textclf.models.losses.distillation_loss`, then
+# PyTorch's own `F.kl_div`, then the gradient checked against that formula.
+
+# %%
+torch.manual_seed(1)
+z_s = torch.randn(4, 2, requires_grad=True)  # [batch, n_classes] student logits
+z_t = torch.randn(4, 2) * 3                   # [batch, n_classes] teacher logits
+y = torch.tensor([1, 0, 1, 1])                # [batch] gold labels
+alpha, T = 0.5, 2.0
+p_t, p_s = soft_labels(z_t, T), soft_labels(z_s, T)
+by_hand = alpha * T**2 * (p_t * (p_t.log() - p_s.log())).sum(-1).mean() + (1 - alpha) * F.cross_entropy(z_s, y)
+ours = distillation_loss(z_s, y, z_t, Distillation(alpha, T))
+torchs = alpha * T**2 * F.kl_div(F.log_softmax(z_s / T, -1), p_t, reduction="batchmean") + \
+    (1 - alpha) * F.cross_entropy(z_s, y)
+print(f"by hand {by_hand.item():.6f}   textclf {ours.item():.6f}   F.kl_div {torchs.item():.6f}")
+soft_only = T**2 * F.kl_div(F.log_softmax(z_s / T, -1), p_t, reduction="batchmean")
+(gradient,) = torch.autograd.grad(soft_only, z_s)
+print("autograd == T (p_s - p_t) / batch:", torch.allclose(gradient, T * (p_s - p_t).detach() / len(y), atol=1e-6))
+
+# %% [markdown]
+# ## 4. Training a student — with the same training loop
+#
+# Nothing about the loop changes. The student's training set carries the
+# teacher's logits beside each text; the loop's batches carry them along
+# (`batch.teacher`); and the model's own loss, `ClassifierNet.criterion`, uses
+# them when the model is being distilled. Here is all of it:
+
+# %%
+print(inspect.getsource(ClassifierNet.criterion))
+
+# %% [markdown]
+# `make_transfer_set` labels the training texts with the teacher (through its
+# inference seam, cached in a fingerprinted file when given a path), and
+# `distill_job` is `train_job` with that set in place of the training split: the
+# same vocabulary, early stopping on the validation split's gold labels, test
+# figures and an ordinary bundle (predict, serve, export and explain work on
+# it). `textclf distill --teacher runs/minilm --student gru+ngrams --out
+# runs/student` does the same from the shell. First the student on gold labels
+# only, then distilled — same model, same seed.
+
+# %%
+STUDENT = "gru+ngrams"
+gold_only = train_job(ds, job_for(STUDENT, progress=False, baseline=False, **small), log=quiet)
+plain = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0), log=print)
+distilled = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small), transfer_set=plain,
+                        log=quiet)
+for name, bundle in (("gold labels only", gold_only), ("distilled (alpha 0.5, T 2)", distilled)):
+    print(f"student, {name:<28} test accuracy {bundle.metrics['test_accuracy']:.4f}")
+
+# %% [markdown]
+# ## 5. More texts for the teacher to label
+#
+# On the training texts, the teacher mostly repeats the gold label: it was
+# trained on them. Its knowledge shows best on texts it has *not* memorised.
+# Tang et al. (2019) make new ones from each training text — an n-gram sampled
+# from it, or the text with words dropped — and let the teacher label them; no
+# gold label is needed. (For an augmented text, the "hard" label is the
+# teacher's own argmax.)
+
+# %%
+for origin, text in augment_texts(train_texts[:2], 3, seed=0):
+    print(f"{origin}: {text}")
+
+# %%
+COPIES = 1 if SMOKE else 2
+augmented = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0, copies=COPIES), log=print)
+with_aug = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small),
+                       transfer_set=augmented, log=quiet)
+print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.metrics['test_accuracy']:.4f} "
+      f"({len(augmented.texts):,} texts)")
+
+# %% [markdown]
+# ## 6. What it buys: accuracy against speed
+#
+# Speed is measured end to end — raw text in, probabilities out, tokenizing
+# included — on the same test texts, with a warm-up call and alternating
+# rounds, the median kept (`textclf.speed.timing.compare`, as in lesson 8).
+
+# %%
+test_texts = [ex.text for ex in ds.test]
+models = {"teacher": teacher, "student, gold only": gold_only, "student, distilled": distilled,
+          f"student, distilled + {COPIES}x aug": with_aug}
+timings = compare({name: (lambda b=b: b.predict(test_texts)) for name, b in models.items()}, rounds=3)
+speed = {name: len(test_texts) / t.median for name, t in timings.items()}
+baseline = linear_baseline(ds)["accuracy"]
+print(f"{'model':<32} {'test acc':>8} {'texts/s':>9} {'vs teacher':>10}")
+for name, bundle in models.items():
+    print(f"{name:<32} {bundle.metrics['test_accuracy']:>8.4f} {speed[name]:>9,.0f} "
+          f"{speed[name] / speed['teacher']:>9.1f}x")
+print(f"{'linear baseline (TF-IDF + SVM)':<32} {baseline:>8.4f}")
+
+# %%
+fig, ax = new_figure()
+for name, bundle in models.items():
+    ax.scatter(speed[name], 100 * bundle.metrics["test_accuracy"], s=50)
+    ax.annotate(name, (speed[name], 100 * bundle.metrics["test_accuracy"]), textcoords="offset points",
+                xytext=(5, 5), fontsize=8)
+ax.axhline(100 * baseline, color=GREY, linestyle="--", label="linear baseline (TF-IDF + SVM)")
+ax.set_xscale("log")
+ax.set_xlabel("texts per second, end to end (log scale; median of 3 rounds)")
+ax.set_ylabel(f"test accuracy (%, {len(test_texts):,} texts)")
+ax.set_title("Accuracy against speed: teacher, students, baseline (one seed)")
+ax.legend(loc="lower left")
+show(fig, "tradeoff", FIGURES)
+
+# %% [markdown]
+# One seed is one draw: `benchmarks/distill.py` repeats each student over
+# three seeds, chooses α and T on the validation split, and draws the learning
+# curve (the README quotes its table).
+#
+# ## 7. When is distillation worth it?
+#
+# - **When the teacher is clearly better than the student**: a student cannot
+#   learn more than its teacher knows. Measure the gap first.
+# - **When you will predict far more than you train**: the teacher's cost is
+#   paid once (labelling the transfer set, cached); the student's speed is paid
+#   back on every prediction.
+# - **When unlabelled (or augmented) text is cheap**: the teacher labels it for
+#   free; that is where most of the gain comes from.
+# - **Not when the student is at its capacity** — a bag of words cannot learn
+#   word order from any teacher — nor when the teacher's mistakes are
+#   systematic: the student copies them too.
+# - Early stopping and the test score still use **gold** labels only: the
+#   teacher may guide training, never grade it.

@@ -1,0 +1,73 @@
+"""Lesson 13 exercises — reference solutions.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+# ----- worked example: the teacher's soft labels --------------------------------------
+
+
+def soft_labels(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``softmax(logits / T)`` over the last dimension: ``[batch, n_classes]`` -> rows of probabilities."""
+    return torch.softmax(logits / temperature, dim=-1)
+
+
+# ----- Exercise 13.1: the distillation loss by hand ---------------------------------
+
+
+def distillation_loss(student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, alpha: float,
+                      temperature: float) -> torch.Tensor:
+    """Hinton et al.'s loss for a batch (Exercise 13.1): ``alpha * T^2 * KL(p_t || p_s) + (1 - alpha) * CE``,
+    where ``p_t = softmax(teacher / T)``, ``p_s = softmax(student / T)``, the KL divergence is summed over the
+    classes and averaged over the batch, and CE is the mean cross-entropy of ``student`` (at T = 1) with the
+    gold ``labels``. ``student``, ``teacher``: ``[batch, n_classes]`` logits; ``labels``: ``[batch]``.
+    Without ``torch.nn.functional``'s losses: log-probabilities with ``torch.log_softmax`` are fine."""
+    log_p_student = torch.log_softmax(student / temperature, dim=-1)  # [batch, n_classes]
+    log_p_teacher = torch.log_softmax(teacher / temperature, dim=-1)  # [batch, n_classes]
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=-1).mean()
+    hard = -torch.log_softmax(student, dim=-1).gather(1, labels.view(-1, 1)).mean()
+    return alpha * temperature ** 2 * kl + (1 - alpha) * hard
+
+
+# ----- Exercise 13.2: temperature's effect on the soft labels ------------------------
+
+
+def temperature_for(logits: torch.Tensor, top: float, low: float = 0.01, high: float = 100.0) -> float:
+    """The temperature at which the largest of ``softmax(logits / T)`` is ``top`` (Exercise 13.2), for one row
+    of ``logits`` ``[n_classes]`` and ``1/n_classes < top < 1``. The top probability only falls as T grows, so
+    halve the interval [low, high] (on a log scale) until it is narrower than 1e-6 relative; return its middle."""
+    def top_probability(t: float) -> float:
+        return float(soft_labels(logits, t).max())
+
+    for _ in range(200):
+        middle = (low * high) ** 0.5
+        if top_probability(middle) > top:
+            low = middle   # still too sharp: a higher temperature
+        else:
+            high = middle
+        if high / low < 1 + 1e-6:
+            break
+    return (low * high) ** 0.5
+
+
+# ----- Exercise 13.3: a speed-up measured fairly ------------------------------------
+
+
+def speedup(fast: Callable[[], object], slow: Callable[[], object], rounds: int = 5,
+            clock: Callable[[], float] = time.perf_counter) -> float:
+    """How many times faster ``fast`` is than ``slow`` (Exercise 13.3), timed fairly: call each once untimed
+    (warm-up), then ``rounds`` rounds in which ``fast`` then ``slow`` run once each, timed with ``clock``;
+    return the median of ``slow``'s times divided by the median of ``fast``'s."""
+    fast(), slow()
+    times: dict[str, list[float]] = {"fast": [], "slow": []}
+    for _ in range(rounds):
+        for name, run in (("fast", fast), ("slow", slow)):
+            start = clock()
+            run()
+            times[name].append(clock() - start)
+    return statistics.median(times["slow"]) / statistics.median(times["fast"])
