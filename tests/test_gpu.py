@@ -146,3 +146,20 @@ def test_every_explanation_method_runs_on_the_gpu(tiny_bundles, family):
             assert a.tokens == b.tokens and torch.allclose(torch.tensor(a.scores), torch.tensor(b.scores), atol=2e-2)
     result = compare(gpu, TEXTS, methods=["ig", "occlusion"])
     assert result.row("ig").faithfulness.deletion.shape == (len(TEXTS), 11)
+
+
+def test_distillation_on_the_gpu_matches_the_cpus_teacher_logits(gpu_bundle, tmp_path):
+    """The teacher labels on the GPU (its logits cached, within bf16 of the CPU's); the student trains there."""
+    out = tmp_path / "student"
+    result = run("distill", "--teacher", str(gpu_bundle), "--student", "nbow", "--out", str(out), "--device", "cuda",
+                 "--epochs", "2", "--quiet", "--no-baseline", "--copies", "1", "--embeddings", "random",
+                 "--min-freq", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    from safetensors.torch import load_file
+
+    cached = load_file(str(out / "teacher_logits.safetensors"))["logits"]
+    teacher = load_bundle(gpu_bundle, "cpu")
+    texts = [ex.text for ex in teacher.recorded_dataset("test").train]
+    assert torch.allclose(cached[: len(texts)], teacher.logits(texts), atol=0.1)
+    student = load_bundle(out, "cuda")
+    assert student.metrics["distillation"]["transfer_set"]["augmented"] > 0 and student.device.type == "cuda"
