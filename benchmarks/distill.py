@@ -13,8 +13,9 @@ What it runs, all on the same machine in one process:
    *validation* accuracy chooses (the test split is not looked at);
 3. per seed: the student on gold labels only, distilled without augmentation, distilled with it;
 4. the tuned linear baseline (TF-IDF 1-2 grams + linear SVM) on the same split;
-5. prediction speed, end to end from raw text (tokenizing included), of the teacher and each student on the
-   test split's texts: warm-up, alternating rounds, median (``textclf.speed.timing.compare``);
+5. prediction speed, end to end from raw text (tokenizing included), of the teacher (also in int8, its fastest
+   CPU setting, with its accuracy) and each student (seed 0; saved in ``--out/students``) on the test split's
+   texts: warm-up, alternating rounds, median (``textclf.speed.timing.compare``);
 6. a learning curve (seed 0): the student with and without the teacher on 10/25/50/100% of the training split
    (the teacher is the same, trained on all of it; with it, the student also sees the augmented texts made
    from its share).
@@ -33,6 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import torch
 
 from textclf.baseline import linear_baseline
 from textclf.bundle import Bundle, load_bundle, save_bundle
@@ -41,6 +43,7 @@ from textclf.distill.job import DistillConfig, distill_job, make_transfer_set
 from textclf.distill.teacher import CACHE_NAME
 from textclf.models.losses import Distillation
 from textclf.pipeline import job_for, train_job
+from textclf.speed.backends import with_backend
 from textclf.speed.bench import describe_machine
 from textclf.speed.timing import compare
 
@@ -75,6 +78,16 @@ def texts_per_second(bundles: dict[str, Bundle], texts: list[str], rounds: int) 
     """End-to-end prediction speed of each bundle on ``texts`` (raw text in, probabilities out), fairly timed."""
     timings = compare({name: (lambda b=b: b.predict(texts)) for name, b in bundles.items()}, rounds=rounds)
     return {name: len(texts) / t.median for name, t in timings.items()}
+
+
+def int8_copy(teacher: Bundle) -> Bundle | None:
+    """The teacher again, its Linear layers in int8 (``quantize_dynamic``: its fastest CPU setting in lesson 8);
+    None for a teacher held only in memory."""
+    if teacher.path is None:
+        return None
+    copy = load_bundle(teacher.path, device="cpu")
+    with_backend(copy, quantize="int8")
+    return copy
 
 
 def mean_sd(values: list[float]) -> str:
@@ -174,10 +187,22 @@ def main() -> None:
               flush=True)
     baseline = linear_baseline(ds)["accuracy"]
 
+    for key, bundles in zip(("gold", "distilled", "augmented"), runs.values()):
+        save_bundle(bundles[0], args.out / "students" / key)  # seed 0, for later checks (training is deterministic)
+
     texts = [ex.text for ex in ds.test]
-    speeds = texts_per_second({"teacher": teacher, **{name: b[0] for name, b in runs.items()}}, texts, args.rounds)
-    teacher_acc = teacher.metrics["test_accuracy"]
+    truth = torch.tensor([ds.labels.index(ex.label) for ex in ds.test])
+    contenders = {"teacher": teacher, **{name: b[0] for name, b in runs.items()}}
+    teacher_int8 = int8_copy(teacher)
+    if teacher_int8 is not None:  # the teacher at its fastest on this CPU, for a fair comparison
+        contenders["teacher int8"] = teacher_int8
+    speeds = texts_per_second(contenders, texts, args.rounds)
+    teacher_acc = float((teacher.logits(texts).argmax(-1) == truth).float().mean())  # as int8's: these texts
     rows = [{"name": f"teacher ({teacher.model_name})", "test": [teacher_acc], "speed": speeds["teacher"]}]
+    if teacher_int8 is not None:
+        int8_acc = float((teacher_int8.logits(texts).argmax(-1) == truth).float().mean())
+        rows.append({"name": f"teacher ({teacher.model_name}) int8", "test": [int8_acc],
+                     "speed": speeds["teacher int8"]})
     rows += [{"name": name, "test": [b.metrics["test_accuracy"] for b in bundles], "speed": speeds[name],
               "valid": [b.metrics["valid_accuracy"] for b in bundles]} for name, bundles in runs.items()]
 
@@ -192,8 +217,9 @@ def main() -> None:
         mean = statistics.mean(row["test"])
         print(f"| {row['name']} | {mean_sd(row['test'])} | {100 * (mean - baseline):+.2f} | {row['speed']:,.0f} | "
               f"{row['speed'] / speeds['teacher']:.1f}x |")
-    gold_mean = statistics.mean(rows[1]["test"])
-    for row in rows[2:]:
+    students = [row for row in rows if row["name"].startswith("student")]
+    gold_mean = statistics.mean(students[0]["test"])
+    for row in students[1:]:
         gap = teacher_acc - gold_mean
         closed = (statistics.mean(row["test"]) - gold_mean) / gap if gap > 0 else float("nan")
         print(f"{row['name']}: closes {100 * closed:.0f}% of the gap between the gold-only student and the teacher")
@@ -205,8 +231,8 @@ def main() -> None:
         curve = {"student, gold labels only": [], "student + teacher (distilled + augmented)": []}
         for fraction in FRACTIONS:
             if fraction == 1.0:
-                curve["student, gold labels only"].append(rows[1]["test"][0])
-                curve["student + teacher (distilled + augmented)"].append(rows[3]["test"][0])
+                curve["student, gold labels only"].append(students[0]["test"][0])
+                curve["student + teacher (distilled + augmented)"].append(students[2]["test"][0])
                 continue
             share = sorted(order[: int(fraction * len(gold))])
             part = replace(ds, train=[ds.train[i] for i in share])
