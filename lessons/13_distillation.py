@@ -35,6 +35,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from textclf.baseline import linear_baseline
 from textclf.bundle import load_bundle
@@ -222,6 +223,9 @@ for name, bundle in models.items():
                 xytext=(5, 5), fontsize=8)
 ax.axhline(100 * baseline, color=GREY, linestyle="--", label="linear baseline (TF-IDF + SVM)")
 ax.set_xscale("log")
+ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+ax.xaxis.set_minor_formatter(NullFormatter())
+ax.set_xlim(min(speed.values()) / 2, max(speed.values()) * 6)  # room for the names
 ax.set_xlabel("texts per second, end to end (log scale; median of 3 rounds)")
 ax.set_ylabel(f"test accuracy (%, {len(test_texts):,} texts)")
 ax.set_title("Accuracy against speed: teacher, students, baseline (one seed)")
