@@ -230,7 +230,7 @@ ax.set_xlim(min(speed.values()) / 2, max(speed.values()) * 6)  # room for the na
 ax.set_xlabel("texts per second, end to end (log scale; median of 3 rounds)")
 ax.set_ylabel(f"test accuracy (%, {len(test_texts):,} texts)")
 ax.set_title("Accuracy against speed (one seed each)")
-ax.legend(loc="lower left")
+ax.legend(loc="best")
 show(fig, "tradeoff", FIGURES)
 
 # %% [markdown]
