@@ -299,8 +299,26 @@ def test_textclf_distill_end_to_end_and_its_bad_inputs(tiny_bundles, tmp_path):
     assert second.returncode == 0 and "read from" in second.stdout  # same teacher, same texts: the cache
     predicted = run("predict", str(out), "a wonderful film")
     assert predicted.returncode == 0 and "positive" in predicted.stdout
+    explained = run("explain", str(out), "a wonderful film", "--method", "occlusion")
+    assert explained.returncode == 0 and "wonderful" in explained.stdout  # an ordinary bundle
     missing = run("distill", *common[:0], "--teacher", str(tmp_path / "nope"), "--out", str(tmp_path / "x"))
     assert missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
     bad = run("distill", *common, "--alpha", "2")
     assert bad.returncode == 2 and "alpha" in bad.stderr and "Traceback" not in bad.stderr
     assert json.loads((out / "metrics.json").read_text())["distillation"]["temperature"] == 4.0  # kept
+
+
+def test_resuming_with_another_alpha_is_refused(teacher, tiny_dataset, tmp_path):
+    """The checkpoint records the distillation (alpha, T, the teacher's and the texts' fingerprints): resuming
+    with another alpha is refused with the difference named; the same settings resume."""
+    from textclf.checkpoint import ResumeRefused
+
+    out = tmp_path / "student"
+    distill_job(tiny_dataset, teacher, tiny_job(epochs=2), DistillConfig(alpha=0.5), out, log=lambda s: None)
+    assert (out / "checkpoint.pt").is_file()  # left until save_bundle writes the bundle
+    with pytest.raises(ResumeRefused, match="alpha"):
+        distill_job(tiny_dataset, teacher, tiny_job(epochs=2), DistillConfig(alpha=0.9), out, resume=True,
+                    log=lambda s: None)
+    again = distill_job(tiny_dataset, teacher, tiny_job(epochs=2), DistillConfig(alpha=0.5), out, resume=True,
+                        log=lambda s: None)
+    assert again.metrics["distillation"]["alpha"] == 0.5
