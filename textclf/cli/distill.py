@@ -14,7 +14,10 @@ from textclf.text.printable import printable
 
 def add_distill(commands) -> None:
     distill = commands.add_parser(
-        "distill", help="train a small student on a teacher bundle's soft labels and write the student's bundle")
+        "distill", help="train a small student on a teacher bundle's soft labels and write the student's bundle",
+        description="Train --student on the gold labels and the --teacher bundle's temperature-softened predictions "
+                    "(lesson 13). Without --dataset, the data the teacher was trained on (checked against its "
+                    "fingerprint). The teacher's logits are cached in OUT/teacher_logits.safetensors.")
     distill.add_argument("--teacher", type=Path, required=True, help="the teacher's bundle directory (e.g. MiniLM's)")
     distill.add_argument("--student", dest="model", default=DEFAULT_MODEL, choices=list(MODELS),
                          help=f"the student's model (default {DEFAULT_MODEL})")
