@@ -65,7 +65,7 @@ def main() -> None:
         else:
             results[name] = train(ds, options, args.seeds[0], args.out / name)
         print(f"{name}: valid {100 * results[name]['valid']:.2f}% (best epoch {results[name]['best_epoch']}, "
-              f"{results[name]['seconds']} s)", flush=True)
+              f"{results[name]['seconds']:.0f} s)", flush=True)
     winner = max(results, key=lambda n: results[n]["valid"])  # chosen on validation only
     print(f"chosen on the validation split: {winner} {CANDIDATES[winner]}", flush=True)
     tests = [results[winner]["test"]]
@@ -74,7 +74,7 @@ def main() -> None:
     print("\n| candidate | options | valid accuracy (seed 0) | seconds |\n|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name}{' (chosen)' if name == winner else ''} | `{json.dumps(CANDIDATES[name])}` | "
-              f"{100 * r['valid']:.2f} | {r['seconds']} |")
+              f"{100 * r['valid']:.2f} | {r['seconds']:.0f} |")
     spread = f" ± {100 * statistics.stdev(tests):.2f}" if len(tests) > 1 else ""
     print(f"\n{winner}: test accuracy {100 * statistics.mean(tests):.2f}{spread} over seeds {args.seeds[:len(tests)]}")
     args.out.mkdir(parents=True, exist_ok=True)
