@@ -216,7 +216,8 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     source = source or (load_bundle(job.init_from) if job.init_from else None)
     vocab = checkpoint_vocab(ds, job, source, out, resume, hooks)
     tokenizer = tokenizer_name(job, source)
-    encode = encode_splits(ds, vocab, job.max_len, make_tokenizer(tokenizer, vocab))
+    text_tokenizer = make_tokenizer(tokenizer, vocab)  # one, so WordPiece's per-word cache serves every split
+    encode = encode_splits(ds, vocab, job.max_len, text_tokenizer)
     model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
     if batch_size_for is not None:
         job = replace(job, train=replace(job.train, batch_size=batch_size_for(model, device)))
@@ -226,7 +227,7 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
     train, identity = encode["train"], {"job": {k: v for k, v in asdict(job).items() if k != "train"},
                                         "labels": ds.labels}
     if transfer_set is not None:  # the same loop: batches carry the teacher's logits, the model's loss uses them
-        train = transfer_set.encoded(vocab, job.max_len, make_tokenizer(tokenizer, vocab))
+        train = transfer_set.encoded(vocab, job.max_len, text_tokenizer)
         model.distillation = transfer_set.loss
         identity["distillation"] = transfer_set.identity()
     start = time.perf_counter()

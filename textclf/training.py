@@ -243,9 +243,7 @@ def training_loss(model: nn.Module, batch) -> torch.Tensor:
     any wrapper; with a distillation set's batch, also given the teacher's logits), else cross-entropy of its
     logits."""
     if isinstance(unwrap(model), ClassifierNet):
-        if batch.teacher is not None:
-            return model(batch.ids, batch.mask, batch.labels, batch.teacher)
-        return model(batch.ids, batch.mask, batch.labels)
+        return model(batch.ids, batch.mask, batch.labels, batch.teacher)  # teacher: None unless distilling
     return nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
 
 
