@@ -243,7 +243,10 @@ def training_loss(model: nn.Module, batch) -> torch.Tensor:
     any wrapper; with a distillation set's batch, also given the teacher's logits), else cross-entropy of its
     logits."""
     if isinstance(unwrap(model), ClassifierNet):
-        return model(batch.ids, batch.mask, batch.labels, batch.teacher)  # teacher: None unless distilling
+        if batch.teacher is not None:  # a distillation set's batch
+            return model(batch.ids, batch.mask, batch.labels, batch.teacher)
+        # Three arguments otherwise, so that a forward written (or wrapped) before distillation existed still trains.
+        return model(batch.ids, batch.mask, batch.labels)
     return nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
 
 
