@@ -15,7 +15,8 @@ What it runs, all on the same machine in one process:
 4. the tuned linear baseline (TF-IDF 1-2 grams + linear SVM) on the same split;
 5. prediction speed, end to end from raw text (tokenizing included), of the teacher (also in int8, its fastest
    CPU setting, with its accuracy) and each student (seed 0; saved in ``--out/students``) on the test split's
-   texts: warm-up, alternating rounds, median (``textclf.speed.timing.compare``);
+   texts, each at its fastest of ``--batch-sizes`` (a small model gains from large batches, a large one does
+   not): warm-up, alternating rounds, median (``textclf.speed.timing.compare``);
 6. a learning curve (seed 0): the student with and without the teacher on 10/25/50/100% of the training split
    (the teacher is the same, trained on all of it; with it, the student also sees the augmented texts made
    from its share).
@@ -75,10 +76,20 @@ def student(ds, model: str, seed: int, transfer=None, epochs: int | None = None)
     return distill_job(ds, None, job, transfer_set=transfer, log=quiet)
 
 
-def texts_per_second(bundles: dict[str, Bundle], texts: list[str], rounds: int) -> dict[str, float]:
-    """End-to-end prediction speed of each bundle on ``texts`` (raw text in, probabilities out), fairly timed."""
-    timings = compare({name: (lambda b=b: b.predict(texts)) for name, b in bundles.items()}, rounds=rounds)
-    return {name: len(texts) / t.median for name, t in timings.items()}
+def texts_per_second(bundles: dict[str, Bundle], texts: list[str], rounds: int,
+                     batch_sizes: list[int]) -> dict[str, dict]:
+    """End-to-end prediction speed of each bundle on ``texts`` (raw text in, probabilities out) at each batch
+    size, fairly timed (every (model, batch size) pair in the same alternating rounds, median): each model's
+    ``{"speed": best texts/s, "batch": its batch size, "sweep": {batch size: texts/s}}`` — each at its best."""
+    variants = {(name, bs): (lambda b=b, bs=bs: b.predict(texts, batch_size=bs))
+                for name, b in bundles.items() for bs in batch_sizes}
+    timings = compare(variants, rounds=rounds)
+    out = {}
+    for name in bundles:
+        sweep = {bs: len(texts) / timings[(name, bs)].median for bs in batch_sizes}
+        best = max(sweep, key=sweep.get)
+        out[name] = {"speed": sweep[best], "batch": best, "sweep": sweep}
+    return out
 
 
 def int8_copy(teacher: Bundle) -> Bundle | None:
@@ -113,7 +124,7 @@ def tradeoff_figure(rows: list[dict], baseline: float, path: Path) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
     speeds = [row["speed"] for row in rows]
     ax.set_xlim(min(speeds) / 2, max(speeds) * 6)  # room for the names on the right
-    ax.set_xlabel("texts per second, end to end (log scale)")
+    ax.set_xlabel("texts per second, end to end, each at its best batch size (log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Rotten Tomatoes test split: accuracy vs speed (mean ± sd over seeds)")
     ax.legend(fontsize=8, loc="upper center")
@@ -146,6 +157,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4, help="augmented texts per training text")
     parser.add_argument("--grid", nargs="+", default=GRID, metavar="ALPHA,T")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (median)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64, 128, 256],
+                        help="prediction batch sizes tried; each model is reported at its fastest")
     parser.add_argument("--no-curve", action="store_true", help="skip the learning curve")
     parser.add_argument("--small", action="store_true", help="a dry run: 600 texts per split, a CNN teacher")
     parser.add_argument("--out", type=Path, default=Path("runs/distill"))
@@ -201,27 +214,33 @@ def main() -> None:
     teacher_int8 = int8_copy(teacher)
     if teacher_int8 is not None:  # the teacher at its fastest on this CPU, for a fair comparison
         contenders["teacher int8"] = teacher_int8
-    speeds = texts_per_second(contenders, texts, args.rounds)
+    speeds = texts_per_second(contenders, texts, args.rounds, args.batch_sizes)
     teacher_acc = float((teacher.logits(texts).argmax(-1) == truth).float().mean())  # as int8's: these texts
-    rows = [{"name": f"teacher ({teacher.model_name})", "test": [teacher_acc], "speed": speeds["teacher"]}]
+    rows = [{"name": f"teacher ({teacher.model_name})", "test": [teacher_acc], **speeds["teacher"]}]
     if teacher_int8 is not None:
         int8_acc = float((teacher_int8.logits(texts).argmax(-1) == truth).float().mean())
-        rows.append({"name": f"teacher ({teacher.model_name}) int8", "test": [int8_acc],
-                     "speed": speeds["teacher int8"]})
-    rows += [{"name": name, "test": [b.metrics["test_accuracy"] for b in bundles], "speed": speeds[name],
+        rows.append({"name": f"teacher ({teacher.model_name}) int8", "test": [int8_acc], **speeds["teacher int8"]})
+    rows += [{"name": name, "test": [b.metrics["test_accuracy"] for b in bundles], **speeds[name],
               "valid": [b.metrics["valid_accuracy"] for b in bundles]} for name, bundles in runs.items()]
 
     print(f"\n{describe_machine()}")
     print(f"Rotten Tomatoes: {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test texts; "
           f"student {args.student}, seeds {args.seeds}; alpha {chosen.alpha}, T {chosen.temperature} (chosen on "
-          f"valid); speed on the {len(texts):,} test texts, median of {args.rounds} alternating rounds\n")
-    print("| model | test accuracy (%) | vs linear baseline | texts/s | speed-up vs teacher |")
-    print("|---|---|---|---|---|")
-    print(f"| linear baseline (TF-IDF 1-2 grams + linear SVM) | {100 * baseline:.2f} | — | — | — |")
+          f"valid); speed on the {len(texts):,} test texts, each model at its best batch size of "
+          f"{args.batch_sizes}, median of {args.rounds} alternating rounds\n")
+    print("| model | test accuracy (%) | vs linear baseline | texts/s (batch) | vs teacher | vs teacher int8 |")
+    print("|---|---|---|---|---|---|")
+    print(f"| linear baseline (TF-IDF 1-2 grams + linear SVM) | {100 * baseline:.2f} | — | — | — | — |")
     for row in rows:
         mean = statistics.mean(row["test"])
-        print(f"| {row['name']} | {mean_sd(row['test'])} | {100 * (mean - baseline):+.2f} | {row['speed']:,.0f} | "
-              f"{row['speed'] / speeds['teacher']:.1f}x |")
+        vs_int8 = f"{row['speed'] / speeds['teacher int8']['speed']:.1f}x" if teacher_int8 is not None else "—"
+        print(f"| {row['name']} | {mean_sd(row['test'])} | {100 * (mean - baseline):+.2f} | {row['speed']:,.0f} "
+              f"({row['batch']}) | {row['speed'] / speeds['teacher']['speed']:.1f}x | {vs_int8} |")
+    print("\ntexts/s by batch size (the sweep the table's best come from):\n")
+    print("| model | " + " | ".join(str(bs) for bs in args.batch_sizes) + " |")
+    print("|---|" + "---|" * len(args.batch_sizes))
+    for row in rows:
+        print(f"| {row['name']} | " + " | ".join(f"{row['sweep'][bs]:,.0f}" for bs in args.batch_sizes) + " |")
     students = [row for row in rows if row["name"].startswith("student")]
     gold_mean = statistics.mean(students[0]["test"])
     for row in students[1:]:

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from conftest import ctrl_c_reaches_the_child
 
 
@@ -104,6 +105,21 @@ def test_train_with_no_flags_runs_the_default_job_the_benchmark_measures():
     assert minilm == default_job("minilm") and minilm.train.optimizer == "adamw" and minilm.max_len == 128
     changed = job_from_args(build_parser().parse_args(["train", "--epochs", "2", "--hidden-dim", "32"]))
     assert changed.train.epochs == 2 and changed.model_options == {"hidden_dim": 32}
+
+
+def test_minilm_recipe_carries_its_layer_decay_and_the_flag_overrides_it():
+    from textclf.cli import build_parser, job_from_args
+    from textclf.config import ConfigError
+    from textclf.models.registry import MINILM, Recipe
+
+    minilm = job_from_args(build_parser().parse_args(["train", "--model", "minilm"]))
+    assert (minilm.layer_lr_decay, minilm.train.lr, minilm.train.epochs) == (0.9, 3e-5, 4) == \
+        (MINILM.layer_lr_decay, MINILM.lr, MINILM.epochs)
+    off = job_from_args(build_parser().parse_args(["train", "--model", "minilm", "--layer-lr-decay", "1"]))
+    assert off.layer_lr_decay == 1.0
+    assert job_from_args(build_parser().parse_args(["train", "--model", "cnn"])).layer_lr_decay is None
+    with pytest.raises(ConfigError, match="layer_lr_decay"):
+        Recipe(layer_lr_decay=1.5)
 
 
 def test_predict_from_stdin_refuses_invalid_utf8_naming_the_line(tiny_bundles):

@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
 
 from textclf.data.readers import Example
-from textclf.text.tokenizer import tokenize
+from textclf.text.tokenizer import framing, tokenize
 from textclf.text.vocab import Vocab
 
 
@@ -49,8 +49,8 @@ def text_tokens(text: str, vocab: Vocab, tokenizer: Callable[[str], list[str]] =
 
     A ``FramingTokenizer`` (WordPiece: ``[CLS] ... [SEP]``) frames and cuts the tokens itself.
     """
-    framed = getattr(tokenizer, "framed", None)  # a FramingTokenizer; getattr, not isinstance: a runtime Protocol
-    if framed is not None:                        # check costs ~50 us a call, 4x the tokenizing of a review
+    framed = framing(tokenizer)
+    if framed is not None:
         return framed(text, max_len)
     return tokenizer(text)[:max_len] or [vocab.unk_token]
 

@@ -94,7 +94,7 @@ def job_for(model: str = DEFAULT_MODEL, **overrides) -> JobConfig:
     if given.get("grad_clip") == 0:
         given["grad_clip"] = None
     model_options = dict(given.pop("model_options", None) or {})
-    train, job = base.train_options(), {"max_len": base.max_len}
+    train, job = base.train_options(), {"max_len": base.max_len, "layer_lr_decay": base.layer_lr_decay}
     for key, value in given.items():
         if key in TRAIN_FIELDS:
             train[key] = value

@@ -41,7 +41,7 @@ from textclf.explain.faithfulness import (
 )
 from textclf.explain.methods import ATTENTION_METHODS, METHODS, ExplainSettings
 from textclf.explain.perturb import fixed_positions
-from textclf.text.tokenizer import FramingTokenizer
+from textclf.text.tokenizer import framing
 
 DEFAULT_METHODS = ("ig", "gradxinput", "occlusion", "shapley", "lime", "attention", "rollout")
 SANITY_LIMIT = 0.5  # mean rank correlation with the randomised model at or above this: the check is failed
@@ -183,7 +183,7 @@ def randomised(bundle, seed: int = 0):
 
 
 def cases_of(bundle, explanations: Sequence[Explanation]) -> list[Case]:
-    framed = isinstance(bundle.tokenizer, FramingTokenizer)
+    framed = framing(bundle.tokenizer) is not None
     return [Case(torch.tensor(bundle.vocab.encode(e.tokens), dtype=torch.long), fixed_positions(e.tokens, framed),
                  bundle.labels.index(e.target)) for e in explanations]
 
