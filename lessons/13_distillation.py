@@ -59,8 +59,8 @@ torch.manual_seed(0);  # noqa: E703 (the semicolon keeps a notebook from printin
 # ## 1. The teacher
 #
 # The teacher is MiniLM fine-tuned on Rotten Tomatoes, as `textclf train
-# --model minilm --out runs/minilm` makes it (lesson 7; about 17 minutes on two
-# CPU cores). If `runs/minilm` holds one, we use it; otherwise it is trained
+# --model minilm --out runs/minilm` makes it (lesson 7; 4 epochs, about 13
+# minutes on two CPU cores). If `runs/minilm` holds one, we use it; otherwise it is trained
 # here. In small mode a CNN trained for two epochs stands in: the steps are the
 # same, only the numbers are not worth reading.
 
@@ -202,6 +202,11 @@ print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.
 # Speed is measured end to end — raw text in, probabilities out, tokenizing
 # included — on the same test texts, with a warm-up call and alternating
 # rounds, the median kept (`textclf.speed.timing.compare`, as in lesson 8).
+# Everything here predicts in batches of 64. That is not each model's best:
+# a small recurrent model does more per step with a bigger batch (256 is ~1.3x
+# faster for the GRU student on two cores), a transformer does not (its cost
+# grows with the padded length); a fair speed-up compares each at its own best
+# batch size, which is what `benchmarks/distill.py` does.
 
 # %%
 test_texts = [ex.text for ex in ds.test]
