@@ -10,8 +10,8 @@ accuracy reported as mean ± sd. ``--known NAME=DIR`` reuses a bundle already tr
 seed 0 (its recorded validation accuracy) instead of training it again (``textclf train --model minilm`` trains
 lr3e-5_4ep_decay0.9, the registry's recipe now).
 
-Cost: one fine-tuning of MiniLM is about 17 minutes per 3 epochs on 2 CPU cores (each candidate's seconds are
-printed); the budget is ``--candidates`` x that, plus ``len(seeds) - 1`` runs of the winner.
+Cost: one fine-tuning of MiniLM took 10 to 17 minutes on 2 CPU cores here (3 or 4 epochs; each candidate's
+seconds are printed); the budget is ``--candidates`` x that, plus ``len(seeds) - 1`` runs of the winner.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from textclf.bundle import load_bundle
 from textclf.data import load_dataset
 from textclf.distill.augment import augment_texts
 from textclf.distill.job import DistillConfig, distill_job, make_transfer_set
+from textclf.distill.teacher import teacher_logits
 from textclf.figures import GREY, new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models.base import ClassifierNet
@@ -60,9 +61,9 @@ torch.manual_seed(0);  # noqa: E703 (the semicolon keeps a notebook from printin
 #
 # The teacher is MiniLM fine-tuned on Rotten Tomatoes, as `textclf train
 # --model minilm --out runs/minilm` makes it (lesson 7; 4 epochs, about 13
-# minutes on two CPU cores). If `runs/minilm` holds one, we use it; otherwise it is trained
-# here. In small mode a CNN trained for two epochs stands in: the steps are the
-# same, only the numbers are not worth reading.
+# minutes on two CPU cores). If `runs/minilm` holds one, we use it; otherwise
+# it is trained here. In small mode a CNN trained for two epochs stands in: the
+# steps are the same, only the numbers are not worth reading.
 
 # %%
 ds = load_dataset("rotten_tomatoes")
@@ -99,10 +100,16 @@ for t in (0.5, 1.0, 2.0, 5.0):
 # sit near 0 or 1 (it was trained on these very texts); at T = 4 the same
 # predictions, in the same order, spread across the middle. How far each
 # review is from the fence is the "dark knowledge" a student can copy.
+#
+# Labelling thousands of texts with MiniLM takes a while, so the logits go to
+# a cache file that records the teacher's and the texts' fingerprints: section
+# 4 reads them back instead of labelling again (another teacher, other texts or
+# a damaged file: labelled afresh).
 
 # %%
+CACHE = Path("runs/lesson13")
 train_texts = [ex.text for ex in ds.train]
-train_logits = teacher.logits(train_texts)  # [n_train, n_classes]
+train_logits, _ = teacher_logits(teacher, train_texts, CACHE / "teacher_logits.safetensors")  # [n_train, n_classes]
 fig, ax = new_figure()
 bins = torch.linspace(0, 1, 21).tolist()
 for t, colour in ((1.0, "C0"), (4.0, "C1")):
@@ -168,7 +175,7 @@ print(inspect.getsource(ClassifierNet.criterion))
 # %%
 STUDENT = "gru+ngrams"
 gold_only = train_job(ds, job_for(STUDENT, progress=False, baseline=False, **small), log=quiet)
-plain = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0), log=print)
+plain = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0), CACHE / "teacher_logits.safetensors")
 distilled = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small), transfer_set=plain,
                         log=quiet)
 for name, bundle in (("gold labels only", gold_only), ("distilled (alpha 0.5, T 2)", distilled)):
@@ -190,7 +197,8 @@ for origin, text in augment_texts(train_texts[:2], 3, seed=0):
 
 # %%
 COPIES = 1 if SMOKE else 2
-augmented = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0, copies=COPIES), log=print)
+augmented = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0, copies=COPIES),
+                              CACHE / "teacher_logits_augmented.safetensors")
 with_aug = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small),
                        transfer_set=augmented, log=quiet)
 print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.metrics['test_accuracy']:.4f} "
