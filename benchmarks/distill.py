@@ -6,7 +6,7 @@
 
 What it runs, all on the same machine in one process:
 
-1. the transfer set: the training split plus ``--copies`` augmented texts per training text (Tang et al.:
+1. the distillation set: the training split plus ``--copies`` augmented texts per training text (Tang et al.:
    n-gram sampling, word dropout), labelled once by the teacher (cached in ``--out``; the teacher's labelling
    speed is timed end to end);
 2. alpha and T: the candidates in ``--grid`` each train one student (seed 0, no augmentation); the best
@@ -41,7 +41,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from textclf.baseline import linear_baseline
 from textclf.bundle import Bundle, load_bundle, save_bundle
 from textclf.data import load_dataset
-from textclf.distill.job import DistillConfig, distill_job, make_transfer_set
+from textclf.distill.job import DistillConfig, distill_job, make_distillation_set
 from textclf.distill.teacher import CACHE_NAME
 from textclf.models.losses import Distillation
 from textclf.pipeline import job_for, train_job
@@ -73,7 +73,7 @@ def student(ds, model: str, seed: int, transfer=None, epochs: int | None = None)
     job = job_for(model, seed=seed, progress=False, baseline=False, epochs=epochs)
     if transfer is None:
         return train_job(ds, job, log=quiet)
-    return distill_job(ds, None, job, transfer_set=transfer, log=quiet)
+    return distill_job(ds, None, job, distillation_set=transfer, log=quiet)
 
 
 def texts_per_second(bundles: dict[str, Bundle], texts: list[str], rounds: int,
@@ -172,9 +172,9 @@ def main() -> None:
         args.seeds, args.copies, args.grid = args.seeds[:1], min(args.copies, 1), args.grid[:2]
     teacher = teacher_for(args.teacher, ds, args.small)
     start = time.perf_counter()
-    transfer = make_transfer_set(ds, teacher, DistillConfig(copies=args.copies), args.out / CACHE_NAME, log=print)
+    transfer = make_distillation_set(ds, teacher, DistillConfig(copies=args.copies), args.out / CACHE_NAME, log=print)
     label_seconds = time.perf_counter() - start
-    print(f"transfer set: {len(transfer.texts):,} texts ({transfer.n_gold:,} gold); teacher labelling "
+    print(f"distillation set: {len(transfer.texts):,} texts ({transfer.n_gold:,} gold); teacher labelling "
           f"{label_seconds:.0f} s (including the cache check)", flush=True)
     gold = list(range(transfer.n_gold))
 

@@ -22,9 +22,9 @@ import torch
 
 from textclf.bundle import load_bundle
 from textclf.data import load_dataset
-from textclf.export import FORMATS, export_bundle
+from textclf.graphs.run import OnnxForward, program_forward
+from textclf.graphs.write import FORMATS, export_bundle
 from textclf.inference import pad_index_of
-from textclf.speed.exported import OnnxForward, program_forward
 from textclf.speed.timing import compare
 
 

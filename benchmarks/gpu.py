@@ -36,7 +36,7 @@ from textclf.batching import EncodedDataset
 from textclf.bundle import Bundle
 from textclf.data import load_dataset
 from textclf.models.minilm import minilm, minilm_dir
-from textclf.pipeline import job_for, train_job
+from textclf.pipeline import Runtime, job_for, train_job
 from textclf.speed.timing import compare
 from textclf.training import TrainConfig, fit
 
@@ -274,7 +274,7 @@ def accuracy(args, device, ds, dry) -> None:
             job = job_for("minilm", seed=seed, precision=precision, device=str(device), progress=False,
                           baseline=False, **({"epochs": 1} if dry else {}))
             start = time.perf_counter()
-            bundle = train_job(small, job, log=lambda line: None, device=device)
+            bundle = train_job(small, job, run=Runtime(device=device), log=lambda line: None)
             scores[precision].append(bundle.metrics["test_accuracy"])
             print(f"  {precision} seed {seed}: {bundle.metrics['test_accuracy']:.4f} "
                   f"({time.perf_counter() - start:.0f}s)", flush=True)

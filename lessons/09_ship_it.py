@@ -50,13 +50,13 @@ import torch
 from textclf.batching import Collator
 from textclf.bundle import load_bundle, save_bundle
 from textclf.data import load_dataset
-from textclf.export import FORMATS, export_bundle, exportable, max_logit_difference
 from textclf.figures import BLUE, new_figure, show
+from textclf.graphs.run import OnnxForward, program_forward
+from textclf.graphs.write import FORMATS, export_bundle, exportable, max_logit_difference
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.pipeline import default_job, train_job
 from textclf.serving import Limits, make_server
 from textclf.serving.server import Handler
-from textclf.speed.exported import OnnxForward, program_forward
 from textclf.speed.timing import compare
 
 print(versions())

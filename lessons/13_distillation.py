@@ -42,7 +42,7 @@ from textclf.baseline import linear_baseline
 from textclf.bundle import load_bundle
 from textclf.data import load_dataset
 from textclf.distill.augment import augment_texts
-from textclf.distill.job import DistillConfig, distill_job, make_transfer_set
+from textclf.distill.job import DistillConfig, distill_job, make_distillation_set
 from textclf.distill.teacher import teacher_logits
 from textclf.figures import GREY, new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
@@ -163,7 +163,7 @@ print("autograd == T (p_s - p_t) / batch:", torch.allclose(gradient, T * (p_s - 
 print(inspect.getsource(ClassifierNet.criterion))
 
 # %% [markdown]
-# `make_transfer_set` labels the training texts with the teacher (through its
+# `make_distillation_set` labels the training texts with the teacher (through its
 # inference seam, cached in a fingerprinted file when given a path), and
 # `distill_job` is `train_job` with that set in place of the training split: the
 # same vocabulary, early stopping on the validation split's gold labels, test
@@ -175,8 +175,9 @@ print(inspect.getsource(ClassifierNet.criterion))
 # %%
 STUDENT = "gru+ngrams"
 gold_only = train_job(ds, job_for(STUDENT, progress=False, baseline=False, **small), log=quiet)
-plain = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0), CACHE / "teacher_logits.safetensors")
-distilled = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small), transfer_set=plain,
+plain = make_distillation_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0),
+                              CACHE / "teacher_logits.safetensors")
+distilled = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small), distillation_set=plain,
                         log=quiet)
 for name, bundle in (("gold labels only", gold_only), ("distilled (alpha 0.5, T 2)", distilled)):
     print(f"student, {name:<28} test accuracy {bundle.metrics['test_accuracy']:.4f}")
@@ -197,10 +198,10 @@ for origin, text in augment_texts(train_texts[:2], 3, seed=0):
 
 # %%
 COPIES = 1 if SMOKE else 2
-augmented = make_transfer_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0, copies=COPIES),
+augmented = make_distillation_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0, copies=COPIES),
                               CACHE / "teacher_logits_augmented.safetensors")
 with_aug = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small),
-                       transfer_set=augmented, log=quiet)
+                       distillation_set=augmented, log=quiet)
 print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.metrics['test_accuracy']:.4f} "
       f"({len(augmented.texts):,} texts)")
 
@@ -254,7 +255,7 @@ show(fig, "tradeoff", FIGURES)
 # - **When the teacher is clearly better than the student**: a student cannot
 #   learn more than its teacher knows. Measure the gap first.
 # - **When you will predict far more than you train**: the teacher's cost is
-#   paid once (labelling the transfer set, cached); the student's speed is paid
+#   paid once (labelling the distillation set, cached); the student's speed is paid
 #   back on every prediction.
 # - **When unlabelled (or augmented) text is cheap**: the teacher labels it for
 #   free; that is where most of the gain comes from.

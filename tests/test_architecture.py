@@ -14,21 +14,21 @@ import textclf
 
 ROOT = Path(textclf.__file__).parent
 
-# Lowest first. A name covers its submodules unless a longer name is listed (textclf.text.printable is a
+# Lowest first. A name covers its submodules unless a longer name is listed (textclf.printable is a
 # foundation though textclf.text is layer 2).
 LAYERS = [
     ("foundations", ["textclf.errors", "textclf.config", "textclf.versions", "textclf.files", "textclf.devices",
-                     "textclf.text.printable", "textclf.text.checks", "textclf.lesson_utils", "textclf.demos"]),
+                     "textclf.printable", "textclf.text_checks", "textclf.lesson_utils", "textclf.demos"]),
     ("data", ["textclf.data"]),
-    ("text", ["textclf.text", "textclf.distill.augment"]),
+    ("text", ["textclf.text"]),
     ("tensors", ["textclf.glove", "textclf.batching"]),
     ("models", ["textclf.models"]),
     ("inference", ["textclf.inference", "textclf.metrics", "textclf.calibration", "textclf.baseline",
-                   "textclf.figures", "textclf.speed.timing", "textclf.speed.hardware", "textclf.speed.quantize"]),
-    ("training", ["textclf.checkpoint", "textclf.training", "textclf.finetune", "textclf.batch_size",
-                  "textclf.distributed", "textclf.zeroshot", "textclf.distill.transfer"]),
+                   "textclf.figures"]),
+    ("training", ["textclf.loop", "textclf.checkpoint", "textclf.training", "textclf.finetune", "textclf.batch_size",
+                  "textclf.distributed", "textclf.zeroshot"]),
     ("bundle", ["textclf.model_card", "textclf.bundle"]),
-    ("uses of a bundle", ["textclf.explain", "textclf.speed", "textclf.export", "textclf.distill.teacher"]),
+    ("uses of a bundle", ["textclf.explain", "textclf.speed", "textclf.graphs"]),
     ("jobs and services", ["textclf.pipeline", "textclf.report", "textclf.serving", "textclf.data_report",
                            "textclf.distill"]),
     ("front doors", ["textclf.api", "textclf.cli", "textclf.__main__", "textclf.grading", "textclf"]),
@@ -153,3 +153,49 @@ def test_nobody_writes_a_folder_to_get_a_trained_model_back():
             if "train_job(" in line and any("load_bundle(" in later for later in lines[number + 1: number + 8]):
                 offenders.append(f"{path.relative_to(project)}:{number + 1}")
     assert not offenders, offenders
+
+
+
+def folder_of(name: str, modules: dict[str, Path] = MODULES) -> str | None:
+    """The package folder a module sits in (``textclf.speed.bench`` -> ``textclf.speed``); None at the top."""
+    parts = name.split(".")
+    if len(parts) < 2 or (len(parts) == 2 and modules[name].name != "__init__.py"):
+        return None
+    return ".".join(parts[:2])
+
+
+def spanning_folders(layer_names: dict[str, str], modules: dict[str, Path] = MODULES) -> dict[str, list[str]]:
+    """``{folder: its layers}`` for every folder whose modules sit in more than one layer."""
+    layers_of: dict[str, set[str]] = {}
+    for name, layer_name in layer_names.items():
+        if (folder := folder_of(name, modules)) is not None:
+            layers_of.setdefault(folder, set()).add(layer_name)
+    return {folder: sorted(found) for folder, found in layers_of.items() if len(found) > 1}
+
+
+def folders_both_ways(graph: dict[str, set[str]], modules: dict[str, Path] = MODULES) -> list[str]:
+    """Pairs of folders (or top-level modules) that import each other."""
+    arrows = {(folder_of(a, modules) or a, folder_of(b, modules) or b) for a, targets in graph.items() for b in targets}
+    return sorted(f"{a} <-> {b}" for a, b in arrows if a < b and (b, a) in arrows)
+
+
+def test_every_folder_is_one_layer():
+    """A folder's modules all sit in one layer (a folder that spans layers is split): folders are layers."""
+    spanning = spanning_folders({name: LAYERS[layer(name)][0] for name in MODULES})
+    assert not spanning, f"folders whose modules sit in more than one layer: {spanning}"
+
+
+def test_no_two_folders_import_each_other():
+    assert not folders_both_ways(GRAPH), f"folders that import each other: {folders_both_ways(GRAPH)}"
+
+
+def test_the_folder_checks_see_a_spanning_folder_and_folders_importing_each_other():
+    modules = {"textclf.a": Path("a/__init__.py"), "textclf.a.x": Path("a/x.py"), "textclf.a.y": Path("a/y.py"),
+               "textclf.b.z": Path("b/z.py"), "textclf.top": Path("top.py")}
+    assert folder_of("textclf.a.x", modules) == "textclf.a" and folder_of("textclf.top", modules) is None
+    assert spanning_folders({"textclf.a.x": "text", "textclf.a.y": "models", "textclf.b.z": "data"}, modules) == {
+        "textclf.a": ["models", "text"]}
+    assert spanning_folders({"textclf.a.x": "text", "textclf.a.y": "text"}, modules) == {}
+    graph = {"textclf.a.x": {"textclf.b.z"}, "textclf.b.z": {"textclf.a.y"}, "textclf.top": {"textclf.a.x"}}
+    assert folders_both_ways(graph, modules) == ["textclf.a <-> textclf.b"]
+    assert folders_both_ways({"textclf.a.x": {"textclf.b.z"}}, modules) == []

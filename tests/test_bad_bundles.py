@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from textclf.bundle import load_bundle
 from textclf.checkpoint import ResumeRefused
 from textclf.data import DataError
-from textclf.pipeline import JobConfig, train_job
+from textclf.pipeline import JobConfig, Runtime, train_job
 from textclf.training import TrainConfig, TrainingDiverged, fit
 
 
@@ -143,8 +143,8 @@ def test_divergence_keeps_the_last_finite_checkpoint(tmp_path, poison):
     evaluations = []
     original_forward = model.forward
 
-    def forward(ids, mask, labels=None):
-        logits = original_forward(ids, mask, labels)
+    def forward(ids, mask):  # forward is (ids, mask) -> logits, in training too
+        logits = original_forward(ids, mask)
         if not model.training:
             evaluations.append(1)
             if len(evaluations) == 2:
@@ -194,11 +194,11 @@ def test_resume_refuses_other_data_and_changed_options(tmp_path):
     other = make_tiny_dataset()
     other.train = other.train[:-4]  # same labels, different texts
     with pytest.raises(ResumeRefused, match="trained on other data"):
-        train_job(other, small_job(), out, resume=True, log=lambda s: None)
+        train_job(other, small_job(), out, run=Runtime(resume=True), log=lambda s: None)
     with pytest.raises(ResumeRefused, match=r"lr: 0\.01 in the checkpoint, 0\.5 now"):
-        train_job(ds, small_job(lr=0.5), out, resume=True, log=lambda s: None)
+        train_job(ds, small_job(lr=0.5), out, run=Runtime(resume=True), log=lambda s: None)
     lines = []
-    metrics = train_job(ds, small_job(epochs=5), out, resume=True, log=lines.append).metrics
+    metrics = train_job(ds, small_job(epochs=5), out, run=Runtime(resume=True), log=lines.append).metrics
     assert "resume: epochs changed from 4 to 5 (applied)" in lines and metrics["history"]
 
 

@@ -140,10 +140,11 @@ def test_finetune_leaves_no_temporary_folder(tmp_path, monkeypatch):
 
 
 def test_resume_without_a_checkpoint_writes_nothing(tmp_path, tiny_dataset):
-    from textclf.pipeline import JobConfig, train_job
+    from textclf.pipeline import JobConfig, Runtime, train_job
 
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
-        train_job(tiny_dataset, JobConfig(model="nbow", embeddings="random"), tmp_path / "run", resume=True)
+        train_job(tiny_dataset, JobConfig(model="nbow", embeddings="random"), tmp_path / "run",
+                  run=Runtime(resume=True))
     assert not (tmp_path / "run").exists() or list((tmp_path / "run").iterdir()) == []
 
 

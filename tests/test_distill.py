@@ -1,5 +1,5 @@
 """Distillation: the loss against a reference written out by hand, the augmentation's properties, the
-transfer set, the teacher's cached logits, and the job — the same training loop, an ordinary bundle."""
+distillation set, the teacher's cached logits, and the job — the same training loop, an ordinary bundle."""
 
 import json
 import random
@@ -19,9 +19,9 @@ from textclf.bundle import load_bundle, save_bundle
 from textclf.config import ConfigError
 from textclf.data import Example, TextDataset
 from textclf.distill.augment import augment_texts, ngram_sample, word_dropout
-from textclf.distill.job import DistillConfig, distill_job, make_transfer_set
+from textclf.distill.distillation_set import DistillationSet, texts_fingerprint
+from textclf.distill.job import DistillConfig, distill_job, make_distillation_set
 from textclf.distill.teacher import CACHE_NAME, teacher_fingerprint, teacher_logits
-from textclf.distill.transfer import TransferSet, texts_fingerprint
 from textclf.models import build_model
 from textclf.models.losses import Distillation, distillation_loss, soft_labels, soft_loss
 from textclf.pipeline import JobConfig, train_job
@@ -163,31 +163,31 @@ def test_the_gru_ngrams_student_distills_each_half():
     model.eval()  # no dropout: the two computations see the same network
     ids, mask = torch.randint(1, 30, (4, 6)), torch.ones(4, 6, dtype=torch.bool)
     labels, teacher = torch.tensor([0, 1, 1, 0]), torch.randn(4, 2)
-    model.distillation = Distillation(0.7, 3.0)
+    distillation = Distillation(0.7, 3.0)
     deep, wide = model.halves(model.embedding(ids), mask)
-    expected = sum(distillation_loss(half, labels, teacher, model.distillation) for half in (deep, wide))
-    assert torch.allclose(model(ids, mask, labels, teacher), expected)
-    model.distillation = None  # not distilling: the gold labels' loss, teacher or not
-    assert torch.allclose(model(ids, mask, labels, teacher), model(ids, mask, labels))
+    expected = sum(distillation_loss(half, labels, teacher, distillation) for half in (deep, wide))
+    assert torch.allclose(model.loss(ids, mask, labels, distillation, teacher).trained, expected)
+    # not distilling (the default criterion, cross-entropy): the gold labels' loss, teacher or not
+    assert torch.allclose(model.loss(ids, mask, labels, teacher=teacher).trained, model.loss(ids, mask, labels).trained)
 
 
 def transfer_of(n_gold=3):
     texts = ["a b", "c d", "e f", "a", "d", "f", "c"]
     origin = [0, 1, 2, 0, 1, 2, 1]
-    return TransferSet(texts, [0, 1, 0, 1, 1, 0, 1], torch.arange(14.0).view(7, 2), n_gold, Distillation(),
-                       {"transfer_set": {"source": "x"}}, origin)
+    return DistillationSet(texts, [0, 1, 0, 1, 1, 0, 1], torch.arange(14.0).view(7, 2), n_gold, Distillation(),
+                       {"distillation_set": {"source": "x"}}, origin)
 
 
 def test_a_transfer_subset_keeps_its_texts_augmented_ones_and_renumbers_origins():
     part = transfer_of().subset([2, 1])
     assert part.texts == ["e f", "c d", "d", "f", "c"] and part.n_gold == 2
     assert part.origin == [0, 1, 1, 0, 1] and torch.equal(part.logits, torch.arange(14.0).view(7, 2)[[2, 1, 4, 5, 6]])
-    assert part.record["transfer_set"]["augmented"] == 3 and "2 of the training split's 3" in \
-        part.record["transfer_set"]["source"]
+    assert part.record["distillation_set"]["augmented"] == 3 and "2 of the training split's 3" in \
+        part.record["distillation_set"]["source"]
     plain = transfer_of().subset([0, 1, 2], augmented=False, loss=Distillation(0.9, 4.0))
     assert plain.texts == ["a b", "c d", "e f"] and plain.record["alpha"] == 0.9 and plain.loss.temperature == 4.0
     with pytest.raises(ValueError, match="one of each per text"):
-        TransferSet(["a"], [0, 1], torch.zeros(1, 2), 1, Distillation(), {})
+        DistillationSet(["a"], [0, 1], torch.zeros(1, 2), 1, Distillation(), {})
 
 
 @pytest.fixture(scope="module")
@@ -247,9 +247,9 @@ def test_the_student_learns_what_the_teacher_says(tiny_dataset):
     index = {y: i for i, y in enumerate(tiny_dataset.labels)}
     gold = [index[ex.label] for ex in tiny_dataset.train]
     flipped = torch.tensor([[4.0, -4.0] if y == 1 else [-4.0, 4.0] for y in gold])
-    transfer = TransferSet([ex.text for ex in tiny_dataset.train], gold, flipped, len(gold), Distillation(1.0, 1.0),
+    transfer = DistillationSet([ex.text for ex in tiny_dataset.train], gold, flipped, len(gold), Distillation(1.0, 1.0),
                            {"teacher_model": "contrarian"})
-    student = distill_job(tiny_dataset, None, tiny_job(epochs=10), transfer_set=transfer, log=lambda s: None)
+    student = distill_job(tiny_dataset, None, tiny_job(epochs=10), distillation_set=transfer, log=lambda s: None)
     predicted = student.logits([ex.text for ex in tiny_dataset.train]).argmax(-1)
     assert (predicted != torch.tensor(gold)).float().mean() > 0.9
 
@@ -262,10 +262,9 @@ def test_a_distilled_bundle_is_an_ordinary_bundle(teacher, tiny_dataset, tmp_pat
     loaded = load_bundle(tmp_path / "student", "cpu")
     record = loaded.metrics["distillation"]
     assert record["alpha"] == 0.7 and record["temperature"] == 3.0 and record["teacher_model"] == "cnn"
-    assert record["transfer_set"]["gold"] == len(tiny_dataset.train) and record["transfer_set"]["augmented"] > 0
+    assert record["distillation_set"]["gold"] == len(tiny_dataset.train) and record["distillation_set"]["augmented"] > 0
     assert "Distilled from the `cnn` teacher" in (tmp_path / "student" / "README.md").read_text()
     assert (tmp_path / "student" / CACHE_NAME).is_file()  # kept beside the bundle for the next run
-    assert loaded.model.distillation is None and student.model.distillation is None
     assert set(loaded.predict(["a wonderful film"])[0]) == set(tiny_dataset.labels)
 
 
@@ -273,9 +272,9 @@ def test_a_teacher_with_other_labels_is_refused(teacher, tiny_dataset):
     other = TextDataset("other", ["pos", "neg"], [Example("good", "pos"), Example("bad", "neg")],
                         [Example("good", "pos")], [Example("bad", "neg")])
     with pytest.raises(ValueError, match="same labels in the same order"):
-        make_transfer_set(other, teacher, DistillConfig())
+        make_distillation_set(other, teacher, DistillConfig())
     with pytest.raises(ValueError, match="not tiny's"):
-        distill_job(make_tiny_dataset(), None, tiny_job(), transfer_set=transfer_of())
+        distill_job(make_tiny_dataset(), None, tiny_job(), distillation_set=transfer_of())
 
 
 def run(*args):

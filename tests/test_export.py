@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from textclf.bundle import BundleConfig, load_bundle
 from textclf.cli import main
-from textclf.export import FORMATS, ParityError, export_bundle, max_logit_difference
+from textclf.graphs.unpacked import unpacked
+from textclf.graphs.write import FORMATS, ParityError, export_bundle, max_logit_difference
 from textclf.model_card import metrics_table, model_card
 from textclf.models import build_model
 
@@ -48,8 +49,9 @@ def test_unpacked_rnn_equals_packed(lengths, layers, bidirectional, cell):
     import copy
 
     for scan in (False, True):
-        unpacked = copy.deepcopy(model).unpack(scan=scan)
-        assert torch.allclose(unpacked(ids, mask), packed, atol=1e-5)
+        copied = copy.deepcopy(model)
+        copied.unpack(unpacked(scan))
+        assert torch.allclose(copied(ids, mask), packed, atol=1e-5)
 
 
 def test_export_command_writes_beside_the_bundle_and_refuses_bad_input(tiny_bundles, tmp_path, capsys):
@@ -75,7 +77,7 @@ def test_a_failed_parity_check_writes_nothing_and_keeps_the_old_file(tiny_bundle
     bundle = load_bundle(directory, "cpu")
     target = tmp_path / "model.onnx"
     target.write_bytes(b"the previous export")
-    monkeypatch.setattr("textclf.export.max_logit_difference", lambda a, b: 0.5)
+    monkeypatch.setattr("textclf.graphs.write.max_logit_difference", lambda a, b: 0.5)
     with pytest.raises(ParityError, match="differ .* by up to 5.00e-01"):
         export_bundle(bundle, "onnx", TEXTS, target)
     assert target.read_bytes() == b"the previous export"

@@ -162,4 +162,4 @@ def test_distillation_on_the_gpu_matches_the_cpus_teacher_logits(gpu_bundle, tmp
     texts = [ex.text for ex in teacher.recorded_dataset("test").train]
     assert torch.allclose(cached[: len(texts)], teacher.logits(texts), atol=0.1)
     student = load_bundle(out, "cuda")
-    assert student.metrics["distillation"]["transfer_set"]["augmented"] > 0 and student.device.type == "cuda"
+    assert student.metrics["distillation"]["distillation_set"]["augmented"] > 0 and student.device.type == "cuda"

@@ -94,7 +94,7 @@ def test_wide_deep_halves_learn_on_their_own_losses_and_padding_has_no_ngrams():
     assert torch.equal(wide_cols[~mask], torch.zeros_like(wide_cols[~mask]))  # padding: no n-gram scores
     deep, wide = model.halves(model.embedding(ids), mask)
     labels = torch.tensor([0, 2])
-    assert model.loss(ids, mask, labels).item() == pytest.approx(
+    assert model.loss(ids, mask, labels).trained.item() == pytest.approx(
         (F.cross_entropy(deep, labels) + F.cross_entropy(wide, labels)).item())
     torch.testing.assert_close(model(ids, mask), deep.log_softmax(-1) + wide.log_softmax(-1))
     longer = torch.cat([ids, torch.zeros(2, 3, dtype=torch.long)], dim=1)  # more padding changes nothing

@@ -80,7 +80,7 @@ def test_fp16_scales_the_loss_and_skips_an_overflowing_step():
 
     batch = Collator(0)([TRAIN[i] for i in range(8)])
     with devices.autocast(CPU, "fp16"):
-        loss = model(batch.ids, batch.mask, batch.labels)
+        loss = model.loss(batch.ids, batch.mask, batch.labels).trained
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()

@@ -171,7 +171,7 @@ def test_another_datasets_labels_are_a_clear_error(bundle_dir, command):
 
 
 def test_export_refuses_when_the_bundle_is_replaced_meanwhile(bundle_dir, tiny_bundles, monkeypatch):
-    from textclf import export
+    from textclf.graphs import write as export
 
     bundle = load_bundle(bundle_dir)
     other = load_bundle(tiny_bundles("cnn")[0])
@@ -367,7 +367,7 @@ def test_a_dropped_client_is_one_line_in_the_log(quiet_server, capfd):
 
 
 def test_export_names_a_bundle_removed_meanwhile(bundle_dir, monkeypatch):
-    from textclf import export
+    from textclf.graphs import write as export
 
     bundle = load_bundle(bundle_dir)
     original = export.export_onnx

@@ -5,9 +5,9 @@ import torch
 from conftest import options_for
 
 from textclf.batching import EncodedDataset
-from textclf.checkpoint import snapshot
 from textclf.devices import pick_device
 from textclf.inference import evaluate
+from textclf.loop import snapshot
 from textclf.models import build_model
 from textclf.training import TrainConfig, TrainingDiverged, TrainingInterrupted, fit
 

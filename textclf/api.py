@@ -32,8 +32,8 @@ from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
 from textclf.devices import choose_precision, pick_device
 from textclf.models import MODELS, check_options
-from textclf.pipeline import job_for, recipe, train_job
-from textclf.text.checks import check_texts
+from textclf.pipeline import Runtime, job_for, recipe, train_job
+from textclf.text_checks import check_texts
 
 
 def list_models() -> list[str]:
@@ -117,8 +117,8 @@ class TextClassifier:
                       max_len=self.max_len, min_freq=1,
                       model_options=self.options, finetune=mode)
         sizing = None if batch_size is not None else self.largest_batch(len(ds.train), job.max_len)
-        self.bundle = train_job(ds, job, log=lambda line: None, require_test=False, device=self.device,
-                                batch_size_for=sizing)
+        run = Runtime(device=self.device, require_test=False, batch_size_for=sizing)
+        self.bundle = train_job(ds, job, run=run, log=lambda line: None)
         return self
 
     def largest_batch(self, n_train: int, max_len: int | None):

@@ -10,7 +10,7 @@
     DIR/metrics.json        test_accuracy, test_f1, valid_accuracy (best epoch), the linear baseline, the epochs
     DIR/README.md           the model card (Hugging Face conventions; textclf.model_card)
     DIR/job.json, curves.png, confusion.png   the job and its figures (``Bundle.files``, from the pipeline)
-    DIR/model.onnx, model.pt2   portable exports, once ``textclf export`` wrote them (textclf.export)
+    DIR/model.onnx, model.pt2   portable exports, once ``textclf export`` wrote them (textclf.graphs.write)
 
 The folder is written all-or-nothing (built beside the target, then swapped in), so a crash at
 any point leaves either the previous bundle or the new one, complete. Nobody else reads
@@ -51,7 +51,7 @@ from textclf.inference import Evaluation, Forward, evaluate, logits
 from textclf.model_card import model_card
 from textclf.models import MODELS, ClassifierNet, build_config, build_model
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
-from textclf.text.checks import check_texts
+from textclf.text_checks import check_texts
 from textclf.versions import versions
 
 FORMAT = "textclf-bundle"

@@ -20,48 +20,28 @@ import torch
 from torch import nn
 
 from textclf.files import atomic_write
-
-
-@dataclass
-class History:
-    epochs: list[dict] = field(default_factory=list)
-    best_epoch: int = 0
-    best_metric: float = float("-inf")
-    stopped_early: bool = False
-    precision: str = "fp32"  # the arithmetic of the training steps (auto decided): fp32, bf16 or fp16
-
-    def table(self) -> str:
-        head = f"{'epoch':>5} {'train loss':>10} {'valid loss':>10} {'valid acc':>9} {'valid f1':>8} {'time':>6}"
-        rows = [f"{e['epoch']:>5} {e['train_loss']:>10.4f} {e['valid_loss']:>10.4f} {e['valid_accuracy']:>9.4f} "
-                f"{e['valid_f1']:>8.4f} {e['seconds']:>5.1f}s" + ("  *" if e["epoch"] == self.best_epoch else "")
-                for e in self.epochs]
-        return "\n".join([head, *rows])
-
-
-def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A real copy of the weights (``state_dict()`` alone would share storage with the live model)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+from textclf.loop import History, LoopState
 
 
 @dataclass
 class TrainState:
+    """Everything a checkpoint holds: the loop's state (``textclf.loop.LoopState``) and what ``fit`` adds."""
+
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    history: History
-    best: dict[str, torch.Tensor]
-    epoch: int
-    bad_epochs: int
+    loop: LoopState
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
     run: dict = field(default_factory=dict)  # what the run is trained on: data fingerprints, the caller's identity
     scaler: torch.amp.GradScaler | None = None  # fp16's loss scale (its state is saved: a resumed run goes on alike)
 
     def save(self, path: Path, config) -> None:
-        payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": self.best,
+        loop = self.loop
+        payload = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "best": loop.best,
                    "scheduler": self.scheduler.state_dict() if self.scheduler else None, "run": self.run,
                    "scaler": self.scaler.state_dict() if self.scaler is not None and self.scaler.is_enabled() else None,
-                   "epoch": self.epoch, "bad_epochs": self.bad_epochs, "train_config": asdict(config),
-                   "history": {"epochs": self.history.epochs, "best_epoch": self.history.best_epoch,
-                               "best_metric": self.history.best_metric}}
+                   "epoch": loop.epoch, "bad_epochs": loop.bad_epochs, "train_config": asdict(config),
+                   "history": {"epochs": loop.history.epochs, "best_epoch": loop.history.best_epoch,
+                               "best_metric": loop.history.best_metric}}
         atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
     def load(self, path: Path, device: torch.device, config, log: Callable[[str], None]) -> None:
@@ -82,11 +62,11 @@ class TrainState:
         if not (all_finite(payload["model"]) and all_finite(payload["best"])):
             raise ValueError(f"{path}: the checkpoint holds NaN or infinite weights; expected a good checkpoint "
                              "(train again without --resume)")
-        self.best = {k: v.to(device) for k, v in payload["best"].items()}
-        self.epoch, self.bad_epochs = payload["epoch"], payload["bad_epochs"]
         saved = payload["history"]
-        self.history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"],
-                               precision=self.history.precision)
+        history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"],
+                          precision=self.loop.history.precision)
+        best = {k: v.to(device) for k, v in payload["best"].items()}
+        self.loop = LoopState(best, history, payload["epoch"], payload["bad_epochs"])
 
 
 class ResumeRefused(ValueError):

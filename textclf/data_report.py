@@ -6,8 +6,8 @@ import numpy as np
 
 from textclf.batching import BucketBatchSampler, EncodedDataset, padding_fraction, random_batches
 from textclf.data import TextDataset
+from textclf.printable import printable
 from textclf.text import Vocab, tokenize
-from textclf.text.printable import printable
 
 
 def describe(ds: TextDataset, batch_size: int = 64, glove: str | None = "bundled", min_freq: int = 2) -> str:

@@ -239,9 +239,9 @@ def ddp_hooks(cluster: Cluster) -> Hooks:
     def batches(train: EncodedDataset, config: TrainConfig) -> ShardedBatches:
         return ShardedBatches(train.lengths, config.batch_size, cluster.world_size, cluster.rank, config.seed)
 
-    def wrap(model: nn.Module) -> nn.Module:
+    def wrap(module: nn.Module) -> nn.Module:  # the model's TrainingLoss: DDP sees the whole training step
         ids = [cluster.device.index] if cluster.device.type == "cuda" else None
-        return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
     def sum_across(tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.clone()
@@ -249,4 +249,4 @@ def ddp_hooks(cluster: Cluster) -> Hooks:
         return tensor
 
     return Hooks(batches=batches, wrap=wrap, is_writer=cluster.is_main, barrier=dist.barrier, sum_across=sum_across,
-                 rank=cluster.rank)
+                 rank=cluster.rank, weight=lambda part: part.weight, counted=lambda part: part.counted)

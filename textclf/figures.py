@@ -97,7 +97,7 @@ def training_curves(history: Sequence[dict], best_epoch: int | None = None, titl
 
 def confusion_figure(matrix, labels: Sequence[str], title: str = "confusion (rows: true, columns: predicted)"):
     """The confusion matrix as a heat map with counts."""
-    from textclf.text.printable import printable
+    from textclf.printable import printable
 
     matrix = [[int(v) for v in row] for row in (matrix.tolist() if hasattr(matrix, "tolist") else matrix)]
     n = len(labels)

@@ -34,6 +34,7 @@ from torch import nn
 from textclf.batching import Collator, EncodedDataset
 from textclf.devices import autocast
 from textclf.metrics import classification_metrics, confusion_matrix
+from textclf.models.base import ClassifierNet
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -47,8 +48,8 @@ def model_device(model: nn.Module | object) -> torch.device:
 
 
 def pad_index_of(model: nn.Module | object) -> int:
-    """The padding id a model was built with (its config's ``pad_index``; 0 for a model without one)."""
-    return getattr(getattr(model, "config", None), "pad_index", 0)
+    """The padding id a model was built with (``ClassifierNet.pad_index``; 0 for any other module)."""
+    return model.pad_index if isinstance(model, ClassifierNet) else 0
 
 
 def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:

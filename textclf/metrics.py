@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from textclf.text.printable import printable
+from textclf.printable import printable
 
 
 def confusion_matrix(targets: Sequence[int] | torch.Tensor, predictions: Sequence[int] | torch.Tensor,

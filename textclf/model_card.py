@@ -157,5 +157,5 @@ def distilled(record: dict | None) -> str:
     teacher = f"`{record['teacher_model']}` teacher (`{record['teacher']}`" + (
         f", test accuracy {shown:.4f})" if isinstance(shown, (int, float)) else ")")
     return (f" Distilled from the {teacher} with alpha {record['alpha']} and temperature {record['temperature']}, on "
-            f"{record['transfer_set']['texts']:,} texts: {record['transfer_set']['source']}.")
+            f"{record['distillation_set']['texts']:,} texts: {record['distillation_set']['source']}.")
 

@@ -17,12 +17,11 @@ import torch
 
 from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
-from textclf.batching import encode_splits
+from textclf.batching import EncodedDataset, encode_splits
 from textclf.bundle import Bundle, BundleConfig, DataRecord, load_bundle
 from textclf.config import ConfigError, check_bool, check_choice, check_float, check_int, fail
 from textclf.data import DataError, TextDataset
 from textclf.devices import choose_precision, pick_device
-from textclf.distill.transfer import TransferSet
 from textclf.figures import confusion_figure, png_bytes, training_curves
 from textclf.files import recover_directory, remove_stale_temporaries
 from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
@@ -31,8 +30,9 @@ from textclf.inference import evaluate
 from textclf.metrics import format_confusion
 from textclf.models import MODELS, Recipe, build_model, check_options, option_names, spec_of
 from textclf.models.base import MAX_WIDTH, ClassifierNet
-from textclf.text import Vocab, make_tokenizer, tokenize
-from textclf.text.printable import printable
+from textclf.models.losses import Criterion, cross_entropy
+from textclf.printable import printable
+from textclf.text import Tokenizer, Vocab, make_tokenizer, tokenize
 from textclf.training import Hooks, TrainConfig, fit
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
@@ -180,29 +180,68 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
     return model, name
 
 
-def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None = None, *, resume: bool = False,
-              log=print, hooks: Hooks | None = None, require_test: bool = True,
-              device: torch.device | None = None, source: Bundle | None = None,
-              batch_size_for: Callable[[ClassifierNet, torch.device], int] | None = None,
-              transfer_set: TransferSet | None = None) -> Bundle:
+@dataclass
+class Runtime:
+    """Where and how a job runs — not what it trains (that is the ``JobConfig``).
+
+    ``resume``: continue from the checkpoint in the job's folder. ``hooks``: ``fit``'s hooks
+    (``textclf.distributed.ddp_hooks`` under torchrun); only their writer (rank 0) writes checkpoints.
+    ``device``: decided by the caller (default: ``job.train.device``). ``require_test=False``: an empty test
+    split is allowed (the metrics then have valid figures only). ``batch_size_for(model, device)``: picks the
+    batch size once the model is built (the facade measures what fits, ``textclf.batch_size``); it replaces
+    ``job.train.batch_size`` (the bundle records the choice).
+    """
+
+    resume: bool = False
+    hooks: Hooks = field(default_factory=Hooks)
+    device: torch.device | None = None
+    require_test: bool = True
+    batch_size_for: Callable[[ClassifierNet, torch.device], int] | None = None
+
+
+@dataclass
+class Work:
+    """A training job under way, step by step (``prepare`` fills it in; distillation changes ``train``,
+    ``criterion`` and ``identity`` before ``finish``)."""
+
+    ds: TextDataset
+    job: JobConfig
+    out: Path | None
+    run: Runtime
+    device: torch.device
+    source: Bundle | None
+    vocab: Vocab
+    tokenizer: Tokenizer         # the one text tokenizer of the job (WordPiece's word cache serves every split)
+    encoded: dict[str, EncodedDataset]
+    model: ClassifierNet
+    model_name: str
+    train: EncodedDataset        # what the model trains on: the training split, or a distillation set
+    criterion: Criterion = cross_entropy
+    identity: dict = field(default_factory=dict)  # what a resumed run must share with the checkpoint
+
+
+def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, run: Runtime | None = None,
+              log=print, source: Bundle | None = None) -> Bundle:
     """Train and test one model; return it as a ``Bundle`` in memory (``save_bundle`` writes it).
 
-    ``checkpoint_dir``: where the loop keeps ``checkpoint.pt`` (and the vocabulary it was trained with) after
-    every epoch, for ``resume``; ``textclf train`` uses the bundle's own folder, and ``save_bundle`` there
-    drops them. ``hooks``: ``fit``'s hooks (``textclf.distributed.ddp_hooks`` under torchrun); only their
-    writer (rank 0) writes checkpoints. ``device``: decided by the caller (default: ``job.train.device``).
-    ``require_test=False``: an empty test split is allowed (the metrics then have valid figures only).
-    ``source``: a bundle in memory to transfer from (else ``job.init_from``, a bundle folder, is loaded).
-    ``batch_size_for(model, device)``: picks the batch size once the model is built (the facade measures
-    what fits, ``textclf.batch_size``); it replaces ``job.train.batch_size`` (the bundle records the choice).
-    ``transfer_set``: distillation (``textclf.distill``) — the model trains on this transfer set (texts with a
-    teacher's logits) instead of the training split, with its loss's alpha and T; the rest is unchanged.
+    ``out``: where the loop keeps ``checkpoint.pt`` (and the vocabulary it was trained with) after every epoch,
+    for ``run.resume``; ``textclf train`` uses the bundle's own folder, and ``save_bundle`` there drops them.
+    ``run``: where and how (``Runtime``: resume, hooks, device, ...). ``source``: a bundle in memory to
+    transfer from (else ``job.init_from``, a bundle folder, is loaded).
     """
-    out, hooks = (Path(checkpoint_dir) if checkpoint_dir else None), hooks or Hooks()
+    work = prepare(ds, job, out, run or Runtime(), log, source)  # folder, device, vocabulary, encoding, model
+    return finish(work, log)                                      # fit, test, bundle
+
+
+def prepare(ds: TextDataset, job: JobConfig, out: str | Path | None, run: Runtime, log=print,
+            source: Bundle | None = None) -> Work:
+    """The steps before training: the folder checked and recovered, the device and precision decided once,
+    the vocabulary, the encoded splits and the model (``Work``)."""
+    out, hooks = (Path(out) if out else None), run.hooks
     if out and out.exists() and not out.is_dir():
         raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
-    ds.check_trainable(require_test)
-    device = device if device is not None else pick_device(job.train.device)
+    ds.check_trainable(run.require_test)
+    device = run.device if run.device is not None else pick_device(job.train.device)
     precision, why = choose_precision(job.train.precision, device)  # decided once; fit and the bundle get it
     if job.train.precision == "auto":
         log(f"precision: {precision} ({why})")
@@ -211,55 +250,64 @@ def train_job(ds: TextDataset, job: JobConfig, checkpoint_dir: str | Path | None
         recover_directory(out)  # what a run killed mid-save or mid-checkpoint left behind
         remove_stale_temporaries(out)
     hooks.barrier()
-    if resume and (out is None or not (out / "checkpoint.pt").is_file()):  # before anything is written
+    if run.resume and (out is None or not (out / "checkpoint.pt").is_file()):  # before anything is written
         raise FileNotFoundError(f"{out / 'checkpoint.pt' if out else 'no --out'}: no checkpoint to resume from")
     source = source or (load_bundle(job.init_from) if job.init_from else None)
-    vocab = checkpoint_vocab(ds, job, source, out, resume, hooks)
-    tokenizer = tokenizer_name(job, source)
-    text_tokenizer = make_tokenizer(tokenizer, vocab)  # one, so WordPiece's per-word cache serves every split
-    encode = encode_splits(ds, vocab, job.max_len, text_tokenizer)
+    vocab = checkpoint_vocab(ds, job, source, out, run.resume, hooks)
+    text_tokenizer = make_tokenizer(tokenizer_name(job, source), vocab)
+    encoded = encode_splits(ds, vocab, job.max_len, text_tokenizer)
     model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
-    if batch_size_for is not None:
-        job = replace(job, train=replace(job.train, batch_size=batch_size_for(model, device)))
-    parameters = count_parameters(model)
-    log(f"{model_name}: {parameters}; {len(ds.train):,} train / {len(ds.valid):,} valid / {len(ds.test):,} test "
-        f"texts; device {device}, {precision}")
-    train, identity = encode["train"], {"job": {k: v for k, v in asdict(job).items() if k != "train"},
-                                        "labels": ds.labels}
-    if transfer_set is not None:  # the same loop: batches carry the teacher's logits, the model's loss uses them
-        train = transfer_set.encoded(vocab, job.max_len, text_tokenizer)
-        model.distillation = transfer_set.loss
-        identity["distillation"] = transfer_set.identity()
+    if run.batch_size_for is not None:
+        job = replace(job, train=replace(job.train, batch_size=run.batch_size_for(model, device)))
+    identity = {"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels}
+    return Work(ds, job, out, run, device, source, vocab, text_tokenizer, encoded, model, model_name,
+                encoded["train"], identity=identity)
+
+
+def finish(work: Work, log=print) -> Bundle:
+    """The steps after ``prepare``: fit (``fit_work``), test, and the ``Bundle`` in memory."""
+    history, seconds = fit_work(work, log)
+    return bundle_of(work, history, seconds, log)
+
+
+def fit_work(work: Work, log=print):
+    """``fit`` on the work's training set with its criterion; returns the history and the seconds it took."""
+    job, model = work.job, work.model
+    log(f"{work.model_name}: {count_parameters(model)}; {len(work.ds.train):,} train / {len(work.ds.valid):,} valid "
+        f"/ {len(work.ds.test):,} test texts; device {work.device}, {job.train.precision}")
     start = time.perf_counter()
-    history = fit(model, train, encode["valid"], job.train,
-                  checkpoint=out / "checkpoint.pt" if out else None, resume=resume, log=log, hooks=hooks,
-                  param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay), device=device,
-                  identity=identity)
-    seconds = time.perf_counter() - start
-    model.distillation = None  # trained: it predicts like any model
+    history = fit(model, work.train, work.encoded["valid"], job.train,
+                  checkpoint=work.out / "checkpoint.pt" if work.out else None, resume=work.run.resume, log=log,
+                  hooks=work.run.hooks, param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
+                  device=work.device, identity=work.identity, criterion=work.criterion)
     log(history.table())
+    return history, time.perf_counter() - start
+
+
+def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
+    """Test the trained model and put it, its vocabulary, config and metrics into a ``Bundle``."""
+    ds, job, model, model_name, source = work.ds, work.job, work.model, work.model_name, work.source
+    parameters, precision = count_parameters(model), job.train.precision
     best = next(e for e in history.epochs if e["epoch"] == history.best_epoch)
     metrics = {"dataset": ds.name, "model": model_name, "valid_accuracy": best["valid_accuracy"],
                "valid_f1": best["valid_f1"], "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
                "stopped_early": history.stopped_early, "trainable_parameters": parameters.trainable,
                "total_parameters": parameters.total, "history": history.epochs}
     # the facade may train without a test split
-    test = evaluate(model, encode["test"], precision=precision) if ds.test else None
+    test = evaluate(model, work.encoded["test"], precision=precision) if ds.test else None
     if test is not None:
         metrics.update(test_accuracy=test.accuracy, test_f1=test.f1, test_loss=test.loss)
-        if job.baseline and hooks.is_writer:  # for the bundle's metrics.json and model card
+        if job.baseline and work.run.hooks.is_writer:  # for the bundle's metrics.json and model card
             metrics["baseline"] = {"name": BASELINE, **linear_baseline(ds)}
     if source:
         metrics["transfer"] = {"init_from": where_from(job, source), "finetune": job.finetune, "last_k": job.last_k,
                                "layer_lr_decay": job.layer_lr_decay}
-    if transfer_set is not None:
-        metrics["distillation"] = transfer_set.record
     log_test(test, metrics, best, history.best_epoch, seconds, ds.labels, log)
-    config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer, max_len=job.max_len,
-                          dataset=ds.name, embeddings=job.embeddings, train_config=asdict(job.train),
-                          data=DataRecord(ds.source, ds.fingerprints()))
-    bundle = Bundle(model.eval(), vocab, config, metrics, precision=precision)  # predicts as it was trained
-    if hooks.is_writer:
+    config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer_name(job, source),
+                          max_len=job.max_len, dataset=ds.name, embeddings=job.embeddings,
+                          train_config=asdict(job.train), data=DataRecord(ds.source, ds.fingerprints()))
+    bundle = Bundle(model.eval(), work.vocab, config, metrics, precision=precision)  # predicts as it was trained
+    if work.run.hooks.is_writer:
         bundle.files = job_files(job, metrics, test, ds, f"{model_name} on {ds.name}")
     return bundle
 

@@ -1,10 +1,9 @@
-"""``fit``: the training loop, with early stopping that restores the best weights, and crash safety.
+"""``fit``: the training loop of ``textclf.loop`` (early stopping that restores the best weights) as a product.
 
-One epoch: shuffle the (length-bucketed) batches, step through them, then
-score the whole validation split. The epoch with the best validation metric
-is remembered as a *copy* of the weights (``clone()``: the live tensors keep
-changing). After ``patience`` epochs without improvement training stops and
-the best copy is loaded back.
+The loop itself — batches, forward, loss, backward, step, validation, the best copy, patience — is
+``textclf.loop.train_loop``; ``fit`` runs it with ``Product``, the callbacks that add what real training
+needs: the model's own loss and a criterion (wide & deep, distillation), mixed precision and the fp16 loss
+scaler, a learning-rate schedule, DDP (``Hooks``), progress, and crash safety.
 
 Crash safety, with ``checkpoint=PATH`` (the file and its checks: ``textclf.checkpoint``):
 
@@ -29,8 +28,7 @@ from __future__ import annotations
 
 import math
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,12 +37,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from textclf.batching import BucketBatchSampler, Collator, EncodedDataset
-from textclf.checkpoint import History, TrainState, all_finite, snapshot
+from textclf.batching import Batch, BucketBatchSampler, EncodedDataset
+from textclf.checkpoint import TrainState, all_finite
 from textclf.config import check_bool, check_choice, check_float, check_int, fail
 from textclf.devices import DEVICE, DEVICES, PRECISIONS, autocast, choose_precision, grad_scaler, pick_device
-from textclf.inference import evaluate, pad_index_of
-from textclf.models.base import ClassifierNet
+from textclf.inference import Evaluation
+from textclf.loop import Callbacks, History, LoopState, dropout_seed, snapshot, train_loop
+from textclf.models.base import ClassifierNet, Losses
+from textclf.models.losses import Criterion, cross_entropy
 
 
 class TrainingDiverged(RuntimeError):
@@ -106,8 +106,9 @@ class Hooks:
 
     # which texts form each step's batch: an iterable of index lists with set_epoch(e) and len()
     batches: Callable[[EncodedDataset, TrainConfig], BucketBatchSampler] = bucket_batches
-    # the module the training steps call (DDP, torch.compile); weights are read and saved from the unwrapped one
-    wrap: Callable[[nn.Module], nn.Module] = lambda model: model
+    # the module the training steps call (DDP, torch.compile): a ``TrainingLoss``; weights are read and saved
+    # from the unwrapped model
+    wrap: Callable[[nn.Module], nn.Module] = lambda module: module
     # entered around each step's forward pass and loss (e.g. torch.autocast for mixed precision)
     step_context: Callable[[], AbstractContextManager] = nullcontext
     # whether this process writes checkpoints (rank 0 only); the others wait at ``barrier``
@@ -117,17 +118,47 @@ class Hooks:
     sum_across: Callable[[torch.Tensor], torch.Tensor] = lambda tensor: tensor
     # this process's rank: its dropout masks are its own, seeded by (seed, epoch, rank)
     rank: int = 0
+    # a batch's share of the global batch, its mean loss's weight (DDP: ``distributed.Slice.weight``)
+    weight: Callable[[list[int]], float] = lambda indices: 1.0
+    # the texts of a batch that count in the reported loss (a DDP stand-in text counts 0)
+    counted: Callable[[list[int]], int] = len
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The model inside DDP/DataParallel (``.module``) and torch.compile (``._orig_mod``) wrappers: its state-dict
-    keys carry no ``module.`` or ``_orig_mod.`` prefix."""
+    """The model inside DDP/DataParallel (``.module``), torch.compile (``._orig_mod``) and ``TrainingLoss``
+    wrappers: its state-dict keys carry no ``module.`` or ``_orig_mod.`` prefix."""
     while True:
-        inner = getattr(model, "_orig_mod", None) or (model.module if isinstance(
-            model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else None)
-        if inner is None:
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel, TrainingLoss)):
+            model = model.module
+        elif isinstance(model, torch._dynamo.eval_frame.OptimizedModule):
+            model = model._orig_mod
+        else:
             return model
-        model = inner
+
+
+class TrainingLoss(nn.Module):
+    """The model's training loss as one module call, ``forward(ids, mask, labels, teacher) -> Losses``: what a
+    wrapper (DistributedDataParallel, torch.compile) wraps, so it sees the whole training computation. The
+    model's own ``forward`` stays ``(ids, mask) -> logits``."""
+
+    def __init__(self, model: nn.Module, criterion: Criterion = cross_entropy):
+        super().__init__()
+        self.module, self.criterion = model, criterion
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
+                teacher: torch.Tensor | None = None) -> Losses:
+        if isinstance(self.module, ClassifierNet):
+            return self.module.loss(ids, mask, labels, self.criterion, teacher)
+        loss = self.criterion(self.module(ids, mask), labels, teacher)  # any (ids, mask) -> logits module
+        return Losses(loss, loss)
+
+
+def training_loss(step_module: nn.Module, batch: Batch) -> Losses:
+    """The losses of one batch through the (wrapped) ``TrainingLoss``; the teacher's logits only with a
+    distillation batch."""
+    if batch.teacher is not None:
+        return step_module(batch.ids, batch.mask, batch.labels, batch.teacher)
+    return step_module(batch.ids, batch.mask, batch.labels)
 
 
 # Steps between deliberate host synchronisations: the running loss is summed on the device, and its
@@ -135,11 +166,85 @@ def unwrap(model: nn.Module) -> nn.Module:
 SYNC_EVERY = 50
 
 
+class Product(Callbacks):
+    """What ``fit`` adds to ``train_loop``, each in one callback (the loop's lines are the idea alone)."""
+
+    def __init__(self, state: TrainState, config: TrainConfig, hooks: Hooks, step_module: nn.Module,
+                 device: torch.device, checkpoint: Path | None, log: Callable[[str], None], stop_after: int | None):
+        self.state, self.config, self.hooks, self.step_module, self.device = state, config, hooks, step_module, device
+        self.checkpoint, self.log, self.stop_after = checkpoint, log, stop_after
+        self.indices: list[int] = []
+        self.total, self.uncounted = torch.zeros(()), 0
+
+    def batches(self, train: EncodedDataset, config: TrainConfig):
+        return self.hooks.batches(train, config)
+
+    def epoch_start(self, state: LoopState, batches: Iterable) -> Iterable:
+        if self.stop_after is not None and state.epoch >= self.stop_after:
+            raise KeyboardInterrupt  # as if interrupted (tests and lessons)
+        if self.hooks.rank:  # every rank its own dropout masks (rank 0's are a single process's)
+            torch.manual_seed(dropout_seed(self.config.seed, state.epoch, self.hooks.rank))
+        self.uncounted = 0
+        bars = self.config.progress and sys.stderr.isatty()  # a log file gets one line per epoch, not \r updates
+        return self.remembered(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars))
+
+    def remembered(self, batches: Iterable) -> Iterable:
+        for indices in batches:  # the step needs the slice's DDP weight
+            self.indices = indices
+            yield indices
+
+    def step(self, model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer,
+             config: TrainConfig) -> torch.Tensor:
+        """``train_step`` with the model's own loss through the wrapper, autocast, the fp16 scaler, the DDP
+        weight and the schedule; returns the reported loss (the prediction's cross-entropy)."""
+        scaler = self.state.scaler
+        with self.hooks.step_context(), autocast(self.device, config.precision):  # fp32: nothing; else 16-bit
+            losses = training_loss(self.step_module, batch)
+        weight = self.hooks.weight(self.indices)
+        optimizer.zero_grad()
+        scaler.scale(losses.trained * weight if weight != 1.0 else losses.trained).backward()  # fp16: scaled up
+        if config.grad_clip:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        scaler.step(optimizer)  # fp16: skipped when a gradient overflowed (the scale is then lowered)
+        scaler.update()
+        if self.state.scheduler is not None:
+            self.state.scheduler.step()
+        counted = self.hooks.counted(self.indices)
+        reported = losses.reported.detach().float()
+        return reported if counted == len(batch) else reported * (counted / len(batch))  # a stand-in: 0
+
+    def after_step(self, step: int, indices: list[int], total: torch.Tensor) -> None:
+        self.total, self.uncounted = total, self.uncounted + len(indices) - self.hooks.counted(indices)
+        if (step + 1) % SYNC_EVERY == 0:
+            check_loss(total, self.state.loop, step, self.checkpoint, self.config)  # one sync in SYNC_EVERY steps
+
+    def mean_loss(self, total: torch.Tensor, count: int) -> float:
+        counts = torch.tensor(float(count - self.uncounted), device=total.device)
+        summed = self.hooks.sum_across(torch.stack([total, counts]))
+        return (summed[0] / summed[1].clamp(min=1)).item()  # over every process's texts
+
+    def validated(self, state: LoopState, scores: Evaluation) -> None:
+        check_loss(self.total, state, None, self.checkpoint, self.config)
+        if not (math.isfinite(scores.loss) and all_finite(self.state.model.state_dict())):
+            raise TrainingDiverged(f"epoch {state.epoch + 1} ended with non-finite weights or a validation loss of "
+                                   f"{scores.loss}; {kept(self.checkpoint, state)}. Try a lower learning rate "
+                                   f"(now {self.config.lr}).")
+
+    def epoch_end(self, state: LoopState) -> None:
+        if self.config.progress and not sys.stderr.isatty():  # no progress bars in a log file: one line instead
+            self.log(epoch_line(state.history.epochs[-1], self.config.epochs))
+        if self.checkpoint:
+            save_checkpoint(self.state, self.checkpoint, self.config, self.hooks)
+
+
 def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: TrainConfig | None = None, *,
         checkpoint: str | Path | None = None, resume: bool = False, log: Callable[[str], None] = print,
-        stop_after: int | None = None, param_groups: list[dict] | None = None,
-        identity: dict | None = None, hooks: Hooks | None = None, device: torch.device | None = None) -> History:
-    """Train ``model`` in place; on return it holds the weights of the best validation epoch.
+        stop_after: int | None = None, param_groups: list[dict] | None = None, identity: dict | None = None,
+        hooks: Hooks | None = None, device: torch.device | None = None,
+        criterion: Criterion = cross_entropy) -> History:
+    """Train ``model`` in place with ``textclf.loop.train_loop``; on return it holds the weights of the best
+    validation epoch.
 
     Only parameters with ``requires_grad`` are trained; ``param_groups`` (torch optimizer groups, e.g.
     ``textclf.finetune.parameter_groups``) give parts of the model their own learning rates.
@@ -149,6 +254,8 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     ``device``: where to train, decided by the caller (``textclf.devices.pick_device``); default: ``config.device``.
     ``config.precision``: fp32, or autocast to bf16/fp16 (fp16 with a loss scaler); ``auto`` is decided here for
     the device, logged, and the decision is what the checkpoint and ``History.precision`` record.
+    ``criterion``: the loss of logits and labels (``textclf.models.losses``: cross-entropy, or a
+    ``Distillation`` with batches carrying a teacher's logits); the model applies it (``ClassifierNet.loss``).
     """
     config, hooks = config or TrainConfig(), hooks or Hooks()
     model = unwrap(model)
@@ -158,37 +265,26 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         log(f"precision: {precision} ({why})")
         config = replace(config, precision=precision)
     model.to(device)
-    batches = hooks.batches(train, config)
     optimizer = make_optimizer(model, config, param_groups)
-    scheduler = make_scheduler(optimizer, config, config.epochs * len(batches))
+    scheduler = make_scheduler(optimizer, config, config.epochs * len(hooks.batches(train, config)))
     run = {"data": {"train": train.fingerprint(), "valid": valid.fingerprint()}, **(identity or {})}
-    state = TrainState(model, optimizer, History(precision=config.precision), snapshot(model), 0, 0, scheduler, run,
-                       grad_scaler(device, config.precision))
+    state = TrainState(model, optimizer, LoopState(snapshot(model), History(precision=config.precision)), scheduler,
+                       run, grad_scaler(device, config.precision))
     checkpoint = Path(checkpoint) if checkpoint else None
     if resume:
         if checkpoint is None or not checkpoint.exists():
             raise FileNotFoundError(f"{checkpoint}: no checkpoint to resume from")
         state.load(checkpoint, device, config, log)
-        log(f"resumed from {checkpoint} after epoch {state.epoch}")
+        log(f"resumed from {checkpoint} after epoch {state.loop.epoch}")
     elif checkpoint:
         save_checkpoint(state, checkpoint, config, hooks)
-    step_model = hooks.wrap(model)  # after loading: DDP broadcasts rank 0's weights when it wraps
-    collate = Collator(pad_index_of(model))
+    step_module = hooks.wrap(TrainingLoss(model, criterion))  # after loading: DDP broadcasts rank 0's weights
+    product = Product(state, config, hooks, step_module, device, checkpoint, log, stop_after)
     try:
-        while state.epoch < config.epochs and state.bad_epochs < config.patience:
-            if stop_after is not None and state.epoch >= stop_after:
-                raise KeyboardInterrupt
-            run_epoch(state, step_model, train, valid, batches, collate, config, device, checkpoint, hooks)
-            if config.progress and not sys.stderr.isatty():  # no progress bars in a log file: one line instead
-                log(epoch_line(state.history.epochs[-1], config.epochs))
-            if checkpoint:
-                save_checkpoint(state, checkpoint, config, hooks)
+        return train_loop(model, train, valid, config, optimizer, state.loop, product)
     except KeyboardInterrupt:
-        where = f"; resume with the checkpoint {checkpoint} (epoch {state.epoch})" if checkpoint else ""
-        raise TrainingInterrupted(f"training interrupted during epoch {state.epoch + 1}{where}") from None
-    state.history.stopped_early = state.bad_epochs >= config.patience
-    model.load_state_dict(state.best)
-    return state.history
+        where = f"; resume with the checkpoint {checkpoint} (epoch {state.loop.epoch})" if checkpoint else ""
+        raise TrainingInterrupted(f"training interrupted during epoch {state.loop.epoch + 1}{where}") from None
 
 
 def epoch_line(epoch: dict, epochs: int) -> str:
@@ -238,80 +334,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def training_loss(model: nn.Module, batch) -> torch.Tensor:
-    """The model's own loss (every ``ClassifierNet`` computes it in ``forward`` when given the labels, through
-    any wrapper; with a distillation set's batch, also given the teacher's logits), else cross-entropy of its
-    logits."""
-    if isinstance(unwrap(model), ClassifierNet):
-        if batch.teacher is not None:  # a distillation set's batch
-            return model(batch.ids, batch.mask, batch.labels, batch.teacher)
-        # Three arguments otherwise, so that a forward written (or wrapped) before distillation existed still trains.
-        return model(batch.ids, batch.mask, batch.labels)
-    return nn.functional.cross_entropy(model(batch.ids, batch.mask), batch.labels)
-
-
-def run_epoch(state: TrainState, step_model: nn.Module, train: EncodedDataset, valid: EncodedDataset, batches,
-              collate: Collator, config: TrainConfig, device: torch.device, checkpoint: Path | None,
-              hooks: Hooks) -> None:
-    """One epoch: the training steps, then the whole validation split; the best weights are copied aside."""
-    model, optimizer, scaler = state.model, state.optimizer, state.scaler
-    torch.manual_seed(dropout_seed(config.seed, state.epoch, hooks.rank))
-    batches.set_epoch(state.epoch)
-    model.train()
-    start, count = time.perf_counter(), 0
-    total = torch.zeros((), device=device)  # the summed loss stays on the device: no host sync per step
-    bars = config.progress and sys.stderr.isatty()  # a log file gets one line per epoch (fit), not \r updates
-    for step, indices in enumerate(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars)):
-        batch = collate([train[i] for i in indices]).to(device)
-        with hooks.step_context(), autocast(device, config.precision):  # fp32: nothing; else 16-bit matmuls
-            loss = training_loss(step_model, batch)
-        weight = getattr(indices, "weight", 1.0)  # a DDP rank's share of the global batch (distributed.Slice)
-        optimizer.zero_grad()
-        scaler.scale(loss * weight if weight != 1.0 else loss).backward()  # fp16: scaled up; else as it is
-        if config.grad_clip:
-            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        scaler.step(optimizer)  # fp16: skipped when a gradient overflowed (the scale is then lowered)
-        scaler.update()
-        if state.scheduler is not None:
-            state.scheduler.step()
-        counted = getattr(indices, "counted", len(batch))  # a DDP stand-in text counts 0
-        shown = getattr(model, "prediction_loss", None)  # the prediction's cross-entropy, where it differs
-        total += (loss if shown is None else shown).detach().float() * counted
-        count += counted
-        if (step + 1) % SYNC_EVERY == 0:
-            check_loss(total, state, step, checkpoint, config)  # the one deliberate sync in SYNC_EVERY steps
-    check_loss(total, state, None, checkpoint, config)
-    total_count = hooks.sum_across(torch.stack([total, torch.tensor(float(count), device=device)]))
-    train_loss = (total_count[0] / total_count[1].clamp(min=1)).item()  # over every process's texts
-    scores = evaluate(model, valid, precision=config.precision)
-    if not (math.isfinite(scores.loss) and all_finite(model.state_dict())):
-        raise TrainingDiverged(f"epoch {state.epoch + 1} ended with non-finite weights or a validation loss of "
-                               f"{scores.loss}; {kept(checkpoint, state)}. Try a lower learning rate "
-                               f"(now {config.lr}).")
-    state.epoch += 1
-    metric = getattr(scores, config.monitor)
-    state.history.epochs.append({"epoch": state.epoch, "train_loss": train_loss, "valid_loss": scores.loss,
-                                 "valid_accuracy": scores.accuracy, "valid_f1": scores.f1,
-                                 "seconds": time.perf_counter() - start})
-    if metric > state.history.best_metric:
-        state.history.best_metric, state.history.best_epoch = metric, state.epoch
-        state.best, state.bad_epochs = snapshot(model), 0
-    else:
-        state.bad_epochs += 1
-
-
-def dropout_seed(seed: int, epoch: int, rank: int = 0) -> int:
-    """The seed of an epoch's dropout masks: by ``(seed, epoch)``, and per rank under DDP (rank 0's are a single
-    process's)."""
-    return seed * 100_003 + epoch + rank * 1_000_000_007
-
-
-def kept(checkpoint: Path | None, state: TrainState) -> str:
+def kept(checkpoint: Path | None, state: LoopState) -> str:
     return f"the checkpoint {checkpoint} of epoch {state.epoch} is kept" if checkpoint else "no checkpoint"
 
 
-def check_loss(total: torch.Tensor, state: TrainState, step: int | None, checkpoint: Path | None,
+def check_loss(total: torch.Tensor, state: LoopState, step: int | None, checkpoint: Path | None,
                config: TrainConfig) -> None:
     """Stop if the summed training loss is NaN/inf (one host sync)."""
     if not torch.isfinite(total):

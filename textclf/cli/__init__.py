@@ -37,7 +37,7 @@ from textclf.cli.tools import add_check, add_data, add_tokenize
 from textclf.cli.train import add_train, job_from_args
 from textclf.data import DataError
 from textclf.devices import DEVICES, PRECISIONS
-from textclf.text.printable import printable
+from textclf.printable import printable
 
 __all__ = ["build_parser", "job_from_args", "main"]
 

@@ -9,7 +9,7 @@ from textclf.cli.inputs import add_dataset_options, load_from_args, whole_number
 from textclf.cli.train import add_job_options, job_from_args, write_bundle
 from textclf.models import MODELS
 from textclf.pipeline import DEFAULT_MODEL
-from textclf.text.printable import printable
+from textclf.printable import printable
 
 
 def add_distill(commands) -> None:

@@ -20,7 +20,7 @@ from textclf.cli.inputs import (
 from textclf.data import DataError
 from textclf.explain.integrated_gradients import MAX_STEPS, OUTPUTS, RULES
 from textclf.explain.methods import BASELINES, ENGINES, MAX_SAMPLES, METHODS, MODES, OPTIONS
-from textclf.text.printable import json_safe, printable
+from textclf.printable import json_safe, printable
 
 
 def add_evaluate(commands) -> None:

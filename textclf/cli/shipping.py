@@ -61,7 +61,7 @@ def add_export(commands) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from textclf.export import check_tolerance, export_bundle, export_path
+    from textclf.graphs.write import check_tolerance, export_bundle, export_path
 
     bundle = open_bundle(args)
     fmt = args.export_format

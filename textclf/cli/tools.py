@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from textclf.cli.inputs import add_dataset_options, load_from_args, texts_from, whole_number
-from textclf.text.printable import json_safe
+from textclf.printable import json_safe
 
 
 def add_tokenize(commands) -> None:

@@ -10,7 +10,7 @@ from textclf.cli.inputs import add_dataset_options, load_from_args
 from textclf.finetune import MODES
 from textclf.models import MODELS
 from textclf.pipeline import DEFAULT_MODEL
-from textclf.text.printable import printable
+from textclf.printable import printable
 
 # textclf train's options that override the model's recipe (None: not given), and the model's own options
 TRAIN_OPTIONS = [
@@ -98,7 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def train(args: argparse.Namespace, cluster=None) -> int:
     from textclf.devices import pick_device
     from textclf.distributed import ddp_hooks, restart_count
-    from textclf.pipeline import train_job
+    from textclf.pipeline import Runtime, train_job
+    from textclf.training import Hooks
 
     main = cluster is None or cluster.is_main
     say = print if main else (lambda *a, **k: None)  # only rank 0 talks
@@ -113,9 +114,9 @@ def train(args: argparse.Namespace, cluster=None) -> int:
     if cluster is not None:
         say(f"distributed: {cluster.describe()}; batch size {job.train.batch_size} per process, "
             f"{job.train.batch_size * cluster.world_size} per step")
-    hooks = ddp_hooks(cluster) if cluster is not None else None
-    return write_bundle(args, lambda: train_job(ds, job, args.out, resume=resume, log=say, hooks=hooks, device=device),
-                        say, main, hooks)
+    hooks = ddp_hooks(cluster) if cluster is not None else Hooks()
+    run = Runtime(resume=resume, hooks=hooks, device=device)
+    return write_bundle(args, lambda: train_job(ds, job, args.out, run=run, log=say), say, main, hooks)
 
 
 def write_bundle(args: argparse.Namespace, make, say=print, main: bool = True, hooks=None) -> int:

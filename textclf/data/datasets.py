@@ -25,7 +25,7 @@ from textclf.data.readers import Column, Example, Record
 from textclf.data.splits import SPLITS, stratified_split
 from textclf.errors import DataError, ErrorPolicy, Problem
 from textclf.files import require_exists
-from textclf.text.printable import printable
+from textclf.printable import printable
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 BUNDLED = {"rotten_tomatoes": "rotten_tomatoes.jsonl.gz", "bbc_news": "bbc_news.jsonl.gz"}

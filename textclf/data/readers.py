@@ -25,7 +25,7 @@ from pathlib import Path
 from textclf import files
 from textclf.errors import DataError, ErrorPolicy
 from textclf.files import decode_utf8, parse_json, read_capped, read_text, require_exists
-from textclf.text.checks import text_problem
+from textclf.text_checks import text_problem
 
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
 IMDB_LABELS = {"neg": "negative", "pos": "positive"}

@@ -10,7 +10,7 @@ into simple neural networks") make new texts from each training text:
 
 (Their third, masking a word with [MASK], needs a mask both tokenizers keep; ours split "[MASK]" into
 pieces, so dropping the word stands in for masking it.) A new text equal to a training text or to an earlier
-new one is drawn again (a few tries), so the transfer set holds no duplicates.
+new one is drawn again (a few tries), so the distillation set holds no duplicates.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""``distill_job``: a student trained on the gold labels and a teacher's soft labels — the ordinary training
-job (``textclf.pipeline.train_job``) with a transfer set in place of the training split.
+"""``distill_job``: a student trained on the gold labels and a teacher's soft labels — the steps of the
+ordinary training job (``textclf.pipeline``: ``prepare``, then ``finish``) with a distillation set in place of
+the training split and the distillation loss as the criterion.
 
     teacher bundle ──logits (cached)──┐
-    training texts (+ augmented) ─────┴─> TransferSet ─> train_job(..., transfer_set=...) ─> an ordinary Bundle
+    training texts (+ augmented) ─────┴─> DistillationSet ─> prepare, train = the set, criterion = its loss,
+                                                         finish ─> an ordinary Bundle
 
 The student is built, trained (same loop, same early stopping on the validation split's gold labels),
 tested and bundled exactly as ``textclf train`` does; only its loss differs (``textclf.models.losses``). What it
-learnt from — the teacher, alpha, T, the transfer set's size and source — is in ``metrics.json`` under
+learnt from — the teacher, alpha, T, the distillation set's size and source — is in ``metrics.json`` under
 ``distillation`` and in the model card; predict, serve, export and explain treat it like any bundle.
 """
 
@@ -22,17 +24,17 @@ from textclf.bundle import Bundle
 from textclf.config import check_float, check_int
 from textclf.data import TextDataset
 from textclf.distill.augment import augment_texts
+from textclf.distill.distillation_set import DistillationSet
 from textclf.distill.teacher import CACHE_NAME, teacher_logits
-from textclf.distill.transfer import TransferSet
 from textclf.models.losses import Distillation
-from textclf.pipeline import JobConfig, train_job
-from textclf.text.printable import printable
+from textclf.pipeline import JobConfig, Runtime, finish, prepare
+from textclf.printable import printable
 from textclf.training import Hooks
 
 
 @dataclass
 class DistillConfig:
-    """What a student learns from: the loss (``alpha``, ``temperature``) and the transfer set (the training
+    """What a student learns from: the loss (``alpha``, ``temperature``) and the distillation set (the training
     split, plus ``copies`` augmented texts per training text, Tang et al.'s n-gram sampling / word dropout)."""
 
     alpha: float = 0.5        # weight of the soft loss; 1 - alpha goes to the gold labels' cross-entropy
@@ -66,8 +68,8 @@ def check_teacher(teacher: Bundle, ds: TextDataset, log: Callable[[str], None]) 
             "split while training, the student's test score is not a fair one")
 
 
-def make_transfer_set(ds: TextDataset, teacher: Bundle, config: DistillConfig, cache: str | Path | None = None,
-                 log: Callable[[str], None] = print) -> TransferSet:
+def make_distillation_set(ds: TextDataset, teacher: Bundle, config: DistillConfig, cache: str | Path | None = None,
+                 log: Callable[[str], None] = print) -> DistillationSet:
     """The training split (gold labels) and its augmented texts (the teacher's argmax), with the teacher's logits."""
     check_teacher(teacher, ds, log)
     index = {y: i for i, y in enumerate(ds.labels)}
@@ -87,35 +89,43 @@ def make_transfer_set(ds: TextDataset, teacher: Bundle, config: DistillConfig, c
     record = {"teacher": str(teacher.path or "a bundle in memory"), "teacher_model": teacher.model_name,
               "teacher_test_accuracy": (teacher.metrics or {}).get("test_accuracy"),
               "alpha": config.alpha, "temperature": config.temperature,
-              "transfer_set": {"texts": len(texts) + len(extra), "gold": len(texts), "augmented": len(extra),
+              "distillation_set": {"texts": len(texts) + len(extra), "gold": len(texts), "augmented": len(extra),
                                "copies": config.copies, "source": source},
               "teacher_train_agreement": agreement, "teacher_fingerprint": facts["teacher_fingerprint"],
               "texts_fingerprint": facts["texts_fingerprint"]}
     labels = gold + logits[len(texts):].argmax(-1).tolist()
     origin = list(range(len(texts))) + [i for i, _ in made]
-    return TransferSet(texts + extra, labels, logits, len(texts), config.loss, record, origin)
+    return DistillationSet(texts + extra, labels, logits, len(texts), config.loss, record, origin)
 
 
 def distill_job(ds: TextDataset, teacher: Bundle | None, job: JobConfig, config: DistillConfig | None = None,
                 out: str | Path | None = None, *, resume: bool = False, log: Callable[[str], None] = print,
                 hooks: Hooks | None = None, device: torch.device | None = None,
-                transfer_set: TransferSet | None = None) -> Bundle:
+                distillation_set: DistillationSet | None = None) -> Bundle:
     """Train ``job``'s student on ``ds`` with ``teacher``'s soft labels; return the student's ``Bundle``.
 
     ``out``: the student's folder (the checkpoint, and the teacher's logits cached as ``teacher_logits
-    .safetensors``, kept there for the next run). ``transfer_set``: one made already (``make_transfer_set``;
+    .safetensors``, kept there for the next run). ``distillation_set``: one made already (``make_distillation_set``;
     the benchmark trains several students on one).
     """
     config = config or DistillConfig()
     out = Path(out) if out is not None else None
-    if transfer_set is None:
+    if distillation_set is None:
         if teacher is None:
-            raise ValueError("distill_job: expected a teacher bundle or a transfer set made with one")
-        transfer_set = make_transfer_set(ds, teacher, config, out / CACHE_NAME if out else None, log)
-    elif transfer_set.texts[:transfer_set.n_gold] != [ex.text for ex in ds.train]:
-        raise ValueError(f"the transfer set's {transfer_set.n_gold:,} gold texts are not {printable(ds.name)}'s "
+            raise ValueError("distill_job: expected a teacher bundle or a distillation set made with one")
+        distillation_set = make_distillation_set(ds, teacher, config, out / CACHE_NAME if out else None, log)
+    elif distillation_set.texts[:distillation_set.n_gold] != [ex.text for ex in ds.train]:
+        raise ValueError(f"the distillation set's {distillation_set.n_gold:,} gold texts are not "
+                         f"{printable(ds.name)}'s "
                          f"{len(ds.train):,} training texts: expected one made from this dataset's training split")
-    loss, name = transfer_set.loss, transfer_set.record.get("teacher_model", "the teacher")
+    loss, name = distillation_set.loss, distillation_set.record.get("teacher_model", "the teacher")
     log(f"distilling {name} into {job.model}: alpha {loss.alpha}, T {loss.temperature}, "
-        f"{len(transfer_set.texts):,} texts ({transfer_set.n_gold:,} with gold labels)")
-    return train_job(ds, job, out, resume=resume, log=log, hooks=hooks, device=device, transfer_set=transfer_set)
+        f"{len(distillation_set.texts):,} texts ({distillation_set.n_gold:,} with gold labels)")
+    work = prepare(ds, job, out, Runtime(resume=resume, hooks=hooks or Hooks(), device=device), log)
+    # the same loop: batches carry the teacher's logits, the criterion uses them
+    work.train = distillation_set.encoded(work.vocab, work.job.max_len, work.tokenizer)
+    work.criterion = loss
+    work.identity["distillation"] = distillation_set.identity()  # a checkpoint refuses another teacher or alpha/T
+    bundle = finish(work, log)
+    bundle.metrics["distillation"] = distillation_set.record
+    return bundle

@@ -1,4 +1,4 @@
-"""The teacher's logits on the transfer set, computed once and cached in a fingerprinted file.
+"""The teacher's logits on the distillation set, computed once and cached in a fingerprinted file.
 
 Labelling 40,000 texts with MiniLM takes minutes on a laptop CPU, and a student is trained many times (seeds,
 alpha, T, another student); the logits do not change unless the teacher or the texts do. So they are kept in
@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from textclf.bundle import Bundle
-from textclf.distill.transfer import texts_fingerprint
+from textclf.distill.distillation_set import texts_fingerprint
 from textclf.files import atomic_write
 
 CACHE_FORMAT = "textclf-teacher-logits"

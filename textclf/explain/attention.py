@@ -26,13 +26,14 @@ import torch
 from torch import nn
 
 from textclf.explain.integrated_gradients import Attributions, endpoints, token_attributions
+from textclf.models.base import ClassifierNet
 
 
 def attention_scores(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, *, targets: torch.Tensor | None = None,
                      baseline: str = "pad", unk_index: int | None = None, output: str = "probability",
                      rollout: bool = False) -> Attributions:
     """The attention each token of ``ids``/``mask`` ``[batch, seq_len]`` gets (last layer, or rolled out)."""
-    if not hasattr(model, "attention_maps"):
+    if not (isinstance(model, ClassifierNet) and model.has_attention):
         raise ValueError(f"{type(model).__name__} has no attention layers; attention and rollout need a "
                          f"transformer or minilm model")
     inputs, reference, targets = endpoints(model, ids, mask, targets, baseline, unk_index, output)

@@ -156,7 +156,7 @@ def sanity_cell(r: MethodScores) -> str:
 
 def usable_methods(bundle, methods: Sequence[str] | None) -> list[str]:
     """The methods to compare: those asked for (checked), or every default one the model can run."""
-    has_attention = hasattr(bundle.model, "attention_maps")
+    has_attention = bundle.model.has_attention
     if methods is None:
         return [m for m in DEFAULT_METHODS if has_attention or m not in ATTENTION_METHODS]
     for m in methods:

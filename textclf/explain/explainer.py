@@ -17,7 +17,7 @@ import torch
 from textclf.batching import Collator
 from textclf.explain.methods import METHODS, ExplainSettings, attribute
 from textclf.inference import logits
-from textclf.text.checks import check_texts
+from textclf.text_checks import check_texts
 
 
 @dataclass

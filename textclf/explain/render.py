@@ -15,7 +15,7 @@ from pathlib import Path
 
 from textclf.explain.explainer import Explanation
 from textclf.files import atomic_write_text
-from textclf.text.printable import printable
+from textclf.printable import printable
 
 FOR, AGAINST = (26, 150, 65), (215, 48, 39)  # green, red
 LARGE_DELTA = 0.01  # a completeness error above this is flagged

@@ -1,4 +1,4 @@
-"""Grading tests for lesson 9, checked against textclf.serving, textclf.export and textclf.model_card."""
+"""Grading tests for lesson 9, checked against textclf.serving, textclf.graphs.write and textclf.model_card."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textclf.export import max_logit_difference
+from textclf.graphs.write import max_logit_difference
 from textclf.model_card import metrics_table
 from textclf.models import build_model
 from textclf.serving import Limits, RequestError, parse_texts

@@ -12,13 +12,15 @@ embedding space for every model without special cases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from textclf.config import check_bool, check_float, check_int, fail
-from textclf.models.losses import Distillation, distillation_loss
+from textclf.models.losses import Criterion, cross_entropy
 
 MAX_VOCAB = 5_000_000              # rows of an embedding table
 MAX_WIDTH = 16_384                 # any one layer's width
@@ -74,18 +76,29 @@ class ClassifierConfig:
                  f"(the embedding would hold {self.vocab_size * self.embed_dim:,} numbers)")
 
 
+class Losses(NamedTuple):
+    """A batch's training loss and the loss the training loop reports for it (they differ for wide & deep)."""
+
+    trained: torch.Tensor   # what the optimizer minimises (a scalar)
+    reported: torch.Tensor  # the prediction's loss, comparable with a validation loss (a scalar)
+
+
 class ClassifierNet(nn.Module):
     """Base class of every network: ``forward(ids, mask)`` embeds, then calls the subclass's ``classify``.
 
-    The contract the rest of textclf relies on (integrated gradients, transfer, training, the bundle):
+    The contract the rest of textclf relies on, every member declared here with its default:
 
+    - ``forward(ids, mask)`` -> logits ``[batch, n_classes]``, and nothing else;
     - ``embedding``: ids ``[batch, seq_len]`` -> vectors ``[batch, seq_len, dim]``; attributions are computed
       on its output, and transfer grows its rows for new words;
     - ``classify(embedded, mask)`` -> logits ``[batch, n_classes]``;
     - ``out``: the head, an ``nn.Linear`` to ``n_classes`` outputs (transfer swaps it);
-    - ``stages()``: the parameters below the head, from input to output (freezing by depth);
-    - ``loss(ids, mask, labels)`` and ``param_groups(lr)``: what training uses (defaults below);
-    - ``config``: its ``ClassifierConfig`` (saved in the bundle).
+    - ``config``: its ``ClassifierConfig`` (saved in the bundle);
+    - ``loss(ids, mask, labels, criterion, teacher)`` -> ``Losses``: how a criterion trains it (training);
+    - ``param_groups(lr)``: its optimizer groups (training); ``stages()``: its parameters by depth (freezing);
+    - ``min_length``: the shortest input it takes unpadded (exports pad to it);
+    - ``unpack(unpacked_rnn)``: swap packed-sequence parts for graph-traceable ones (export);
+    - ``attention_maps(embedded, mask)``: its attention weights, or None without attention (explain).
     """
 
     embedding: nn.Module
@@ -98,23 +111,35 @@ class ClassifierNet(nn.Module):
                                         config.freeze_embeddings)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor | None = None,
-                teacher: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits ``[batch, n_classes]``; given ``labels`` (and a teacher's logits ``[batch, n_classes]`` when
-        distilling), the training loss instead, so that a wrapper (DistributedDataParallel, torch.compile) sees
-        the whole training computation in one call."""
-        if labels is not None:
-            return self.loss(ids, mask, labels, teacher)
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits ``[batch, n_classes]``."""
         return self.classify(self.embedding(ids), mask)  # [batch, n_classes]
 
     def classify(self, embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     @property
+    def pad_index(self) -> int:
+        """The id of the padding token (batches are padded with it)."""
+        return self.config.pad_index
+
+    @property
     def min_length(self) -> int:
         """The shortest input the network handles without padding it itself (a CNN pads texts shorter than its
         widest filter inside ``classify``; a traced/exported graph keeps no such branch, so callers pad)."""
         return 1
+
+    def unpack(self, unpacked_rnn: Callable[[nn.RNNBase], nn.Module]) -> None:
+        """Run without packed sequences from now on, in place: a graph exporter cannot follow one. A model with
+        an RNN swaps in ``unpacked_rnn(rnn)`` (``textclf.graphs.unpacked``); the default has nothing to swap."""
+
+    def attention_maps(self, embedded: torch.Tensor,
+                       mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor] | None:
+        """Per layer the attention weights ``[batch, heads, P, P]`` and how the pooled output reads the positions
+        ``[batch, P]`` (transformer, BERT); None for a model without attention layers."""
+        return None
+
+    has_attention: bool = False  # whether attention_maps gives maps (a model with attention layers sets both)
 
     def stages(self) -> list[list[nn.Parameter]]:
         """The parameters below the head, grouped from input to output: the embedding, then the rest (a model
@@ -128,19 +153,9 @@ class ClassifierNet(nn.Module):
         """Optimizer groups over the trainable parameters: one, at ``lr`` (a model may give a part its own)."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
 
-    # A model whose training loss is not the cross-entropy of its prediction (wide & deep: one loss per half)
-    # sets ``self.prediction_loss`` in ``loss``; the training loop reports that, comparable with validation.
-    prediction_loss: torch.Tensor | None = None
-    # Set while a student is distilled (``textclf.distill``): alpha and T of the loss against the teacher's
-    # logits; None trains on the gold labels alone. Not a weight, not in the config: how it was trained.
-    distillation: Distillation | None = None
-
-    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
-             teacher: torch.Tensor | None = None) -> torch.Tensor:
-        """The training loss of a batch: ``criterion`` of the logits (a model with parts may add one per part)."""
-        return self.criterion(self.classify(self.embedding(ids), mask), labels, teacher)
-
-    def criterion(self, logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None = None):
-        """Cross-entropy with the gold labels; with a teacher's logits and ``self.distillation`` set, the
-        distillation loss (``textclf.models.losses``). Override ``loss`` or this to train another way."""
-        return distillation_loss(logits, labels, teacher, self.distillation)
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, criterion: Criterion = cross_entropy,
+             teacher: torch.Tensor | None = None) -> Losses:
+        """The training loss of a batch: ``criterion`` of the logits (a teacher's logits ``[batch, n_classes]``
+        when distilling), reported as it is. A model with parts (wide & deep) gives each part the criterion."""
+        loss = criterion(self(ids, mask), labels, teacher)
+        return Losses(loss, loss)

@@ -128,6 +128,8 @@ class BertClassifier(ClassifierNet):
             x = layer(x, mask)
         return x
 
+    has_attention = True  # attention_maps gives maps (ClassifierNet's contract)
+
     @torch.no_grad()
     def attention_maps(self, embedded: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Each layer's attention weights ``[batch, heads, seq, seq]`` and how the mean pooling reads the

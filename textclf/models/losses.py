@@ -16,6 +16,7 @@ for an augmented text with no gold label, where ``textclf.distill`` uses the tea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -23,10 +24,20 @@ import torch.nn.functional as F
 
 from textclf.config import check_float
 
+# A criterion: ``(logits [batch, n_classes], labels [batch], teacher logits [batch, n_classes] or None) -> loss``.
+# The training loop is given one (default ``cross_entropy``); a model applies it to its logits (``ClassifierNet.loss``).
+Criterion = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
+    """The ordinary training loss: the gold labels' cross-entropy (a teacher's logits, if any, are not used)."""
+    return F.cross_entropy(logits, labels)
+
 
 @dataclass(frozen=True)
 class Distillation:
-    """How a student learns from a teacher's logits: the soft loss's weight ``alpha`` and the temperature."""
+    """How a student learns from a teacher's logits: the soft loss's weight ``alpha`` and the temperature.
+    Called as a criterion, it is ``distillation_loss`` with these settings."""
 
     alpha: float = 0.5
     temperature: float = 2.0
@@ -34,6 +45,9 @@ class Distillation:
     def __post_init__(self) -> None:
         check_float(self, "alpha", 0.0, 1.0)
         check_float(self, "temperature", 0.05, 100.0)
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None = None):
+        return distillation_loss(logits, labels, teacher, self)
 
 
 def soft_labels(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -120,6 +120,8 @@ class TransformerClassifier(ClassifierNet):
             pooled = mean_pool(x, mask)  # [batch, model_dim]
         return self.out(self.dropout(pooled))  # [batch, n_classes]
 
+    has_attention = True  # attention_maps gives maps (ClassifierNet's contract)
+
     @torch.no_grad()
     def attention_maps(self, embedded: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Each block's attention weights ``[batch, heads, P, P]`` and how the pooling reads the ``P`` positions

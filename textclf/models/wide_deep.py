@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from textclf.config import check_float, check_int
+from textclf.models.base import Losses
+from textclf.models.losses import Criterion, cross_entropy
 from textclf.models.rnn import RNNClassifier, RNNConfig
 
 HASH_MULTIPLIER = 1_000_003  # bigram (a, b) -> (a * HASH_MULTIPLIER + b) % ngram_buckets
@@ -94,13 +96,12 @@ class WideDeepClassifier(RNNClassifier):
                   {"params": [w for w in wide if w.requires_grad], "lr": lr * self.config.wide_lr_factor}]
         return [g for g in groups if g["params"]]
 
-    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
-             teacher: torch.Tensor | None = None) -> torch.Tensor:
-        """Each half learns on its own cross-entropy (the sum of the two is what is minimised). That sum is not
-        comparable with a validation loss, so the cross-entropy of the combined prediction (``classify``) is
-        kept aside as ``prediction_loss``: the training loop reports that one. Distilled, each half learns from
-        the teacher's logits (``criterion``)."""
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, criterion: Criterion = cross_entropy,
+             teacher: torch.Tensor | None = None) -> Losses:
+        """Each half learns on its own loss (the sum of the two is what is minimised). That sum is not comparable
+        with a validation loss, so the reported loss is the cross-entropy of the combined prediction (``classify``).
+        Distilled, each half learns from the teacher's logits (the criterion gets them)."""
         deep, wide = self.halves(self.embedding(ids), mask)
         combined = F.log_softmax(deep, dim=-1) + F.log_softmax(wide, dim=-1)  # [batch, n_classes], as classify
-        self.prediction_loss = F.cross_entropy(combined.detach(), labels)
-        return self.criterion(deep, labels, teacher) + self.criterion(wide, labels, teacher)
+        trained = criterion(deep, labels, teacher) + criterion(wide, labels, teacher)
+        return Losses(trained, F.cross_entropy(combined.detach(), labels))

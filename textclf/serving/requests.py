@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 
 from textclf.config import check_int
-from textclf.text.checks import text_problem
+from textclf.text_checks import text_problem
 
 
 class RequestError(Exception):

@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 from textclf.bundle import Bundle
-from textclf.export import export_onnx
+from textclf.graphs.run import OnnxForward, quantize_onnx, require_onnxruntime
+from textclf.graphs.write import export_onnx
 from textclf.inference import Forward
-from textclf.speed.exported import OnnxForward, quantize_onnx, require_onnxruntime
 from textclf.speed.quantize import int8_dynamic
 
 BACKENDS = ("torch", "onnxruntime")

@@ -1,7 +1,7 @@
 """Running exported graphs: ``.pt2`` programs (``program_forward``) and ONNX graphs in ONNX Runtime
-(``OnnxForward``; optional extra: ``pip install 'textclf[onnx]'``). Writing them is ``textclf.export``.
+(``OnnxForward``; optional extra: ``pip install 'textclf[onnx]'``). Writing them is ``textclf.graphs.write``.
 
-``textclf.export.export_onnx`` writes the model as an ONNX graph with a dynamic batch size and sequence length
+``textclf.graphs.write.export_onnx`` writes the model as an ONNX graph with a dynamic batch size and sequence length
 (inputs ``ids [batch, seq_len]`` int64, ``mask [batch, seq_len]`` bool; output ``logits``).
 ``OnnxForward`` runs it in an ``onnxruntime.InferenceSession`` and has the ``(ids, mask) ->
 logits`` contract of every forward, so it plugs into ``Bundle.forward``.
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textclf.inference import Forward, pad_index_of
+from textclf.inference import Forward
 
 INSTALL = "pip install 'textclf[onnx]'  (onnxruntime and onnx)"
 
@@ -94,7 +94,7 @@ class OnnxForward(PaddedForward):
     @classmethod
     def of(cls, path: str | Path, model) -> OnnxForward:
         """A session on ``path``, the export of ``model``: padded to its shortest input with its padding id."""
-        return cls(path, min_length=getattr(model, "min_length", 1), pad_index=pad_index_of(model))
+        return cls(path, min_length=model.min_length, pad_index=model.pad_index)
 
     def run_session(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         feeds = {"ids": ids.numpy(), "mask": mask.numpy()}

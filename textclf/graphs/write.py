@@ -10,8 +10,8 @@ stays with the bundle (``vocab.json`` and the tokenizer named in ``config.json``
 
 Every export is checked before it is kept: the exported graph and the bundle's PyTorch model score the
 same texts (the test split by default) and the largest logit difference must be at most ``tolerance``
-(1e-4); otherwise the file is not written. The RNN models run unpacked for export
-(``RNNClassifier.unpack``): a packed sequence's shape depends on the lengths, which no graph can hold.
+(1e-4); otherwise the file is not written. The RNN models run unpacked for export (``ClassifierNet.unpack``
+with ``textclf.graphs.unpacked``): a packed sequence's shape depends on the lengths, which no graph can hold.
 
 TorchScript (``torch.jit.trace``/``script``) is deprecated in PyTorch 2.x in favour of ``torch.export``;
 textclf does not offer it.
@@ -30,27 +30,27 @@ from torch import nn
 
 from textclf.errors import DataError
 from textclf.files import atomic_write
-from textclf.inference import pad_index_of
-from textclf.speed.exported import OnnxForward, program_forward
+from textclf.graphs.run import OnnxForward, program_forward
+from textclf.graphs.unpacked import unpacked
+from textclf.models.base import ClassifierNet
 
 FORMATS = {"onnx": "model.onnx", "torch-export": "model.pt2"}
 TOLERANCE = 1e-4
 
 
-def exportable(model: nn.Module, scan: bool = False) -> nn.Module:
+def exportable(model: ClassifierNet, scan: bool = False) -> ClassifierNet:
     """A CPU copy of ``model`` in eval mode whose ``forward(ids, mask) -> logits`` a graph exporter can trace.
     ``scan``: RNN time steps as a ``scan`` loop (``torch.export``; ONNX has RNN operators of its own)."""
     copied = copy.deepcopy(model).cpu().eval()
-    if hasattr(copied, "unpack"):  # the RNN models: no packed sequences in a graph
-        copied.unpack(scan=scan)
+    copied.unpack(unpacked(scan))  # the RNN models: no packed sequences in a graph (the others: nothing to do)
     return copied
 
 
-def example_inputs(model: nn.Module, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def example_inputs(model: ClassifierNet, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """ids and mask to trace with: longer than the model's shortest input, and not 0 or 1 (which exporters
     would take for constant sizes)."""
-    length = max(8, getattr(model, "min_length", 1) + 2)
-    ids = torch.full((batch, length), pad_index_of(model) + 1, dtype=torch.long)
+    length = max(8, model.min_length + 2)
+    ids = torch.full((batch, length), model.pad_index + 1, dtype=torch.long)
     return ids, torch.ones(batch, length, dtype=torch.bool)
 
 
@@ -153,7 +153,7 @@ def export_bundle(bundle, fmt: str, texts: list[str], out: str | Path | None = N
             forward = OnnxForward.of(tmp, model)
         else:
             export_program(model, tmp)
-            forward = program_forward(tmp, pad_index_of(model))
+            forward = program_forward(tmp, model.pad_index)
         fp32 = copy.copy(bundle)
         fp32.precision = "fp32"  # the graph is fp32: compare with the fp32 model, whatever the bundle predicts in
         if bundle.device.type != "cpu":  # the graph is traced on the CPU: compare on the CPU (a GPU's TF32 convolutions

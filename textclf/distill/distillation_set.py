@@ -1,4 +1,4 @@
-"""The transfer set: the texts a student learns from, each with the teacher's logits.
+"""The distillation set: the texts a student learns from, each with the teacher's logits.
 
 The training split's texts keep their gold labels; an augmented text has none, so its "gold" label is the
 teacher's argmax (the hard part of the loss then agrees with the soft part). ``encoded`` turns it into the
@@ -20,7 +20,7 @@ from textclf.text import Vocab
 
 
 @dataclass
-class TransferSet:
+class DistillationSet:
     texts: list[str]
     labels: list[int]             # gold class ids for the first ``n_gold`` texts, the teacher's argmax after
     logits: torch.Tensor          # [len(texts), n_classes] the teacher's logits
@@ -40,8 +40,8 @@ class TransferSet:
         if len(self.origin) != len(self.texts) or any(not 0 <= i < max(self.n_gold, 1) for i in self.origin):
             raise ValueError("origin: expected, per text, the index of the training text it was made from")
 
-    def subset(self, gold: list[int], *, augmented: bool = True, loss: Distillation | None = None) -> TransferSet:
-        """The transfer set of some training texts (indices into the first ``n_gold``): those texts, then — with
+    def subset(self, gold: list[int], *, augmented: bool = True, loss: Distillation | None = None) -> DistillationSet:
+        """The distillation set of some training texts (indices into the first ``n_gold``): those texts, then — with
         ``augmented`` — the augmented texts made from them (a learning curve's smaller training split);
         ``loss``: another alpha and T for the same texts and logits."""
         chosen = set(gold)
@@ -50,12 +50,12 @@ class TransferSet:
         renumber = {old: new for new, old in enumerate(gold)}
         extra = len(rows) - len(gold)
         record = {**self.record, "alpha": (loss or self.loss).alpha, "temperature": (loss or self.loss).temperature,
-                  "transfer_set": {**self.record.get("transfer_set", {}), "texts": len(rows), "gold": len(gold),
+                  "distillation_set": {**self.record.get("distillation_set", {}), "texts": len(rows), "gold": len(gold),
                                    "augmented": extra}}
         if not augmented or len(gold) < self.n_gold:
-            record["transfer_set"]["source"] = (f"{len(gold):,} of the training split's {self.n_gold:,} texts"
+            record["distillation_set"]["source"] = (f"{len(gold):,} of the training split's {self.n_gold:,} texts"
                                                 + (f" + {extra:,} augmented texts made from them" if extra else ""))
-        return TransferSet([self.texts[i] for i in rows], [self.labels[i] for i in rows], self.logits[rows],
+        return DistillationSet([self.texts[i] for i in rows], [self.labels[i] for i in rows], self.logits[rows],
                            len(gold), loss or self.loss, record, [renumber[self.origin[i]] for i in rows])
 
     def identity(self) -> dict:
