@@ -36,10 +36,11 @@ from textclf.data import load_dataset
 from textclf.figures import show, training_curves
 from textclf.inference import evaluate
 from textclf.lesson_utils import smoke_mode, versions
+from textclf.loop import train_loop, train_step
 from textclf.metrics import format_confusion
 from textclf.models import RNNClassifier, RNNConfig, WideDeepClassifier, WideDeepConfig
 from textclf.text import Vocab, tokenize
-from textclf.training import TrainConfig, fit, run_epoch
+from textclf.training import TrainConfig, fit
 
 print(versions())
 SMOKE = smoke_mode()
@@ -98,15 +99,38 @@ print("ids", tuple(batch.ids.shape), "-> logits", tuple(model(batch.ids, batch.m
 # %% [markdown]
 # ## 3. The training loop, with patience
 #
-# Every epoch trains on shuffled, length-bucketed batches, then scores the
-# **whole** validation split. The best epoch's weights are kept as a *copy*
-# (`clone()`: `state_dict()` alone would keep changing with the model). When
-# `patience` epochs pass without a better validation score, training stops and
-# the best copy is loaded back. The heart of one epoch:
+# One step of gradient descent on one batch: the logits, the loss, the
+# gradients, a clip against the rare huge gradient, the update.
 
 # %%
-print(inspect.getsource(run_epoch))
+print(inspect.getsource(train_step))
 
+# %% [markdown]
+# Every epoch trains on shuffled, length-bucketed batches, then scores the
+# **whole** validation split. The best epoch's weights are kept as a *copy*
+# (`snapshot`: `state_dict()` alone would keep changing with the model). The
+# `while` line is the patience rule: when `patience` epochs pass without a
+# better validation score, training stops and the best copy is loaded back.
+# `on` is where the product plugs in (below); on its own it does nothing.
+
+# %%
+print(inspect.getsource(train_loop))
+
+# %% [markdown]
+# That is the whole idea, and it trains: `train_loop(model, data["train"],
+# data["valid"], config, torch.optim.Adam(model.parameters()))` works as it
+# is. What you call below, `textclf.training.fit`, runs this very loop (a test
+# checks they end with bit-for-bit the same weights) and adds, through the
+# callbacks in `textclf.training.Product`:
+#
+# - **the model's own loss** (`ClassifierNet.loss`): wide & deep trains each
+#   half on its own loss (section 6), distillation uses a teacher (lesson 13);
+# - **crash safety**: a checkpoint after every epoch, resume, a stop on NaN/inf
+#   (`textclf.checkpoint`);
+# - **mixed precision** with fp16's loss scaler, a learning-rate schedule,
+#   **DistributedDataParallel** (`Hooks`, lesson 10) and progress bars.
+
+# %%
 # %%
 train_config = TrainConfig(epochs=2 if SMOKE else 10, patience=3, lr=1e-3, progress=False)
 history = fit(model, data["train"], data["valid"], train_config)

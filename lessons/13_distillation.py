@@ -46,8 +46,7 @@ from textclf.distill.job import DistillConfig, distill_job, make_distillation_se
 from textclf.distill.teacher import teacher_logits
 from textclf.figures import GREY, new_figure, show
 from textclf.lesson_utils import smoke_mode, versions
-from textclf.models.base import ClassifierNet
-from textclf.models.losses import Distillation, distillation_loss, soft_labels
+from textclf.models.losses import Distillation, distillation_loss, soft_labels, soft_loss
 from textclf.pipeline import job_for, train_job
 from textclf.speed.timing import compare
 
@@ -156,11 +155,14 @@ print("autograd == T (p_s - p_t) / batch:", torch.allclose(gradient, T * (p_s - 
 #
 # Nothing about the loop changes. The student's training set carries the
 # teacher's logits beside each text; the loop's batches carry them along
-# (`batch.teacher`); and the model's own loss, `ClassifierNet.criterion`, uses
-# them when the model is being distilled. Here is all of it:
+# (`batch.teacher`); and the loss is a *criterion* the loop is given:
+# `fit(..., criterion=Distillation(alpha, T))` instead of the default
+# cross-entropy. The model applies it to its logits (`ClassifierNet.loss`;
+# wide & deep: to each half). Here is all of it, the loss the student learns:
 
 # %%
-print(inspect.getsource(ClassifierNet.criterion))
+print(inspect.getsource(soft_loss))
+print(inspect.getsource(distillation_loss))
 
 # %% [markdown]
 # `make_distillation_set` labels the training texts with the teacher (through its

@@ -152,3 +152,34 @@ def test_device_selection_without_code_changes():
     assert pick_device("cpu").type == "cpu"
     expected = "cuda" if torch.cuda.is_available() else None
     assert pick_device("auto").type in {expected, "mps", "cpu"}
+
+
+@pytest.mark.parametrize("name", ["gru", "cnn", "transformer"])
+def test_the_core_loop_alone_ends_with_exactly_fits_weights(name):
+    """``textclf.loop.train_loop`` with its plain ``train_step`` (what lesson 2 prints) and the full ``fit``
+    (checkpointing, the divergence guard, the scaler, the model's own loss through ``TrainingLoss``) compute the
+    same thing on one process in fp32: bit-for-bit the same weights and the same history."""
+    from textclf.loop import train_loop
+
+    product = new_model(name)
+    history = fit(product, TRAIN, VALID, CONFIG, checkpoint=None, log=lambda s: None)
+    core = new_model(name)
+    optimizer = torch.optim.Adam(core.parameters(), lr=CONFIG.lr)
+    core_history = train_loop(core, TRAIN, VALID, CONFIG, optimizer)
+    assert same(weights(core), weights(product))
+    drop_time = lambda epochs: [{k: v for k, v in e.items() if k != "seconds"} for e in epochs]  # noqa: E731
+    assert drop_time(core_history.epochs) == drop_time(history.epochs)
+    assert (core_history.best_epoch, core_history.stopped_early) == (history.best_epoch, history.stopped_early)
+
+
+def test_the_core_loop_stops_after_patience_epochs_without_improvement():
+    """The patience rule: with nothing to learn (lr 0) epoch 1 is the best, and training stops ``patience``
+    epochs later with the weights of epoch 1."""
+    from textclf.loop import train_loop
+
+    model = new_model("cnn")
+    before = weights(model)
+    config = TrainConfig(epochs=10, batch_size=16, lr=1e-9, patience=3, progress=False, device="cpu")
+    history = train_loop(model, TRAIN, VALID, config, torch.optim.SGD(model.parameters(), lr=0.0))
+    assert len(history.epochs) == 1 + config.patience and history.best_epoch == 1 and history.stopped_early
+    assert same(weights(model), before)
