@@ -114,7 +114,7 @@ def test_minilm_recipe_carries_its_layer_decay_and_the_flag_overrides_it():
 
     minilm = job_from_args(build_parser().parse_args(["train", "--model", "minilm"]))
     assert (minilm.layer_lr_decay, minilm.train.lr, minilm.train.epochs) == (0.9, 3e-5, 4) == \
-        (MINILM.layer_lr_decay, MINILM.lr, MINILM.epochs)
+        (MINILM.layer_lr_decay, MINILM.train.lr, MINILM.train.epochs)
     off = job_from_args(build_parser().parse_args(["train", "--model", "minilm", "--layer-lr-decay", "1"]))
     assert off.layer_lr_decay == 1.0
     assert job_from_args(build_parser().parse_args(["train", "--model", "cnn"])).layer_lr_decay is None
@@ -132,3 +132,21 @@ def test_predict_from_stdin_refuses_invalid_utf8_naming_the_line(tiny_bundles):
     good = subprocess.run([sys.executable, "-m", "textclf", "predict", str(out), "-"],
                           input="a wonderful film\n\nhated it, dull ✓\n".encode(), capture_output=True, timeout=600)
     assert good.returncode == 0 and good.stdout.decode().count('"probabilities"') == 2
+
+
+@pytest.mark.parametrize("command", ["train", "distill"])
+def test_help_texts_quote_the_recipes_and_the_choices_are_the_configs(command, capsys):
+    """Each option has one default and one list of choices: the help reads them from the recipes and configs."""
+    import re
+
+    from textclf.cli import build_parser
+    from textclf.models.registry import FROM_SCRATCH, MINILM
+    from textclf.train_config import OPTIMIZERS, SCHEDULES
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert re.search(rf"--epochs EPOCHS default {FROM_SCRATCH.train.epochs} \(minilm: {MINILM.train.epochs}\)", text)
+    assert f"default {FROM_SCRATCH.max_len} (minilm: {MINILM.max_len})" in text
+    assert f"(minilm: {MINILM.train.lr:g})" in text and f"{{{','.join(OPTIMIZERS)}}}" in text
+    assert f"{{{','.join(SCHEDULES)}}}" in text

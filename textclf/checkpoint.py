@@ -64,7 +64,7 @@ class TrainState:
                              "(train again without --resume)")
         saved = payload["history"]
         history = History(saved["epochs"], saved["best_epoch"], saved["best_metric"],
-                          precision=self.loop.history.precision)
+                          precision=self.loop.history.precision, device=self.loop.history.device)
         best = {k: v.to(device) for k, v in payload["best"].items()}
         self.loop = LoopState(best, history, payload["epoch"], payload["bad_epochs"])
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import MethodType
 
 import numpy as np
 import torch
@@ -70,7 +71,8 @@ def run_batched(forward: Forward, sequences: Sequence[torch.Tensor], pad_index: 
         raise ValueError("no texts to run the model on; expected at least one")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    device = torch.device(device) if device is not None else model_device(getattr(forward, "__self__", forward))
+    owner = forward.__self__ if isinstance(forward, MethodType) else forward  # a bound method: its module
+    device = torch.device(device) if device is not None else model_device(owner)
     collate, order, results = Collator(pad_index), [], []
     with torch.inference_mode(), autocast(device, precision):
         for rows in length_batches([len(s) for s in sequences], batch_size):

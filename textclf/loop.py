@@ -33,6 +33,7 @@ class History:
     best_metric: float = float("-inf")
     stopped_early: bool = False
     precision: str = "fp32"  # the arithmetic of the training steps (auto decided): fp32, bf16 or fp16
+    device: str = "cpu"      # where the steps ran (decided before training)
 
     def table(self) -> str:
         head = f"{'epoch':>5} {'train loss':>10} {'valid loss':>10} {'valid acc':>9} {'valid f1':>8} {'time':>6}"

@@ -19,7 +19,7 @@ from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
 from textclf.batching import EncodedDataset, encode_splits
 from textclf.bundle import Bundle, BundleConfig, DataRecord, load_bundle
-from textclf.config import ConfigError, check_bool, check_choice, check_float, check_int, fail
+from textclf.config import ConfigError, check_bool, check_choice, check_int, fail
 from textclf.data import DataError, TextDataset
 from textclf.devices import choose_precision, pick_device
 from textclf.figures import confusion_figure, png_bytes, training_curves
@@ -33,7 +33,8 @@ from textclf.models.base import MAX_WIDTH, ClassifierNet
 from textclf.models.losses import Criterion, cross_entropy
 from textclf.printable import printable
 from textclf.text import Tokenizer, Vocab, make_tokenizer, tokenize
-from textclf.training import Hooks, TrainConfig, fit
+from textclf.train_config import TrainConfig, check_layer_lr_decay, check_max_len
+from textclf.training import Hooks, fit
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 
@@ -62,14 +63,14 @@ class JobConfig:
         check_bool(self, "freeze_embeddings")
         check_int(self, "embed_dim", 1, MAX_WIDTH)
         check_int(self, "min_freq", 1)
-        check_int(self, "max_len", 1, 1_000_000, optional=True)
+        check_max_len(self)
         if not isinstance(self.model_options, dict):
             fail(self, "model_options", "a dict of the model's config fields")
         # the options' names and values are checked now, before anything is written (sizes come later)
         check_options(self.model, self.model_options)
         check_choice(self, "finetune", MODES)
         check_int(self, "last_k", 1, 64)
-        check_float(self, "layer_lr_decay", 0.0, 1.0, low_open=True, optional=True)
+        check_layer_lr_decay(self)
         check_bool(self, "extend_vocab")
         check_bool(self, "baseline")
 
@@ -94,7 +95,7 @@ def job_for(model: str = DEFAULT_MODEL, **overrides) -> JobConfig:
     if given.get("grad_clip") == 0:
         given["grad_clip"] = None
     model_options = dict(given.pop("model_options", None) or {})
-    train, job = base.train_options(), {"max_len": base.max_len, "layer_lr_decay": base.layer_lr_decay}
+    train, job = asdict(base.train), {"max_len": base.max_len, "layer_lr_decay": base.layer_lr_decay}
     for key, value in given.items():
         if key in TRAIN_FIELDS:
             train[key] = value

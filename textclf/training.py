@@ -39,12 +39,12 @@ from tqdm.auto import tqdm
 
 from textclf.batching import Batch, BucketBatchSampler, EncodedDataset
 from textclf.checkpoint import TrainState, all_finite
-from textclf.config import check_bool, check_choice, check_float, check_int, fail
-from textclf.devices import DEVICE, DEVICES, PRECISIONS, autocast, choose_precision, grad_scaler, pick_device
+from textclf.devices import autocast, choose_precision, grad_scaler, pick_device
 from textclf.inference import Evaluation
 from textclf.loop import Callbacks, History, LoopState, dropout_seed, snapshot, train_loop
 from textclf.models.base import ClassifierNet, Losses
 from textclf.models.losses import Criterion, cross_entropy
+from textclf.train_config import TrainConfig
 
 
 class TrainingDiverged(RuntimeError):
@@ -53,41 +53,6 @@ class TrainingDiverged(RuntimeError):
 
 class TrainingInterrupted(RuntimeError):
     """Ctrl-C during training; a checkpoint to resume from was saved."""
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"     # or "adamw" (decoupled weight decay; biases and LayerNorms are not decayed)
-    warmup: float = 0.0         # share of all steps over which the learning rate climbs from 0
-    schedule: str = "constant"  # or "linear": after warm-up, decay linearly to 0 at the last step
-    patience: int = 3           # epochs without improvement before stopping
-    monitor: str = "accuracy"   # validation metric that picks the best epoch: accuracy or f1
-    grad_clip: float | None = 5.0
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"     # or "bf16", "fp16" (with a loss scaler), "auto": bf16 where the device is fast at it
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        check_int(self, "epochs", 1, 100_000)
-        check_int(self, "batch_size", 1, 1 << 20)
-        check_float(self, "lr", 0.0, 10.0, low_open=True)
-        check_float(self, "weight_decay", 0.0, 10.0)
-        check_choice(self, "optimizer", ("adam", "adamw"))
-        check_float(self, "warmup", 0.0, 1.0, high_open=True)
-        check_choice(self, "schedule", ("constant", "linear"))
-        check_int(self, "patience", 1, 100_000)
-        check_choice(self, "monitor", ("accuracy", "f1"))
-        check_float(self, "grad_clip", 0.0, None, low_open=True, optional=True)
-        check_int(self, "seed", 0, 2**63 - 1)
-        if not isinstance(self.device, str) or not DEVICE.fullmatch(self.device):
-            fail(self, "device", DEVICES)
-        check_choice(self, "precision", PRECISIONS)
-        check_bool(self, "progress")
 
 
 def bucket_batches(train: EncodedDataset, config: TrainConfig) -> BucketBatchSampler:
@@ -268,8 +233,9 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     optimizer = make_optimizer(model, config, param_groups)
     scheduler = make_scheduler(optimizer, config, config.epochs * len(hooks.batches(train, config)))
     run = {"data": {"train": train.fingerprint(), "valid": valid.fingerprint()}, **(identity or {})}
-    state = TrainState(model, optimizer, LoopState(snapshot(model), History(precision=config.precision)), scheduler,
-                       run, grad_scaler(device, config.precision))
+    history = History(precision=config.precision, device=str(device))  # what was decided, recorded
+    state = TrainState(model, optimizer, LoopState(snapshot(model), history), scheduler, run,
+                       grad_scaler(device, config.precision))
     checkpoint = Path(checkpoint) if checkpoint else None
     if resume:
         if checkpoint is None or not checkpoint.exists():
@@ -305,10 +271,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig, param_groups: list[dic
         param_groups = (model.param_groups(config.lr) if isinstance(model, ClassifierNet)
                         else [{"params": [p for p in model.parameters() if p.requires_grad]}])
     groups = param_groups
-    if config.optimizer == "adam":
+    if config.optimizer == "adam":  # the choices: OPTIMIZERS, checked by TrainConfig
         return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
-    if config.optimizer != "adamw":
-        raise ValueError(f"optimizer must be 'adam' or 'adamw', not {config.optimizer!r}")
     split = []
     for group in groups:
         options = {k: v for k, v in group.items() if k != "params"}
@@ -319,8 +283,6 @@ def make_optimizer(model: nn.Module, config: TrainConfig, param_groups: list[dic
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
     """Linear warm-up over ``warmup * total_steps`` steps, then constant or linear decay to 0 (None: no schedule)."""
-    if config.schedule not in ("constant", "linear"):
-        raise ValueError(f"schedule must be 'constant' or 'linear', not {config.schedule!r}")
     if config.warmup == 0 and config.schedule == "constant":
         return None
     warmup = int(config.warmup * total_steps)

@@ -4,34 +4,63 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from textclf.cli.inputs import add_dataset_options, load_from_args
 from textclf.finetune import MODES
-from textclf.models import MODELS
-from textclf.pipeline import DEFAULT_MODEL
+from textclf.models import FROM_SCRATCH, MODELS, CNNConfig, Recipe, RNNConfig, TransformerConfig
+from textclf.models.transformer import NORMS, POOLINGS, POSITIONS
+from textclf.pipeline import DEFAULT_MODEL, TRAIN_FIELDS
 from textclf.printable import printable
+from textclf.train_config import MONITORS, OPTIMIZERS, SCHEDULES
 
-# textclf train's options that override the model's recipe (None: not given), and the model's own options
+
+def shown(value) -> str:
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def recipe_default(name: str, about: str = "") -> str:
+    """A help text's default, read from the registry's recipes (``TrainConfig`` fields, ``max_len``,
+    ``layer_lr_decay``): "default 15 (minilm: 4)" — the from-scratch recipe's, and every model's that differs."""
+    def value(recipe: Recipe):
+        return getattr(recipe.train, name) if name in TRAIN_FIELDS else getattr(recipe, name)
+
+    default = value(FROM_SCRATCH)
+    others = "".join(f" ({model}: {shown(value(spec.recipe))})" for model, spec in MODELS.items()
+                     if value(spec.recipe) != default)
+    return f"{about}{', ' if about else ''}default {shown(default)}{others}"
+
+
+def config_default(config_class: type, name: str, about: str) -> str:
+    """A help text's default read from a model config's field."""
+    default = next(f.default for f in fields(config_class) if f.name == name)
+    return f"{about} (default {shown(default)})"
+
+
+# textclf train's options that override the model's recipe (None: not given), and the model's own options;
+# every default and every list of choices is read from where the option is defined
 TRAIN_OPTIONS = [
-    ("--epochs", int, "default 15 (minilm: 3)"), ("--batch-size", int, "default 64 (minilm: 32)"),
-    ("--lr", float, "learning rate, default 1e-3 (minilm: 5e-5)"),
-    ("--optimizer", ["adam", "adamw"], "default adam (minilm: adamw)"),
-    ("--weight-decay", float, "default 0 (minilm: 0.01)"),
-    ("--warmup", float, "share of steps for learning-rate warm-up (minilm: 0.1)"),
-    ("--schedule", ["constant", "linear"], "after warm-up (minilm: linear decay)"),
-    ("--grad-clip", float, "max gradient norm, 0 for none (default 5; minilm: 1)"),
-    ("--patience", int, "epochs without improvement before stopping (default 3)"),
-    ("--max-len", int, "tokens kept per text (default 400; minilm: 128)"),
-    ("--hidden-dim", int, "RNN hidden size per direction (default 64)"),
-    ("--num-layers", int, "RNN layers (default 1)"),
-    ("--n-filters", int, "CNN filters per kernel size (default 100)"), ("--dropout", float, None),
-    ("--model-dim", int, "transformer width (default 128)"),
-    ("--n-heads", int, "transformer attention heads (default 4)"),
-    ("--ff-dim", int, "transformer feed-forward width (default 256)"),
-    ("--positions", ["sinusoidal", "learned"], "transformer positional encoding"),
-    ("--norm", ["pre", "post"], "transformer LayerNorm placement (default pre)"),
-    ("--pooling", ["mean", "cls"], "transformer pooling (default mean)"),
+    ("--epochs", int, recipe_default("epochs")), ("--batch-size", int, recipe_default("batch_size")),
+    ("--lr", float, recipe_default("lr", "learning rate")),
+    ("--optimizer", list(OPTIMIZERS), recipe_default("optimizer")),
+    ("--weight-decay", float, recipe_default("weight_decay")),
+    ("--warmup", float, recipe_default("warmup", "share of steps for learning-rate warm-up")),
+    ("--schedule", list(SCHEDULES), recipe_default("schedule", "after warm-up")),
+    ("--grad-clip", float, recipe_default("grad_clip", "max gradient norm, 0 for none")),
+    ("--patience", int, recipe_default("patience", "epochs without improvement before stopping")),
+    ("--monitor", list(MONITORS), recipe_default("monitor", "the validation metric that picks the best epoch")),
+    ("--max-len", int, recipe_default("max_len", "tokens kept per text")),
+    ("--hidden-dim", int, config_default(RNNConfig, "hidden_dim", "RNN hidden size per direction")),
+    ("--num-layers", int, config_default(RNNConfig, "num_layers", "RNN layers")),
+    ("--n-filters", int, config_default(CNNConfig, "n_filters", "CNN filters per kernel size")),
+    ("--dropout", float, None),
+    ("--model-dim", int, config_default(TransformerConfig, "model_dim", "transformer width")),
+    ("--n-heads", int, config_default(TransformerConfig, "n_heads", "transformer attention heads")),
+    ("--ff-dim", int, config_default(TransformerConfig, "ff_dim", "transformer feed-forward width")),
+    ("--positions", list(POSITIONS), config_default(TransformerConfig, "positions", "transformer positional encoding")),
+    ("--norm", list(NORMS), config_default(TransformerConfig, "norm", "transformer LayerNorm placement")),
+    ("--pooling", list(POOLINGS), config_default(TransformerConfig, "pooling", "transformer pooling")),
 ]
 
 
@@ -48,7 +77,6 @@ def add_job_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--embeddings", default="glove",
                         help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
-    parser.add_argument("--monitor", choices=["accuracy", "f1"], default="accuracy")
     parser.add_argument("--min-freq", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(default_out), help=f"bundle directory (default {default_out})")
     for flag, kind, about in TRAIN_OPTIONS:
@@ -75,7 +103,7 @@ def job_from_args(args: argparse.Namespace, progress: bool = True):
     """The ``JobConfig`` that ``textclf train`` runs: the model's recipe, then the options given."""
     from textclf.pipeline import job_for
 
-    trained = ("seed", "device", "precision", "monitor", "embeddings", "freeze_embeddings", "min_freq", "finetune",
+    trained = ("seed", "device", "precision", "embeddings", "freeze_embeddings", "min_freq", "finetune",
                "last_k", "layer_lr_decay", *(flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS))
     return job_for(args.model, **{k: getattr(args, k) for k in trained}, progress=progress and not args.quiet,
                    init_from=str(args.init_from) if args.init_from else None,

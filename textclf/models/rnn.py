@@ -41,8 +41,6 @@ class RNNConfig(ClassifierConfig):
 
 class RNNClassifier(ClassifierNet):
     def __init__(self, config: RNNConfig, pretrained: torch.Tensor | None = None):
-        if config.cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be 'lstm' or 'gru', not {config.cell!r}")
         super().__init__(config, pretrained)
         rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = rnn_class(config.embed_dim, config.hidden_dim, num_layers=config.num_layers, batch_first=True,

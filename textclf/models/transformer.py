@@ -26,6 +26,8 @@ from textclf.config import check_choice, check_int, fail
 from textclf.models.attention import MultiHeadSelfAttention
 from textclf.models.base import MAX_WIDTH, ClassifierConfig, ClassifierNet, mean_pool, mean_pool_readout
 
+POSITIONS, NORMS, POOLINGS = ("sinusoidal", "learned"), ("pre", "post"), ("mean", "cls")
+
 
 @dataclass
 class TransformerConfig(ClassifierConfig):
@@ -47,9 +49,9 @@ class TransformerConfig(ClassifierConfig):
             fail(self, "model_dim", f"a multiple of n_heads ({self.n_heads})")
         check_int(self, "num_layers", 1, 64)
         check_int(self, "ff_dim", 1, 4 * MAX_WIDTH)
-        check_choice(self, "positions", ("sinusoidal", "learned"))
-        check_choice(self, "norm", ("pre", "post"))
-        check_choice(self, "pooling", ("mean", "cls"))
+        check_choice(self, "positions", POSITIONS)
+        check_choice(self, "norm", NORMS)
+        check_choice(self, "pooling", POOLINGS)
         check_int(self, "max_positions", 1, 65_536)
 
 
