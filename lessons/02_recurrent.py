@@ -131,8 +131,7 @@ print(inspect.getsource(train_loop))
 #   **DistributedDataParallel** (`Hooks`, lesson 10) and progress bars.
 
 # %%
-# %%
-train_config = TrainConfig(epochs=2 if SMOKE else 10, patience=3, lr=1e-3, progress=False)
+train_config = TrainConfig(epochs=2 if SMOKE else 10, patience=3, lr=1e-3)  # progress: bars, or a line per epoch
 history = fit(model, data["train"], data["valid"], train_config)
 print(history.table())
 print(f"best epoch {history.best_epoch}; stopped early: {history.stopped_early}")
@@ -160,7 +159,7 @@ print(format_confusion(test.confusion(len(ds.labels)), ds.labels))
 # %%
 gru = RNNClassifier(RNNConfig(vocab_size=len(vocab), n_classes=len(ds.labels), cell="gru",
                               pad_index=vocab.pad_index))
-gru_history = fit(gru, data["train"], data["valid"], train_config, log=lambda s: None)
+gru_history = fit(gru, data["train"], data["valid"], train_config)
 for name, m in (("lstm", model), ("gru", gru)):
     n_params = sum(p.numel() for p in m.parameters())
     print(f"{name}: {n_params:,} parameters, test accuracy {evaluate(m, data['test']).accuracy:.4f}")
@@ -179,7 +178,7 @@ for name, m in (("lstm", model), ("gru", gru)):
 # %%
 wide_deep = WideDeepClassifier(WideDeepConfig(vocab_size=len(vocab), n_classes=len(ds.labels),
                                               pad_index=vocab.pad_index))
-fit(wide_deep, data["train"], data["valid"], train_config, log=lambda s: None)
+fit(wide_deep, data["train"], data["valid"], train_config)
 print(inspect.getsource(WideDeepClassifier.loss))
 test_batch = Collator(vocab.pad_index)([data["test"][i] for i in range(len(data["test"]))])
 test_batch = test_batch.to(next(wide_deep.parameters()).device)

@@ -183,3 +183,13 @@ def test_the_core_loop_stops_after_patience_epochs_without_improvement():
     history = train_loop(model, TRAIN, VALID, config, torch.optim.SGD(model.parameters(), lr=0.0))
     assert len(history.epochs) == 1 + config.patience and history.best_epoch == 1 and history.stopped_early
     assert same(weights(model), before)
+
+
+def test_unwrap_finds_the_model_inside_every_wrapper():
+    """fit saves and restores the model itself, whatever the hooks wrapped it in (compile, the loss module)."""
+    from textclf.training import TrainingLoss, unwrap
+
+    model = new_model("nbow")
+    assert unwrap(model) is model and unwrap(TrainingLoss(model)) is model
+    assert unwrap(torch.compile(TrainingLoss(model))) is model  # compiled lazily: nothing is compiled here
+    assert unwrap(torch.compile(model)) is model

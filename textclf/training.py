@@ -92,10 +92,11 @@ class Hooks:
 def unwrap(model: nn.Module) -> nn.Module:
     """The model inside DDP/DataParallel (``.module``), torch.compile (``._orig_mod``) and ``TrainingLoss``
     wrappers: its state-dict keys carry no ``module.`` or ``_orig_mod.`` prefix."""
+    dynamo = sys.modules.get("torch._dynamo")  # loaded once anything was compiled (else nothing is compiled)
     while True:
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel, TrainingLoss)):
             model = model.module
-        elif isinstance(model, torch._dynamo.eval_frame.OptimizedModule):
+        elif dynamo is not None and isinstance(model, dynamo.eval_frame.OptimizedModule):
             model = model._orig_mod
         else:
             return model
