@@ -321,3 +321,46 @@ def test_resuming_with_another_alpha_is_refused(teacher, tiny_dataset, tmp_path)
     again = distill_job(tiny_dataset, teacher, tiny_job(epochs=2), DistillConfig(alpha=0.5), out, resume=True,
                         log=lambda s: None)
     assert again.metrics["distillation"]["alpha"] == 0.5
+
+
+def rewrite_cache(cache, change):
+    """The cache with its logits changed by ``change`` and its metadata (the fingerprints, the digest) kept."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(cache), framework="pt") as opened:
+        metadata, logits = opened.metadata(), opened.get_tensor("logits")
+    save_file({"logits": change(logits).contiguous()}, str(cache), metadata=metadata)
+
+
+@pytest.mark.parametrize("change,said", [
+    (lambda z: -z, "does not match the digest"),                       # the probe's: logits negated
+    (lambda z: z[[1, 0, 2, 3]], "does not match the digest"),         # rows permuted
+    (lambda z: z[:-1], "holds 3 x 2 logits, expected 4 texts x 2 labels"),  # a row fewer (was a traceback)
+    (lambda z: z[:, :1], "holds 4 x 1 logits"),                       # a column fewer
+    (lambda z: torch.cat([z, z[:, :1]], 1), "holds 4 x 3 logits"),    # a column more
+    (lambda z: z[:1], "holds 1 x 2 logits"),                          # one row left
+])
+def test_a_cache_whose_logits_were_changed_is_named_and_recomputed(teacher, tmp_path, change, said):
+    """The metadata (teacher and texts fingerprints) kept, the logits changed: the cache checks its contents,
+    says so in one line naming the file, and the logits are the teacher's again."""
+    texts, lines = ["a wonderful film", "a dull mess", "hated it", "loved every minute"], []
+    cache = tmp_path / CACHE_NAME
+    first, _ = teacher_logits(teacher, texts, cache, log=lines.append)
+    rewrite_cache(cache, change)
+    again, facts = teacher_logits(teacher, texts, cache, log=lines.append)
+    assert not facts["cached"] and torch.equal(again, first)
+    assert said in lines[-2] and str(cache) in lines[-2]
+    third, facts = teacher_logits(teacher, texts, cache, log=lines.append)  # the recomputed cache is good
+    assert facts["cached"] and torch.equal(third, first)
+
+
+def test_a_cache_with_bytes_overwritten_inside_its_logits_is_recomputed(teacher, tmp_path):
+    texts, lines = [f"text number {i}" for i in range(20)], []
+    cache = tmp_path / CACHE_NAME
+    first, _ = teacher_logits(teacher, texts, cache, log=lines.append)
+    raw = bytearray(cache.read_bytes())
+    raw[-64:] = bytes(range(64))  # the last 64 bytes: inside the tensor data, after the header
+    cache.write_bytes(bytes(raw))
+    again, facts = teacher_logits(teacher, texts, cache, log=lines.append)
+    assert not facts["cached"] and torch.equal(again, first) and str(cache) in lines[-2]

@@ -115,3 +115,30 @@ def test_embedding_matrix_and_coverage():
     assert coverage.missing_examples == ["zzz"] and coverage.fraction == pytest.approx(2 / 3)
     again, _ = embedding_matrix(vocab, glove, seed=0)
     assert torch.equal(matrix, again)  # seeded random rows
+
+
+def test_a_glove_cache_whose_vectors_were_changed_is_named_and_parsed_again(tmp_path):
+    """The stamp (size, mtime) kept, the cached vectors changed: the digest stored with them catches it."""
+    import warnings
+
+    import numpy as np
+
+    from textclf.glove import load_glove
+
+    source = tmp_path / "vectors.txt"
+    source.write_text("good 1 2\nbad -1 -2\nfilm 0.5 0.5\n", encoding="utf-8")
+    first = load_glove(source)
+    cache = tmp_path / "vectors.txt.cache.npz"
+    with np.load(cache) as saved:
+        arrays = dict(saved)
+    arrays["vectors"] = -arrays["vectors"]
+    with open(cache, "wb") as f:
+        np.savez(f, **arrays)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = load_glove(source)
+    assert np.array_equal(again.vectors, first.vectors)
+    assert any(str(cache) in str(w.message) and "digest" in str(w.message) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rebuilt cache is read back without a word
+        assert np.array_equal(load_glove(source).vectors, first.vectors)

@@ -33,7 +33,8 @@ from textclf.data.splits import stratified_split
 from textclf.devices import choose_precision, pick_device
 from textclf.models import MODELS, check_options
 from textclf.pipeline import Runtime, job_for, recipe, train_job
-from textclf.text_checks import check_texts
+from textclf.text_checks import check_texts, text_problem
+from textclf.train_config import check_max_len
 
 
 def list_models() -> list[str]:
@@ -48,8 +49,8 @@ def check_lists(texts: Sequence[str], labels: Sequence[str], what: str = "") -> 
     if len(texts) != len(labels):
         raise ValueError(f"{what}{len(texts)} texts but {len(labels)} labels")
     for i, (text, label) in enumerate(zip(texts, labels)):
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{what}texts[{i}] = {text!r:.60}: expected a non-empty string")
+        if problem := text_problem(text):
+            raise ValueError(f"{what}texts[{i}] = {text!r:.60} {problem}")
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"{what}labels[{i}] = {label!r:.60}: expected a non-empty string "
                              "(write numeric labels as strings, e.g. '1')")
@@ -97,7 +98,8 @@ class TextClassifier:
         self.model_name, self.options = model, options
         self.device = pick_device(str(device))  # decided once: training and prediction run here
         self.precision = choose_precision(precision, self.device)[0]  # auto: bf16 where the device is fast at it
-        self.max_len = max_len or recipe(model).max_len
+        self.max_len = recipe(model).max_len if max_len is None else max_len  # 0 is checked, not "not given"
+        check_max_len(self)
         self.bundle: Bundle | None = None
 
     @property

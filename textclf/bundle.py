@@ -23,6 +23,7 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -68,6 +69,28 @@ TRAINING_FILES = ("checkpoint.pt", "checkpoint.vocab.json")
 
 def learners_file(name: str) -> bool:
     return name not in BUNDLE_FILES and name not in TRAINING_FILES and not name.startswith(".")
+
+
+def holds_bundle(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a bundle (its weights and its config)."""
+    folder = Path(folder)
+    return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+
+
+def check_bundle_out(out: str | Path, reads: Iterable[str | Path] = ()) -> Path:
+    """``out`` if a new bundle may be written there, checked before any work: a new path or a folder (an
+    earlier bundle of its own is replaced), never a file, and never a bundle the command ``reads`` (a
+    teacher, an ``--init-from`` source), a folder inside one or a folder holding one, links resolved."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
+    target = out.resolve()
+    for source in reads:
+        kept = Path(source).resolve()
+        if target == kept or kept in target.parents or target in kept.parents:
+            raise DataError(out, None, f"is (or holds, or lies inside) the bundle {source} that this command reads; "
+                            "writing the new bundle there would destroy it. Expected another --out folder")
+    return out
 
 
 @dataclass
@@ -270,13 +293,18 @@ class Bundle:
     def encode(self, texts: list[str]) -> list[torch.Tensor]:
         return [encode_text(t, self.vocab, self.tokenizer, self.max_len) for t in texts]
 
-    def dataset(self, examples: list[Example]) -> EncodedDataset:
-        """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``.
-        A label the model does not have is an error naming it (another dataset's, say)."""
+    def check_labels(self, examples: list[Example]) -> None:
+        """Refuse examples with a label the model does not have (another dataset's, say), naming both sets: every
+        command that scores or marks texts right/wrong asks this first."""
         unknown = sorted({ex.label for ex in examples} - set(self.labels))
         if unknown:
             raise ValueError(f"labels {', '.join(map(repr, unknown[:5]))} are not this model's ("
                              f"{', '.join(map(repr, self.labels))}); expected data with the labels it was trained on")
+
+    def dataset(self, examples: list[Example]) -> EncodedDataset:
+        """Labelled examples encoded exactly as in training: this bundle's tokenizer, vocabulary and ``max_len``.
+        A label the model does not have is an error naming it (``check_labels``)."""
+        self.check_labels(examples)
         return EncodedDataset.from_examples(examples, self.vocab, self.labels, self.tokenizer, self.max_len)
 
     def logits(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
@@ -333,10 +361,15 @@ class Bundle:
 
     def check_output(self, path: str | Path, own: str | None = None, what: str = "output") -> Path:
         """``path`` if a command reading this bundle may write there: not onto one of the bundle's own files
-        (``own``: the one file the command is there to write, e.g. ``model.onnx``), symbolic links resolved,
-        and only a new path or a regular file (``textclf.files.check_output``)."""
+        (``own``: the one file the command is there to write, e.g. ``model.onnx``), nor into another bundle's
+        folder, symbolic links resolved, and only a new path or a regular file (``textclf.files.check_output``)."""
         names = [n for n in (*BUNDLE_FILES, *TRAINING_FILES) if n != own]
-        return check_output(path, [self.path / n for n in names] if self.path else [], what)
+        checked = check_output(path, [self.path / n for n in names] if self.path else [], what)
+        folder = checked.resolve().parent
+        if holds_bundle(folder) and (self.path is None or folder != Path(self.path).resolve()):
+            raise DataError(path, None, f"is inside the bundle folder {folder}; writing the {what} there could "
+                            "destroy that bundle. Expected a path outside any other bundle's folder")
+        return checked
 
     def check_unchanged(self) -> None:
         """Refuse (``DataError``) if the folder this bundle was read from now holds other weights (retrained,

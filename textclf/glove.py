@@ -22,6 +22,7 @@ Parsing 400k lines of text takes seconds, so the parsed arrays are cached in
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -41,7 +42,7 @@ from textclf.text.vocab import Vocab
 
 BUNDLED_GLOVE = BUNDLED_DIR / "glove.6B.50d.subset.txt.gz"
 KUMO_VECTORS, KUMO_INDEX = "glove_6B_50d_emb.npy", "glove_6B_index.parquet"
-CACHE_VERSION = 2  # 2: duplicates keep their first vector; NaN refused
+CACHE_VERSION = 3  # 2: duplicates keep their first vector; NaN refused; 3: a digest of the contents
 
 
 @dataclass
@@ -196,17 +197,22 @@ def bad_value_line(lines: list[bytes], first: int) -> int:
 
 
 def cached(source: Path, cache_path: Path, parse) -> GloVe:
-    """Reuse ``cache_path`` while ``source`` has the same size and mtime; else parse and save it."""
+    """Reuse ``cache_path`` while ``source`` has the same size and mtime and the cache's contents match the
+    digest stored with them; else parse and save it (a cache that fails its check is named in a warning)."""
     stat = source.stat()
     stamp = {"version": CACHE_VERSION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     if cache_path.exists():
         try:
             with np.load(cache_path, allow_pickle=False) as saved:
                 if json.loads(bytes(saved["stamp"]).decode()) == stamp:
-                    words = bytes(saved["words"]).decode("utf-8").split("\n")
-                    return GloVe(words, saved["vectors"])
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-            pass  # a damaged cache is rebuilt below
+                    words, vectors = bytes(saved["words"]).decode("utf-8").split("\n"), saved["vectors"]
+                    if vectors.ndim == 2 and len(words) == len(vectors) and \
+                            bytes(saved["digest"]).decode() == contents_digest(words, vectors):
+                        return GloVe(words, vectors)
+                    warnings.warn(f"the GloVe cache {cache_path} does not match the digest stored with it (changed "
+                                  "after it was written); parsing the vectors again", stacklevel=3)
+        except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile):
+            pass  # a damaged cache (or one without a digest, from an older textclf) is rebuilt below
     glove = parse()
     try:
         atomic_write(cache_path, lambda tmp: save_cache(tmp, glove, stamp))
@@ -216,12 +222,20 @@ def cached(source: Path, cache_path: Path, parse) -> GloVe:
     return glove
 
 
+def contents_digest(words: list[str], vectors: np.ndarray) -> str:
+    """A sha256 of a cache's words and vectors (their shape included): a cache is trusted only if it matches."""
+    digest = hashlib.sha256(json.dumps([len(words), list(vectors.shape), str(vectors.dtype)]).encode())
+    digest.update("\n".join(words).encode("utf-8"))
+    digest.update(np.ascontiguousarray(vectors).tobytes())
+    return digest.hexdigest()
+
+
 def save_cache(tmp: Path, glove: GloVe, stamp: dict) -> None:
     def as_bytes(text: str) -> np.ndarray:
         return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     with open(tmp, "wb") as f:
         np.savez(f, vectors=glove.vectors, words=as_bytes("\n".join(glove.words)),
-                 stamp=as_bytes(json.dumps(stamp)))
+                 stamp=as_bytes(json.dumps(stamp)), digest=as_bytes(contents_digest(glove.words, glove.vectors)))
 
 
 def kumo_dir() -> Path:

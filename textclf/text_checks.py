@@ -19,6 +19,8 @@ def kind_of(value: object) -> str:
 
 def text_problem(value: object) -> str | None:
     """What makes ``value`` unusable as a text (``"is blank; expected some text"``), or None."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"is {kind_of(value)}; expected a string (decode it first, e.g. text.decode('utf-8'))"
     if not isinstance(value, str):
         return f"is {kind_of(value)}; expected a string"
     if not value.strip():
@@ -36,6 +38,8 @@ def check_texts(texts) -> list[str]:
     invalid one, naming its index)."""
     if isinstance(texts, str):
         raise TypeError("expected a list of texts; wrap a single text in a list")
+    if isinstance(texts, (bytes, bytearray)):
+        raise TypeError(f"expected a list of texts, not {kind_of(texts)}; decode it first (text.decode('utf-8'))")
     try:
         texts = list(texts)
     except TypeError:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 
@@ -109,11 +110,28 @@ def one_line_warning(message, category, filename, lineno, file=None, line=None) 
     print(f"warning: {printable(str(message))}", file=sys.stderr)
 
 
+# a negative number as argparse does not know one: "-inf", "-nan", "-1e-3", "-.5" (it takes them for options)
+NEGATIVE_NUMBER = re.compile(r"-(inf(inity)?|nan|(\d+\.?\d*|\.\d+)(e[-+]?\d+)?)", re.IGNORECASE)
+
+
+def joined_negatives(argv: list[str]) -> list[str]:
+    """``["--alpha", "-inf"]`` as ``["--alpha=-inf"]``, so that the option's own check names the value (argparse
+    would say "expected one argument"). Only a ``--long`` option without ``=`` followed by a negative number."""
+    out: list[str] = []
+    for token in argv:
+        previous = out[-1] if out else ""
+        if NEGATIVE_NUMBER.fullmatch(token) and previous.startswith("--") and "=" not in previous:
+            out[-1] = f"{previous}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     quiet = quiet_rank()
     if quiet:  # under torchrun every rank would print the same usage error: rank 0 speaks for all
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the life of this worker)
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(joined_negatives(sys.argv[1:] if argv is None else list(argv)))
     warnings.showwarning = one_line_warning
     try:
         apply_threads(args)

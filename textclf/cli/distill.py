@@ -51,4 +51,4 @@ def cmd_distill(args: argparse.Namespace) -> int:
     ds = load_from_args(args) if args.dataset else teacher.recorded_dataset("test")
     print(f"distilling {args.teacher} ({teacher.model_name}) into {args.model} on {printable(ds.name)} -> {args.out}")
     return write_bundle(args, lambda: distill_job(ds, teacher, job, config, args.out, resume=args.resume,
-                                                  device=device))
+                                                  device=device), reads=[args.teacher])

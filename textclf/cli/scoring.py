@@ -118,6 +118,12 @@ def explain_inputs(args: argparse.Namespace, bundle) -> tuple[list[str], list[st
     """The texts to explain: from the command line / stdin, or (``--split``) from a dataset, with true labels."""
     from textclf.explain import dataset_texts
 
+    if args.split is not None and args.texts:
+        raise ValueError("give texts to explain or --split to take a dataset's, not both (the texts would be left "
+                         "out)")
+    for flag, value in (("--wrong-only", args.wrong_only), ("--limit", args.limit), ("--dataset", args.dataset)):
+        if value and args.split is None:
+            raise ValueError(f"{flag} chooses texts of a dataset split; give --split (train, valid or test) with it")
     if args.split is None:
         if not args.texts:
             raise ValueError("give texts to explain (or - to read them from stdin), or --split to take a dataset's")

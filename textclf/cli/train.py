@@ -147,11 +147,14 @@ def train(args: argparse.Namespace, cluster=None) -> int:
     return write_bundle(args, lambda: train_job(ds, job, args.out, run=run, log=say), say, main, hooks)
 
 
-def write_bundle(args: argparse.Namespace, make, say=print, main: bool = True, hooks=None) -> int:
+def write_bundle(args: argparse.Namespace, make, say=print, main: bool = True, hooks=None, reads=()) -> int:
     """Run ``make()`` (a training job returning a ``Bundle``), write the bundle to ``--out`` (rank 0), say what
-    was written; a diverged run exits 3, Ctrl-C 130 with the checkpoint to resume from."""
-    from textclf.bundle import BUNDLE_FILES, save_bundle
+    was written; a diverged run exits 3, Ctrl-C 130 with the checkpoint to resume from. ``--out`` is checked
+    first, before any work: a folder, and none of the bundles the command ``reads`` (``check_bundle_out``)."""
+    from textclf.bundle import BUNDLE_FILES, check_bundle_out, save_bundle
     from textclf.training import TrainingDiverged, TrainingInterrupted
+
+    check_bundle_out(args.out, [*reads, *([args.init_from] if args.init_from else [])])
 
     checkpoint = args.out / "checkpoint.pt"
     try:

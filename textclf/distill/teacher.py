@@ -2,9 +2,10 @@
 
 Labelling 40,000 texts with MiniLM takes minutes on a laptop CPU, and a student is trained many times (seeds,
 alpha, T, another student); the logits do not change unless the teacher or the texts do. So they are kept in
-a safetensors file whose metadata records fingerprints of both (and the precision they were computed in). A
-cache that does not match — another teacher, other texts, or a damaged file — is said so and recomputed, never
-trusted: the cache is derived, so losing it costs time, not work.
+a safetensors file whose metadata records fingerprints of both (and the precision they were computed in) and a
+digest of the logits themselves (their shape and values). A cache that does not match — another teacher, other
+texts, rows or columns missing, values changed, a damaged file — is said so in one line naming the file and
+recomputed, never trusted: the cache is derived, so losing it costs time, not work.
 """
 
 from __future__ import annotations
@@ -39,8 +40,17 @@ def teacher_fingerprint(teacher: Bundle) -> str:
     return digest.hexdigest()[:16]
 
 
-def read_cache(path: Path, expected: dict[str, str], log: Callable[[str], None]) -> torch.Tensor | None:
-    """The cached logits if ``path`` holds them for exactly ``expected`` (fingerprints), else None (said why)."""
+def logits_digest(logits: torch.Tensor) -> str:
+    """A sha256 of a logits tensor's shape and values: the cache is trusted only if its contents match it."""
+    digest = hashlib.sha256(json.dumps(list(logits.shape)).encode())
+    digest.update(logits.float().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def read_cache(path: Path, expected: dict[str, str], shape: tuple[int, int],
+               log: Callable[[str], None]) -> torch.Tensor | None:
+    """The cached logits if ``path`` holds them for exactly ``expected`` (fingerprints), with ``shape``
+    ``[n_texts, n_classes]`` and the values its digest records; else None (said why, naming the file)."""
     if not path.is_file():
         return None
     try:
@@ -54,8 +64,16 @@ def read_cache(path: Path, expected: dict[str, str], log: Callable[[str], None])
     if stale:
         log(f"teacher logits: {path} was computed for another {' and '.join(stale)}; computing them again")
         return None
-    if logits.dim() != 2 or not torch.isfinite(logits).all():
-        log(f"teacher logits: {path} holds {tuple(logits.shape)} logits with non-finite values; computing them again")
+    if tuple(logits.shape) != shape:
+        log(f"teacher logits: {path} holds {' x '.join(map(str, logits.shape))} logits, expected {shape[0]:,} texts "
+            f"x {shape[1]} labels; computing them again")
+        return None
+    if found.get("digest") != logits_digest(logits):
+        log(f"teacher logits: {path} does not match the digest recorded with its logits (changed after they were "
+            "written, or written by an older textclf); computing them again")
+        return None
+    if not torch.isfinite(logits).all():
+        log(f"teacher logits: {path} holds non-finite logits; computing them again")
         return None
     return logits
 
@@ -68,7 +86,8 @@ def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None =
     expected = {"format": CACHE_FORMAT, "teacher": teacher_fingerprint(teacher), "texts": texts_fingerprint(texts),
                 "labels": json.dumps(teacher.labels)}
     path = Path(cache) if cache is not None else None
-    logits = read_cache(path, expected, log) if path is not None else None
+    shape = (len(texts), len(teacher.labels))
+    logits = read_cache(path, expected, shape, log) if path is not None else None
     facts = {"teacher_fingerprint": expected["teacher"], "texts_fingerprint": expected["texts"],
              "cached": logits is not None}
     if logits is not None:
@@ -78,7 +97,8 @@ def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None =
     if not torch.isfinite(logits).all():
         raise ValueError(f"the teacher {teacher.path or ''} gave non-finite logits; is it a diverged model?")
     if path is not None:
-        atomic_write(path, lambda tmp: save_file({"logits": logits.contiguous()}, str(tmp), metadata=expected),
+        written = {**expected, "digest": logits_digest(logits)}
+        atomic_write(path, lambda tmp: save_file({"logits": logits.contiguous()}, str(tmp), metadata=written),
                      suffix=".safetensors")
         log(f"teacher logits: {len(texts):,} texts labelled, cached in {path}")
     return logits, facts

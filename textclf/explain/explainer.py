@@ -110,7 +110,9 @@ def explain_batch(bundle, texts: list[str], true_labels: list[str | None], targe
 
 def dataset_texts(bundle, examples: Sequence, *, limit: int, wrong_only: bool = False
                   ) -> tuple[list[str], list[str]]:
-    """Texts and true labels of up to ``limit`` labelled examples; ``wrong_only``: those ``bundle`` gets wrong."""
+    """Texts and true labels of up to ``limit`` labelled examples; ``wrong_only``: those ``bundle`` gets wrong.
+    Labels the bundle does not have are refused (every text would read as wrong)."""
+    bundle.check_labels(examples)
     if wrong_only:
         predictions = bundle.predict([ex.text for ex in examples])
         examples = [ex for ex, p in zip(examples, predictions) if max(p, key=p.get) != ex.label]

@@ -56,8 +56,17 @@ def find_learner_file(lesson: int, cwd: Path | None = None) -> Path:
 
 
 def time_limit(n_exercises: int) -> float:
-    """Seconds the grading process may take: ``TEXTCLF_CHECK_SECONDS`` per exercise (default 180)."""
-    return float(os.environ.get("TEXTCLF_CHECK_SECONDS", 180)) * max(1, n_exercises)
+    """Seconds the grading process may take: ``TEXTCLF_CHECK_SECONDS`` per exercise (default 180), checked when
+    read: a positive number of seconds, at most a day."""
+    raw = os.environ.get("TEXTCLF_CHECK_SECONDS", "180")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 86_400:  # NaN fails too
+        raise ValueError(f"TEXTCLF_CHECK_SECONDS={raw!r}: expected the seconds each exercise may take, a number "
+                         "above 0 and at most 86400 (unset it for the default 180)")
+    return seconds * max(1, n_exercises)
 
 
 def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = False) -> dict[str, Outcome]:
