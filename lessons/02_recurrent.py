@@ -74,10 +74,13 @@ print("forward state of text 3 — alone:     ", h_alone[0, 0].tolist())
 
 # %% [markdown]
 # Packing gives the same states as running each text alone. `RNNClassifier`
-# packs, takes the last layer's final forward (`h_n[-2]`) and backward
-# (`h_n[-1]`) states and concatenates them:
+# (`textclf/models/rnn.py`, the whole recurrent classifier) packs — an
+# exported graph cannot follow a packed sequence, so `unpack` swaps in an
+# unpacked RNN for export (lesson 9) — then takes the last layer's final
+# forward (`h_n[-2]`) and backward (`h_n[-1]`) states and concatenates them:
 
 # %%
+print(inspect.getsource(RNNClassifier.final_states))
 print(inspect.getsource(RNNClassifier.classify))
 
 # %% [markdown]
