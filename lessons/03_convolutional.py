@@ -89,7 +89,7 @@ print("same logits alone and in a padded batch:", torch.allclose(together, alone
 # ## 3. Train it
 
 # %%
-config = TrainConfig(epochs=2 if SMOKE else 10, patience=3, progress=False)
+config = TrainConfig(epochs=2 if SMOKE else 10, patience=3)
 history = fit(model, data["train"], data["valid"], config)
 print(history.table())
 show(training_curves(history.epochs, history.best_epoch, "Kim CNN on Rotten Tomatoes"), "cnn_curves", FIGURES)

@@ -109,7 +109,7 @@ print(f"cosine(good, bad) = {similarity:.2f}; cosine(good, film) = "
 
 # %%
 data = encode_splits(ds, vocab)  # {"train"|"valid"|"test": EncodedDataset}
-config = TrainConfig(epochs=2 if SMOKE else 15, patience=3, progress=False)
+config = TrainConfig(epochs=2 if SMOKE else 15, patience=3)
 rows = []
 for model_name in ("nbow", "cnn"):
     for setting in ("random", "glove frozen", "glove trainable"):

@@ -62,7 +62,7 @@ FIGURES = "figures/05_which_words_mattered"  # where figures go when run as a sc
 ds = load_dataset("rotten_tomatoes")
 if SMOKE:
     ds = ds.subsample(800)
-job = JobConfig(model="cnn", train=TrainConfig(epochs=2 if SMOKE else 10, progress=False))
+job = JobConfig(model="cnn", train=TrainConfig(epochs=2 if SMOKE else 10))
 bundle = train_job(ds, job, log=lambda line: None)
 print(f"test accuracy {bundle.metrics['test_accuracy']:.4f}")
 model, vocab = bundle.model, bundle.vocab

@@ -118,7 +118,7 @@ if SMOKE:
     bbc = bbc.subsample(150)
     model_options = dict(model_dim=32, n_heads=2, num_layers=2, ff_dim=64)
 pretrain = JobConfig(model="transformer", max_len=64 if SMOKE else 256, model_options=model_options,
-                     train=TrainConfig(epochs=1 if SMOKE else 10, batch_size=16, lr=5e-4, progress=False))
+                     train=TrainConfig(epochs=1 if SMOKE else 10, batch_size=16, lr=5e-4))
 source = train_job(bbc, pretrain, log=lambda line: None)  # a Bundle in memory
 metrics = source.metrics
 print(f"BBC News test accuracy {metrics['test_accuracy']:.4f} (best epoch {metrics['best_epoch']}, "
@@ -141,7 +141,7 @@ if SMOKE:
 results, bundles = {}, {}
 for name, options in {"from scratch": None, "head": dict(finetune="head"),
                       "last-k (k=2)": dict(finetune="last-k", last_k=2), "full": dict(finetune="full")}.items():
-    train = TrainConfig(epochs=1 if SMOKE else 8, patience=2, lr=5e-4 if options is None else 3e-4, progress=False)
+    train = TrainConfig(epochs=1 if SMOKE else 8, patience=2, lr=5e-4 if options is None else 3e-4)
     job = JobConfig(model="transformer", max_len=None, model_options=model_options, train=train, **(options or {}))
     bundles[name] = train_job(rt, job, log=lambda line: None, source=None if options is None else source)
     results[name] = bundles[name].metrics

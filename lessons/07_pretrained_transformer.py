@@ -26,7 +26,6 @@
 # %%
 import inspect
 import json
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +35,7 @@ import textclf
 from textclf.data import load_dataset
 from textclf.explain import explain, render_terminal
 from textclf.figures import new_figure, show
-from textclf.lesson_utils import smoke_mode, versions
+from textclf.lesson_utils import from_root, smoke_mode, versions
 from textclf.models.bert import BertClassifier, hf_to_textclf, mean_pool
 from textclf.models.minilm import minilm, minilm_dir
 from textclf.text.wordpiece import basic_tokenize, greedy_wordpiece
@@ -94,13 +93,15 @@ ids, mask = tokenizer.batch_encode(sentences)  # [3, seq_len] each
 with torch.no_grad():
     vectors = F.normalize(model.sentence_embedding(ids, mask), dim=-1)  # [3, 384]
 print("cosine similarities:\n", (vectors @ vectors.T).numpy().round(3))
-reference = Path("tests/data/minilm_reference.json")
+reference = from_root("tests/data/minilm_reference.json")  # found from notebooks/ too
 if reference.exists():
     recorded = json.loads(reference.read_text(encoding="utf-8"))
     ids, mask = tokenizer.batch_encode(recorded["sentences"])
     with torch.no_grad():
         ours = F.normalize(model.sentence_embedding(ids, mask), dim=-1)
     print(f"max difference from the reference model: {(ours - torch.tensor(recorded['embeddings'])).abs().max():.1e}")
+else:
+    print(f"not checked against the reference: {reference} is missing (it comes with the repository's tests/)")
 
 # %% [markdown]
 # ## 4. Zero-shot: classify without training
@@ -157,7 +158,8 @@ rt = load_dataset("rotten_tomatoes")
 n = 160 if SMOKE else 2000
 train = rt.train[:n]
 clf = textclf.TextClassifier("minilm", max_len=64)
-clf.finetune([ex.text for ex in train], [ex.label for ex in train], epochs=1 if SMOKE else 2, lr=8e-5)
+clf.finetune([ex.text for ex in train], [ex.label for ex in train], epochs=1 if SMOKE else 2, lr=8e-5,
+             progress=True)
 print("batch size chosen:", clf.bundle.config.train_config["batch_size"])
 test = rt.test[:100] if SMOKE else rt.test
 predicted = [max(p, key=p.get) for p in clf([ex.text for ex in test])]

@@ -77,7 +77,6 @@ job = default_job()
 if SMOKE:
     ds = ds.subsample(300, seed=0)
     job.train.epochs = 1
-job.train.progress = False
 bundle_dir = WORK / "model"
 trained = train_job(ds, job, log=lambda line: None)
 save_bundle(trained, bundle_dir)

@@ -65,7 +65,7 @@ for name in ("nbow", "cnn", "gru+ngrams"):
     torch.manual_seed(0)
     model, _ = build_model(name, vectors, vocab_size=len(vocab), n_classes=2, embed_dim=vectors.shape[1],
                            pad_index=vocab.pad_index)
-    fit(model, data["train"], data["valid"], TrainConfig(epochs=2 if SMOKE else 10, patience=3, progress=False),
+    fit(model, data["train"], data["valid"], TrainConfig(epochs=2 if SMOKE else 10, patience=3),
         log=lambda line: None)
     models[name] = model
     results[name] = {split: (logits(model, data[split].ids), torch.tensor(data[split].labels))

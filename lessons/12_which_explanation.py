@@ -70,8 +70,8 @@ ds = load_dataset("rotten_tomatoes")
 if SMOKE:
     ds = ds.subsample(800)
 small = dict(epochs=2) if SMOKE else {}
-cnn = train_job(ds, job_for("cnn", embeddings="glove", progress=False, **small), log=lambda line: None)
-transformer = train_job(ds, job_for("transformer", progress=False, **small), log=lambda line: None)
+cnn = train_job(ds, job_for("cnn", embeddings="glove", **small), log=lambda line: None)
+transformer = train_job(ds, job_for("transformer", **small), log=lambda line: None)
 for bundle in (cnn, transformer):
     print(f"{bundle.model_name}: test accuracy {bundle.metrics['test_accuracy']:.4f}")
 

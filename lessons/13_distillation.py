@@ -32,7 +32,6 @@
 
 # %%
 import inspect
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +44,7 @@ from textclf.distill.augment import augment_texts
 from textclf.distill.job import DistillConfig, distill_job, make_distillation_set
 from textclf.distill.teacher import teacher_logits
 from textclf.figures import GREY, new_figure, show
-from textclf.lesson_utils import smoke_mode, versions
+from textclf.lesson_utils import from_root, smoke_mode, versions
 from textclf.models.losses import Distillation, distillation_loss, soft_labels, soft_loss
 from textclf.pipeline import job_for, train_job
 from textclf.speed.timing import compare
@@ -70,11 +69,15 @@ small = dict(epochs=2) if SMOKE else {}
 if SMOKE:
     ds = ds.subsample(800)
 quiet = lambda line: None  # noqa: E731
-TEACHER = Path("runs/minilm")
+TEACHER = from_root("runs/minilm")  # what `textclf train --model minilm --out runs/minilm` wrote
 if not SMOKE and (TEACHER / "config.json").exists():
+    print(f"the teacher: {TEACHER}")
     teacher = load_bundle(TEACHER, device="cpu")
 else:
-    teacher = train_job(ds, job_for("cnn" if SMOKE else "minilm", progress=False, **small), log=quiet)
+    if not SMOKE:
+        print(f"no teacher at {TEACHER}: fine-tuning MiniLM now (about 13 minutes on 2 CPU cores; "
+              "`textclf train --model minilm --out runs/minilm` from the repository's folder keeps one)")
+    teacher = train_job(ds, job_for("cnn" if SMOKE else "minilm", **small), log=quiet)
 print(f"teacher: {teacher.model_name}, test accuracy {teacher.metrics['test_accuracy']:.4f}")
 
 # %% [markdown]
@@ -106,7 +109,7 @@ for t in (0.5, 1.0, 2.0, 5.0):
 # a damaged file: labelled afresh).
 
 # %%
-CACHE = Path("runs/lesson13")
+CACHE = from_root("runs/lesson13")
 train_texts = [ex.text for ex in ds.train]
 train_logits, _ = teacher_logits(teacher, train_texts, CACHE / "teacher_logits.safetensors")  # [n_train, n_classes]
 fig, ax = new_figure()
@@ -176,10 +179,10 @@ print(inspect.getsource(distillation_loss))
 
 # %%
 STUDENT = "gru+ngrams"
-gold_only = train_job(ds, job_for(STUDENT, progress=False, baseline=False, **small), log=quiet)
+gold_only = train_job(ds, job_for(STUDENT, baseline=False, **small), log=quiet)
 plain = make_distillation_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0),
                               CACHE / "teacher_logits.safetensors")
-distilled = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small), distillation_set=plain,
+distilled = distill_job(ds, teacher, job_for(STUDENT, baseline=False, **small), distillation_set=plain,
                         log=quiet)
 for name, bundle in (("gold labels only", gold_only), ("distilled (alpha 0.5, T 2)", distilled)):
     print(f"student, {name:<28} test accuracy {bundle.metrics['test_accuracy']:.4f}")
@@ -202,7 +205,7 @@ for origin, text in augment_texts(train_texts[:2], 3, seed=0):
 COPIES = 1 if SMOKE else 2
 augmented = make_distillation_set(ds, teacher, DistillConfig(alpha=0.5, temperature=2.0, copies=COPIES),
                               CACHE / "teacher_logits_augmented.safetensors")
-with_aug = distill_job(ds, teacher, job_for(STUDENT, progress=False, baseline=False, **small),
+with_aug = distill_job(ds, teacher, job_for(STUDENT, baseline=False, **small),
                        distillation_set=augmented, log=quiet)
 print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.metrics['test_accuracy']:.4f} "
       f"({len(augmented.texts):,} texts)")

@@ -18,8 +18,8 @@ ROOT = Path(textclf.__file__).parent
 # foundation though textclf.text is layer 2).
 LAYERS = [
     ("foundations", ["textclf.errors", "textclf.config", "textclf.versions", "textclf.files", "textclf.devices",
-                     "textclf.printable", "textclf.text_checks", "textclf.train_config", "textclf.lesson_utils",
-                     "textclf.demos"]),
+                     "textclf.printable", "textclf.text_checks", "textclf.train_config", "textclf.progress",
+                     "textclf.lesson_utils", "textclf.demos"]),
     ("data", ["textclf.data"]),
     ("text", ["textclf.text"]),
     ("tensors", ["textclf.glove", "textclf.batching"]),

@@ -243,7 +243,8 @@ def test_a_label_without_training_examples(tmp_path):
 
 @pytest.mark.parametrize("texts,labels,message", [
     (["a", "b"], [1, 1.0], r"labels\[0\] = 1: expected a non-empty string"),
-    (["a", None], ["x", "y"], r"texts\[1\] = None: expected a non-empty string"),
+    (["a", None], ["x", "y"], r"texts\[1\] is None; expected a string"),
+    (["a", "  "], ["x", "y"], r"texts\[1\] is blank; expected some text"),
     ("one text", ["x"], "must be lists"),
     (["a", "b", "c"], ["x", "y"], "3 texts but 2 labels"),
     (["a", "b"], ["x", "x"], "at least two different labels"),

@@ -184,3 +184,82 @@ def test_every_lesson_becomes_a_notebook(tmp_path):
     assert len(written) == len(list((ROOT / "lessons").glob("[0-9][0-9]_*.py")))
     notebook = json.loads(written[0].read_text())
     assert notebook["nbformat"] == 4 and any(c["cell_type"] == "markdown" for c in notebook["cells"])
+
+
+def test_make_notebooks_keeps_a_notebook_the_learner_changed(tmp_path):
+    pytest.importorskip("jupytext", reason="the notebooks extra: pip install -e '.[notebooks]'")
+    make = [sys.executable, str(ROOT / "lessons" / "make_notebooks.py"), "--out", str(tmp_path)]
+    assert subprocess.run(make, capture_output=True, timeout=300).returncode == 0
+    mine = tmp_path / "02_recurrent.ipynb"
+    mine.write_text(mine.read_text().replace('"cells": [', '"cells": [{"cell_type": "markdown", "metadata": {}, '
+                                             '"source": ["my notes"]},', 1))
+    untouched = tmp_path / "03_convolutional.ipynb"
+    untouched.write_text("{}")  # and one rewritten by hand to nothing: also kept, it is not what was written
+    again = subprocess.run(make, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and f"kept {mine}" in again.stdout and "--force" in again.stdout
+    assert "my notes" in mine.read_text() and untouched.read_text() == "{}"
+    assert f"wrote {tmp_path / '01_text_to_tensors.ipynb'}" in again.stdout  # unchanged ones are rewritten
+    forced = subprocess.run([*make, "--force"], capture_output=True, text=True, timeout=300)
+    assert forced.returncode == 0 and "my notes" not in mine.read_text()
+
+
+def test_lessons_find_the_repositorys_files_from_the_notebooks_folder(tmp_path, monkeypatch):
+    from textclf.lesson_utils import from_root, repo_root
+
+    monkeypatch.chdir(ROOT / "lessons")  # as a notebook runs in notebooks/, a folder below the root
+    assert repo_root() == ROOT and from_root("tests/data/minilm_reference.json").is_file()
+    monkeypatch.chdir(tmp_path)  # outside the repository: the folder the package was installed from
+    assert repo_root() == ROOT
+
+
+def test_progress_shows_bars_in_a_notebook_and_lines_wherever_there_is_no_terminal(monkeypatch):
+    import types
+
+    from textclf import progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert not progress.in_notebook() and progress.shows_lines() and not progress.shows_bars()
+    shell = types.SimpleNamespace(get_ipython=lambda: object())
+    monkeypatch.setitem(sys.modules, "IPython", shell)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert progress.in_notebook() and progress.shows_bars() and progress.shows_lines()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert progress.shows_bars() and not progress.shows_lines()
+
+
+def test_an_untouched_stub_is_recognised_without_running_its_tests(monkeypatch):
+    from textclf import grading
+
+    source = '''
+def a():
+    """Exercise 1.1."""
+    raise NotImplementedError("Exercise 1.1")
+
+def b(x):
+    if x:
+        return 1
+    raise NotImplementedError("Exercise 1.2")
+
+def c():
+    raise NotImplementedError("Exercise 1.3")
+
+def d():
+    return 2
+raise_later = None
+'''
+    assert grading.untouched_stubs(source) == {"1.1", "1.3"}  # 1.2 was begun: its tests decide
+    assert grading.untouched_stubs(source + '\ndef e():\n    raise NotImplementedError("Exercise 1.3")\n    x = 1\n') \
+        == {"1.1"}  # a second function of 1.3 was changed: 1.3 is graded
+    stub = ROOT / "lessons" / "exercises" / "ex13_distillation.py"
+    monkeypatch.setattr(grading, "grade_in_child", lambda *a, **k: pytest.fail("no test should run for stubs"))
+    outcomes = grading.run_checks(["13"], stub)
+    assert {grading.status(o, m) for m, o in outcomes.items()} == {"not started"} and len(outcomes) == 3
+
+
+def test_a_file_that_does_not_parse_is_named_with_its_line(tmp_path):
+    from textclf import grading
+
+    file = tmp_path / "ex01_text_to_tensors.py"
+    file.write_text("x = 1\ndef broken(:\n")
+    outcomes = grading.run_checks(["1.1"], file)
+    assert outcomes["ex1_1"].messages == ["your file does not import (ex01_text_to_tensors.py line 2: invalid syntax)"]

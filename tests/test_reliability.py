@@ -305,17 +305,25 @@ def test_a_missing_peer_is_a_timeout_not_a_hang():
 STUB = ROOT / "lessons" / "exercises" / "ex01_text_to_tensors.py"
 
 
+def started() -> str:
+    """The stub file with exercise 1.1 begun (a wrong answer): grading runs its tests (an untouched stub is
+    "not started" without running anything)."""
+    text = STUB.read_text()
+    assert 'raise NotImplementedError("Exercise 1.1")' in text
+    return text.replace('raise NotImplementedError("Exercise 1.1")', "return list(specials)", 1)
+
+
 @pytest.mark.parametrize("tail,expected", [
     ("import os\nos._exit(0)\n", "could not grade: the grading process ended (exit status 0) without a report"),
     ("while True:\n    pass\n", "could not grade: still running after"),
     ("import _pytest.reports\n_pytest.reports.TestReport.passed = property(lambda self: True)\n"
      "_pytest.reports.TestReport.outcome = property(lambda self: 'passed', lambda self, value: None)\n",
      "not yet (0/3 tests pass)"),
-    ("def broken(:\n", "SyntaxError: invalid syntax"),
+    ("def broken(:\n", "your file does not import (ex01_text_to_tensors.py line"),
 ])
 def test_grading_survives_hostile_exercise_files(tmp_path, tail, expected):
     file = tmp_path / "ex01_text_to_tensors.py"
-    file.write_text(STUB.read_text() + "\n" + tail)
+    file.write_text(started() + "\n" + tail)
     result = run("check", "1.1", "--file", file, env={"TEXTCLF_CHECK_SECONDS": "20"}, timeout=300)
     assert result.returncode == 1 and expected in result.stdout, result.stdout + result.stderr
     assert "passed" not in result.stdout.replace("tests pass", "")
@@ -323,7 +331,7 @@ def test_grading_survives_hostile_exercise_files(tmp_path, tail, expected):
 
 def test_a_thread_left_running_does_not_hang_grading(tmp_path):
     file = tmp_path / "ex01_text_to_tensors.py"
-    file.write_text(STUB.read_text() + "\nimport threading, time\n"
+    file.write_text(started() + "\nimport threading, time\n"
                     "threading.Thread(target=time.sleep, args=(1e6,)).start()\n")
     result = run("check", "1.1", "--file", file, env={"TEXTCLF_CHECK_SECONDS": "20"}, timeout=300)
     assert result.returncode == 1 and "Exercise 1.1: not yet" in result.stdout, result.stdout + result.stderr

@@ -49,8 +49,8 @@ def check_lists(texts: Sequence[str], labels: Sequence[str], what: str = "") -> 
     if len(texts) != len(labels):
         raise ValueError(f"{what}{len(texts)} texts but {len(labels)} labels")
     for i, (text, label) in enumerate(zip(texts, labels)):
-        if problem := text_problem(text):
-            raise ValueError(f"{what}texts[{i}] = {text!r:.60} {problem}")
+        if problem := text_problem(text):  # the one rule for texts (a string, not blank, valid Unicode)
+            raise ValueError(f"{what}texts[{i}] {problem}")
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"{what}labels[{i}] = {label!r:.60}: expected a non-empty string "
                              "(write numeric labels as strings, e.g. '1')")

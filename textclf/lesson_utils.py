@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from textclf.versions import versions
 
@@ -25,4 +26,23 @@ def smoke_mode() -> bool:
     return on
 
 
-__all__ = ["smoke_mode", "versions"]
+def repo_root() -> Path:
+    """The repository's folder (the one holding ``lessons/`` and ``textclf/``), wherever a lesson runs: as a
+    script from the root or elsewhere, or as a notebook in ``notebooks/``. The current folder or the nearest
+    one above it that holds both; else the folder this package was installed from (an editable install);
+    else the current folder."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "lessons").is_dir() and (folder / "textclf").is_dir():
+            return folder
+    installed_from = Path(__file__).resolve().parents[1]
+    return installed_from if (installed_from / "lessons").is_dir() else here
+
+
+def from_root(relative: str | Path) -> Path:
+    """``relative`` (``"runs/minilm"``, ``"tests/data/..."``) under the repository's folder (``repo_root``), so
+    a notebook in ``notebooks/`` finds what the README's commands wrote from the root."""
+    return repo_root() / relative
+
+
+__all__ = ["from_root", "repo_root", "smoke_mode", "versions"]

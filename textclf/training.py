@@ -44,6 +44,7 @@ from textclf.inference import Evaluation
 from textclf.loop import Callbacks, History, LoopState, dropout_seed, snapshot, train_loop
 from textclf.models.base import ClassifierNet, Losses
 from textclf.models.losses import Criterion, cross_entropy
+from textclf.progress import shows_bars, shows_lines
 from textclf.train_config import TrainConfig
 
 
@@ -151,7 +152,7 @@ class Product(Callbacks):
         if self.hooks.rank:  # every rank its own dropout masks (rank 0's are a single process's)
             torch.manual_seed(dropout_seed(self.config.seed, state.epoch, self.hooks.rank))
         self.uncounted = 0
-        bars = self.config.progress and sys.stderr.isatty()  # a log file gets one line per epoch, not \r updates
+        bars = self.config.progress and shows_bars()  # a terminal, a notebook (a log file: one line per epoch)
         return self.remembered(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars))
 
     def remembered(self, batches: Iterable) -> Iterable:
@@ -198,8 +199,8 @@ class Product(Callbacks):
                                    f"(now {self.config.lr}).")
 
     def epoch_end(self, state: LoopState) -> None:
-        if self.config.progress and not sys.stderr.isatty():  # no progress bars in a log file: one line instead
-            self.log(epoch_line(state.history.epochs[-1], self.config.epochs))
+        if self.config.progress and shows_lines():  # a notebook, a log file: a line that stays, whatever ``log``
+            print(epoch_line(state.history.epochs[-1], self.config.epochs), flush=True)
         if self.checkpoint:
             save_checkpoint(self.state, self.checkpoint, self.config, self.hooks)
 

@@ -96,15 +96,55 @@ def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = F
             raise ValueError(f"lesson {lesson} has no exercise {marker[2:].replace('_', '.')}; its exercises are "
                              + ", ".join(f"{lesson}.{k}" for k in known))
     wanted = selected or [f"ex{lesson}_{k}" for k in known]
+    try:
+        stubs = untouched_stubs(file.read_text(encoding="utf-8"))
+    except SyntaxError as err:  # no test could even import it: say where, not "0/5 tests pass"
+        where = f"line {err.lineno}: {err.msg}" if err.lineno else err.msg
+        return {m: Outcome(messages=[f"your file does not import ({file.name} {where})"], graded=False)
+                for m in wanted}
+    except (OSError, UnicodeDecodeError) as err:
+        return {m: Outcome(messages=[f"your file cannot be read ({err})"], graded=False) for m in wanted}
+    left = {m: Outcome(messages=[STUB_MESSAGE.format(m.removeprefix("ex").replace("_", "."))])
+            for m in wanted if m.removeprefix("ex").replace("_", ".") in stubs}
+    to_run = [m for m in wanted if m not in left]
+    if not to_run:  # every exercise asked for is an untouched stub: nothing to run, an answer in no time
+        return left
     args = [str(test_file), "-p", "no:cacheprovider", "-p", "textclf.grading.recorder", "--rootdir", str(GRADING_DIR),
             "-c", str(GRADING_DIR / "pytest.ini"), "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *(["-v", "--tb=short"] if verbose else ["-qq", "--tb=no", "-rN"])]
-    if selected:
-        args += ["-m", " or ".join(selected)]
-    found, problem = grade_in_child(args, file, time_limit(len(wanted)), verbose)
+    args += ["-m", " or ".join(to_run)]  # the exercises asked for, less the untouched stubs
+    found, problem = grade_in_child(args, file, time_limit(len(to_run)), verbose)
     if problem:
-        return {m: Outcome(messages=[f"could not grade: {problem}"], graded=False) for m in wanted}
-    return {m: found.get(m, Outcome(messages=["no tests for this exercise"])) for m in wanted}
+        found = {m: Outcome(messages=[f"could not grade: {problem}"], graded=False) for m in to_run}
+    return {m: left.get(m) or found.get(m, Outcome(messages=["no tests for this exercise"])) for m in wanted}
+
+
+STUB_MESSAGE = "NotImplementedError: Exercise {} (the stub is untouched: replace its raise with your code)"
+
+
+def untouched_stubs(source: str) -> set[str]:
+    """The exercises (``"1.2"``) whose every function in ``source`` is still the stub: a docstring (or
+    nothing) and ``raise NotImplementedError("Exercise 1.2")``. Read with ``ast``, nothing is run; an
+    exercise with any function changed is graded by its tests."""
+    import ast
+
+    stub_of, changed = {}, set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        body = node.body[1:] if (node.body and isinstance(node.body[0], ast.Expr)
+                                 and isinstance(node.body[0].value, ast.Constant)
+                                 and isinstance(node.body[0].value.value, str)) else node.body
+        for raised in ast.walk(node):
+            if isinstance(raised, ast.Raise) and isinstance(raised.exc, ast.Call) and \
+                    isinstance(raised.exc.func, ast.Name) and raised.exc.func.id == "NotImplementedError" and \
+                    raised.exc.args and isinstance(raised.exc.args[0], ast.Constant):
+                name = str(raised.exc.args[0].value).removeprefix("Exercise ").strip()
+                if len(body) == 1 and body[0] is raised:  # the function is nothing but the stub
+                    stub_of.setdefault(name, []).append(node.name)
+                else:
+                    changed.add(name)
+    return {name for name in stub_of if name not in changed}
 
 
 def grade_in_child(args: list[str], file: Path, limit: float, verbose: bool) -> tuple[dict[str, Outcome], str | None]:
@@ -197,6 +237,8 @@ def report(outcomes: dict[str, Outcome]) -> str:
             lines.append(f"  Exercise {name}: {outcome.messages[0]}")
         elif outcome.failed == 0 and outcome.passed:
             lines.append(f"  Exercise {name}: passed ({outcome.passed}/{total} tests)")
+        elif status(outcome, marker) == "not started":
+            lines.append(f"  Exercise {name}: not started - {outcome.messages[0]}")
         else:
             first = outcome.messages[0] if outcome.messages else "failed"
             lines.append(f"  Exercise {name}: not yet ({outcome.passed}/{total} tests pass) - {first}")
