@@ -31,7 +31,7 @@ from textclf.speed.bench import describe_machine
 # general fine-tuning recipe (FINE_TUNING: lr 5e-5, 3 epochs, no layer-wise decay; a decay of 1 is the same
 # optimisation); then the knobs the literature on BERT fine-tuning turns (Sun et al. 2019: lower learning rates
 # with layer-wise decay; Mosbach et al. 2021: more epochs at a small learning rate). The winner of the search run
-# for lesson 13, lr3e-5_4ep_decay0.9, has been MiniLM's registry recipe since (README: Distillation).
+# for lesson 13, lr3e-5_4ep_decay0.9, has been MiniLM's registry recipe since (docs/results.md: Distillation).
 CANDIDATES = {
     "recipe": {"lr": 5e-5, "epochs": 3, "layer_lr_decay": 1.0},
     "lr3e-5_4ep_decay0.9": {"lr": 3e-5, "epochs": 4, "layer_lr_decay": 0.9},

@@ -172,6 +172,6 @@ print("encoder unchanged in head mode:", same)
 # head is well below a model trained on reviews, and unfreezing more layers
 # closes the gap. `python benchmarks/transfer.py` runs these set-ups (plus
 # discriminative learning rates) over three seeds and prints mean ± std; the
-# README quotes its table. The lesson to take away is the *measurement*: which
+# docs/results.md quotes its table. The lesson to take away is the *measurement*: which
 # layers to train depends on how close the two tasks are, and it costs minutes
 # to check.

@@ -266,7 +266,7 @@ print(f"fp16 loss {loss.item():.4f} is scaled to {scaled.item():.4g} (x{scaler.g
 # small kernels, so the time is launch overhead, not arithmetic, and neither a
 # bigger GPU nor bf16 helps much. MiniLM (22M parameters, ~15 GFLOP per batch of
 # 32 x 128 tokens) should be big enough for the tensor cores to matter — and
-# yet, measured on one NVIDIA H100 (the cell below; README "On a GPU"), one
+# yet, measured on one NVIDIA H100 (the cell below; docs/shipping.md "On a GPU"), one
 # training step on 32 x 128 tokens took:
 #
 # | model | fp32 | bf16 autocast | all weights bf16, no autocast | fp32 + TF32 |
@@ -313,4 +313,4 @@ if device.type == "cuda":
         print(f"{name:10s} one training step (32 x 128 tokens): fp32 {1000 * fp32:.1f} ms, bf16 {1000 * bf16:.1f} ms "
               f"({fp32 / bf16:.1f}x)")
 else:
-    print("no CUDA GPU here: the figures measured on one are in the README's 'On a GPU' section")
+    print("no CUDA GPU here: the figures measured on one are in docs/shipping.md's 'On a GPU' section")

@@ -363,7 +363,7 @@ print(f"{health['requests']} requests so far, {health['model_calls']} model call
 # %% [markdown]
 # `benchmarks/serve.py` is the load test: 8 clients for 20 s against the fp32
 # and int8 backends, with and without batching, and FastAPI + uvicorn serving
-# the same code — requests/s and p50/p95/p99 latency (the README quotes it).
+# the same code — requests/s and p50/p95/p99 latency (docs/shipping.md quotes it).
 #
 # ## 5. The page, in a real browser
 #

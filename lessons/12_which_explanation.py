@@ -268,7 +268,7 @@ show(comparison_figure(results["transformer"]), "compare_transformer", FIGURES)
 # On the CNN the gradient and perturbation methods all land within
 # 0.34–0.37. No method failed the randomisation check (ρ between −0.08 and
 # +0.13). The numbers for the default model, the CNN and MiniLM are in the
-# README (`benchmarks/faithfulness.py`): on MiniLM, gradient × input falls to
+# docs/results.md (`benchmarks/faithfulness.py`): on MiniLM, gradient × input falls to
 # the random floor.
 #
 # ## 9. What to use when

@@ -15,7 +15,7 @@
 #
 # Lesson 7 fine-tuned MiniLM: the most accurate model here, and about thirty
 # times slower than the default GRU + n-grams model on a 2-core CPU (end to
-# end, tokenizing included; the README's table). Can
+# end, tokenizing included; docs/results.md's table). Can
 # the small model learn what the big one knows? *Distillation* (Hinton,
 # Vinyals & Dean 2015) trains the small **student** on the big **teacher**'s
 # predictions as well as on the gold labels. A teacher's "0.62 positive" says
@@ -253,7 +253,7 @@ show(fig, "tradeoff", FIGURES)
 # %% [markdown]
 # One seed is one draw: `benchmarks/distill.py` repeats each student over
 # three seeds, chooses α and T on the validation split, and draws the learning
-# curve (the README quotes its table).
+# curve (docs/results.md quotes its table).
 #
 # ## 7. When is distillation worth it?
 #

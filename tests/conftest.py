@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason=f"needs a CUDA GPU; torch {torch.__version__} sees none here "
-                                   "(README: On a GPU)")
+                                   "(docs/shipping.md: On a GPU)")
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)

@@ -1,5 +1,6 @@
 """The `textclf data` command: the report on good data, one clear line on bad data."""
 
+import re
 import subprocess
 import sys
 
@@ -150,3 +151,15 @@ def test_help_texts_quote_the_recipes_and_the_choices_are_the_configs(command, c
     assert f"default {FROM_SCRATCH.max_len} (minilm: {MINILM.max_len})" in text
     assert f"(minilm: {MINILM.train.lr:g})" in text and f"{{{','.join(OPTIMIZERS)}}}" in text
     assert f"{{{','.join(SCHEDULES)}}}" in text
+
+
+def test_version_and_a_help_that_shows_the_commands_not_the_developer_notes(capsys):
+    from textclf.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--version"])
+    assert exit_.value.code == 0 and re.fullmatch(r"textclf \S+\n", capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    shown = capsys.readouterr().out
+    assert "textclf check 1.1" in shown and "``" not in shown and "add_NAME" not in shown

@@ -26,3 +26,30 @@ def test_lesson_is_a_jupytext_percent_notebook(lesson):
     notebook = jupytext.read(lesson)
     assert sum(cell.cell_type == "markdown" for cell in notebook.cells) >= 3
     assert any("import textclf" in cell.source or "from textclf" in cell.source for cell in notebook.cells)
+
+
+# What each lesson run as a notebook must print: the lessons whose behaviour depends on where they run (files
+# of the repository found from notebooks/, training progress in a kernel, where stderr is no terminal).
+NOTEBOOK_CHECKS = {
+    "02_recurrent": "epoch 1/2: train loss",                          # progress, one line per epoch
+    "07_pretrained_transformer": "max difference from the reference model",  # tests/data/ found from notebooks/
+    "13_distillation": "teacher: cnn, test accuracy",                # small mode's teacher, and the lesson ran on
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem,printed", NOTEBOOK_CHECKS.items(), ids=list(NOTEBOOK_CHECKS))
+def test_lesson_runs_as_a_notebook_from_the_notebooks_folder(stem, printed, monkeypatch):
+    jupytext = pytest.importorskip("jupytext")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    notebook = jupytext.read(LESSONS[0].parent / f"{stem}.py", fmt="py:percent")
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder = LESSONS[0].parents[1] / "notebooks"  # where make_notebooks.py puts them and jupyter lab runs them
+    folder.mkdir(exist_ok=True)
+    monkeypatch.setenv("TEXTCLF_SMOKE", "1")  # the kernel inherits this process's environment
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    printed_out = "\n".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+                             if output.get("output_type") == "stream")
+    assert printed in printed_out, printed_out[-2000:]

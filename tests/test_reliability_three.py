@@ -167,3 +167,12 @@ def test_a_check_time_limit_is_checked_when_read(value, monkeypatch):
         time_limit(1)
     monkeypatch.setenv("TEXTCLF_CHECK_SECONDS", "2.5")
     assert time_limit(2) == 5.0
+
+
+def test_a_missing_bundle_says_train_one_and_a_folder_of_bundles_names_them(tiny_bundles, tmp_path):
+    missing = run("predict", tmp_path / "nope", "a fine film")
+    assert missing.returncode == 2 and "no such bundle folder" in missing.stderr and "textclf train" in missing.stderr
+    copied_bundle(tiny_bundles("nbow")[0], tmp_path / "runs" / "model")
+    parent = run("predict", tmp_path / "runs", "a fine film")
+    assert parent.returncode == 2 and "not a bundle" in parent.stderr and str(tmp_path / "runs" / "model") in \
+        parent.stderr

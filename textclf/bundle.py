@@ -38,6 +38,7 @@ from textclf.config import ConfigError
 from textclf.data import BUNDLED, DataError, Example, TextDataset
 from textclf.data.datasets import load_source
 from textclf.devices import choose_precision, pick_device
+from textclf.errors import DataFileNotFoundError
 from textclf.files import (
     atomic_directory,
     atomic_write_text,
@@ -455,9 +456,18 @@ def load_bundle(directory: str | Path, device: str | torch.device = "auto", prec
     ``model`` stays the fp32 network (explanations and transfer use it).
     """
     recover_directory(directory, clean=False)  # a save killed between its renames: the old bundle comes back
+    if not Path(directory).exists():
+        raise DataFileNotFoundError(directory, None, "no such bundle folder; expected one that `textclf train --out "
+                                    "DIR` wrote "
+                                    "(train one first, e.g. `textclf train` writes runs/model)")
     directory = require_exists(directory)
     if not directory.is_dir():
         raise DataError(directory, None, "is a file; expected a bundle folder (model.safetensors, config.json, ...)")
+    if not (directory / "config.json").exists() and not (directory / "model.safetensors").exists():
+        inside = sorted(str(d) for d in directory.iterdir() if d.is_dir() and holds_bundle(d))[:3]
+        raise DataError(directory, None, "is a folder but not a bundle (no config.json, no model.safetensors)"
+                        + (f"; the bundles in it: {', '.join(inside)}" if inside else
+                           "; expected a folder that `textclf train --out DIR` wrote"))
     config_path = directory / "config.json"
     config = BundleConfig.from_json(read_json(config_path, "a textclf bundle config"), config_path)
     net_config = dataclasses.asdict(config.net_config())

@@ -10,8 +10,8 @@ from textclf.versions import versions
 NOTICE = ("Small mode (TEXTCLF_SMOKE=1): a slice of the data and an epoch or two, so that the lesson runs in "
           "seconds. Accuracies here sit near the majority class and the attributions are noise: the figures show "
           "what each step makes, not what it achieves. Unset TEXTCLF_SMOKE for the real run (measured on an idle "
-          "2-core CPU: from 6 seconds (lesson 1) to 10 minutes (lesson 6) per lesson; the README lists each, "
-          "and its tables are full-mode figures).")
+          "2-core CPU: from 6 seconds (lesson 1) to 10 minutes (lesson 6); the README's lesson table lists each "
+          "lesson's time, and docs/results.md holds full-mode figures).")
 _announced = False
 
 

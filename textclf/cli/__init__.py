@@ -56,9 +56,29 @@ PRECISION_HELP = ("fp32 (the default), bf16, fp16 or auto: bf16 where the device
                   "Ampere on, a CPU with AMX or AVX512_BF16), else fp32")
 
 
+def usage_text() -> str:
+    """What ``textclf --help`` shows: the commands at a glance (the module's developer notes left out, and no
+    RST markup)."""
+    commands = __doc__.split("\n\n")[1]
+    return ("Text classification in plain PyTorch, lesson by lesson (textclf " + version() + ").\n\n" + commands
+            + "\n\nEach command has --help. Bad input ends with one line naming the file, the line and what was "
+            "expected (exit status 2).")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("textclf")
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="textclf", description=__doc__,
+    parser = argparse.ArgumentParser(prog="textclf", description=usage_text(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"textclf {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(commands)
