@@ -63,7 +63,7 @@ from textclf.lesson_utils import smoke_mode, versions
 from textclf.text import Vocab, tokenize
 
 print(versions())
-SMOKE = smoke_mode()  # TEXTCLF_SMOKE=1 runs a small version of every step (CI does this)
+SMOKE = smoke_mode("01")  # TEXTCLF_SMOKE=1 runs a small version of every step (CI does this)
 FIGURES = "figures/01_text_to_tensors"  # where figures go when this runs as a script (notebooks: inline)
 
 # %% [markdown]

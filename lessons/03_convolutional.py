@@ -39,7 +39,7 @@ from textclf.text import Vocab, tokenize
 from textclf.training import TrainConfig, fit
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("03")
 FIGURES = "figures/03_convolutional"  # where figures go when this runs as a script (notebooks: inline)
 _ = torch.manual_seed(0)  # returns the generator: "_ =" keeps a notebook from printing it
 

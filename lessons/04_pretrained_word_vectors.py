@@ -41,7 +41,7 @@ from textclf.text import Vocab, tokenize
 from textclf.training import TrainConfig, fit
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("04")
 FIGURES = "figures/04_pretrained_word_vectors"  # where figures go when run as a script (notebooks: inline)
 
 # %% [markdown]

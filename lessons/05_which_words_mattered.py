@@ -49,7 +49,7 @@ from textclf.pipeline import JobConfig, train_job
 from textclf.training import TrainConfig
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("05")
 FIGURES = "figures/05_which_words_mattered"  # where figures go when run as a script (notebooks: inline)
 
 # %% [markdown]

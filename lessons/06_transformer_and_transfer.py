@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from textclf.data import load_dataset
-from textclf.figures import BLUE, new_figure, show
+from textclf.figures import BLUE, heatmap, new_figure, show
 from textclf.finetune import encoder_stages, set_trainable
 from textclf.lesson_utils import smoke_mode, versions
 from textclf.models import TransformerClassifier, TransformerConfig
@@ -40,7 +40,7 @@ from textclf.pipeline import JobConfig, train_job
 from textclf.training import TrainConfig
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("06")
 FIGURES = "figures/06_transformer_and_transfer"  # where figures go when run as a script (notebooks: inline)
 _ = torch.manual_seed(0)  # returns the generator: "_ =" keeps a notebook from printing it
 
@@ -62,9 +62,8 @@ print("same as torch:", torch.allclose(out, reference, atol=1e-6))
 print("text 2 (2 tokens), head 0, attention weights (rows: queries, columns: keys):")
 print(weights[1, 0].numpy().round(3))
 fig, axes = new_figure(ncols=3, size=(10, 3.2))
-for text, ax in enumerate(axes):
-    ax.imshow(weights[text, 0].numpy(), cmap="Blues", vmin=0, vmax=1)
-    ax.grid(False)
+for text, ax in enumerate(axes):  # one scale for the three: a weight is between 0 and 1
+    heatmap(fig, ax, weights[text, 0], vmin=0, vmax=1, cmap="Blues", label="attention weight")
     ax.set_title(f"text {text + 1}: {int(mask[text].sum())} real tokens")
     ax.set_xlabel("key")
     ax.set_ylabel("query")

@@ -34,7 +34,7 @@ from safetensors import safe_open
 import textclf
 from textclf.data import load_dataset
 from textclf.explain import explain, render_terminal
-from textclf.figures import new_figure, show
+from textclf.figures import heatmap, new_figure, show
 from textclf.lesson_utils import from_root, smoke_mode, versions
 from textclf.models.bert import BertClassifier, hf_to_textclf, mean_pool
 from textclf.models.minilm import minilm, minilm_dir
@@ -42,7 +42,7 @@ from textclf.text.wordpiece import basic_tokenize, greedy_wordpiece
 from textclf.zeroshot import DESCRIPTIONS, ZeroShot
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("07")
 FIGURES = "figures/07_pretrained_transformer"  # where figures go when run as a script (notebooks: inline)
 folder = minilm_dir()
 print("MiniLM files:", sorted(p.name for p in folder.iterdir() if p.is_file()))
@@ -111,6 +111,7 @@ else:
 # both bundled datasets.
 
 # %%
+matrices = {}
 for name in ("bbc_news", "rotten_tomatoes"):
     ds = load_dataset(name)
     test = ds.subsample(60, seed=0).test if SMOKE else ds.test  # a sample of every class
@@ -122,16 +123,16 @@ for name in ("bbc_news", "rotten_tomatoes"):
     # mean similarity of each true class's texts to each label description
     scores = zero_shot.scores([ex.text for ex in test])  # [texts, labels]
     present = [y for y in zero_shot.labels if any(ex.label == y for ex in test)]
-    matrix = torch.stack([scores[[i for i, ex in enumerate(test) if ex.label == y]].mean(dim=0)
-                          for y in present])  # [true label, description]
-    fig, ax = new_figure(size=(1.1 * len(zero_shot.labels) + 3, 0.9 * len(zero_shot.labels) + 2))
-    ax.imshow(matrix.numpy(), cmap="Greens")
-    ax.grid(False)
-    ax.set_xticks(range(len(zero_shot.labels)), zero_shot.labels, rotation=30, ha="right")
+    matrices[name] = (torch.stack([scores[[i for i, ex in enumerate(test) if ex.label == y]].mean(dim=0)
+                                   for y in present]), present, zero_shot.labels)  # [true label, description]
+# one colour scale for both figures: the same similarity is the same colour in each
+low = min(float(m.min()) for m, _, _ in matrices.values())
+high = max(float(m.max()) for m, _, _ in matrices.values())
+for name, (matrix, present, described) in matrices.items():
+    fig, ax = new_figure(size=(1.1 * len(described) + 4, 0.9 * len(described) + 2))
+    heatmap(fig, ax, matrix, vmin=low, vmax=high, cmap="Greens", label="mean cosine similarity")
+    ax.set_xticks(range(len(described)), described, rotation=30, ha="right")
     ax.set_yticks(range(len(present)), present)
-    for i in range(len(present)):
-        for j in range(len(zero_shot.labels)):
-            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8)
     ax.set_xlabel("label description")
     ax.set_ylabel("true label of the texts")
     ax.set_title(f"{name}: mean cosine similarity")

@@ -45,7 +45,7 @@ from textclf.speed.quantize import dequantize, int8_dynamic, quantize_tensor
 from textclf.speed.timing import compare
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("08")
 FIGURES = "figures/08_speed"  # where figures go when run as a script (notebooks: inline)
 print(f"CPU: {hardware.cpu_capability()}, bf16 hardware: {hardware.bf16_supported()}, "
       f"int8 dot products (VNNI): {hardware.int8_dot_product()}, torch threads: {torch.get_num_threads()}")
@@ -243,7 +243,7 @@ show(fig, "speed", FIGURES)
 # device:
 
 # %%
-from textclf.devices import autocast, choose_precision, grad_scaler, pick_device  # noqa: E402
+from textclf.devices import autocast, choose_precision, grad_scaler, pick_device
 
 device = pick_device("auto")
 print(f"device {device}; --precision auto here: {choose_precision('auto', device)}")
@@ -288,7 +288,7 @@ print(f"fp16 loss {loss.item():.4f} is scaled to {scaled.item():.4g} (x{scaler.g
 
 # %%
 if device.type == "cuda":
-    from textclf.models import build_model  # noqa: E402
+    from textclf.models import build_model
 
     def step_seconds(net, ids, precision, steps=20):
         optimizer = torch.optim.AdamW(net.parameters(), lr=1e-5)

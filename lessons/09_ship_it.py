@@ -60,7 +60,7 @@ from textclf.serving.server import Handler
 from textclf.speed.timing import compare
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("09")
 FIGURES = "figures/09_ship_it"  # where the figures (and the page's screenshot) go when run as a script
 WORK = Path(tempfile.mkdtemp(prefix="textclf-lesson09-"))
 

@@ -53,7 +53,7 @@ from textclf.lesson_utils import smoke_mode, versions
 from textclf.training import Hooks
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("10")
 FIGURES = "figures/10_scale_out"  # where figures go when run as a script (notebooks: inline)
 print(f"{distributed.cpu_cores()} CPU cores here; CUDA: {torch.cuda.is_available()}")
 

@@ -42,7 +42,7 @@ from textclf.text import Vocab, tokenize
 from textclf.training import TrainConfig, fit
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("11")
 FIGURES = "figures/11_can_you_trust_it"  # where the figures go when this runs as a script
 
 ds = load_dataset("rotten_tomatoes")

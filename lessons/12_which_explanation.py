@@ -54,9 +54,9 @@ from textclf.lesson_utils import smoke_mode, versions
 from textclf.pipeline import job_for, train_job
 
 print(versions())
-SMOKE = smoke_mode()
+SMOKE = smoke_mode("12")
 FIGURES = "figures/12_which_explanation"  # where figures go when run as a script (notebooks: inline)
-torch.manual_seed(0);  # noqa: E703 (the semicolon keeps a notebook from printing the generator)
+_ = torch.manual_seed(0)  # (a notebook would print the generator it returns)
 
 # %% [markdown]
 # ## 1. Two models to explain
@@ -153,7 +153,7 @@ for row, review in enumerate(reviews):
 # does it batched, every variant of a batch in one forward pass:
 
 # %%
-from textclf.explain.occlusion import replaced  # noqa: E402
+from textclf.explain.occlusion import replaced
 
 print(inspect.getsource(replaced))
 
@@ -188,9 +188,9 @@ by_hand = {label: [p_target(without(ids, ranked[: removed_count(len(ids), f)], p
 fig, ax = new_figure()
 ax.plot(fractions, by_hand["ig"], "o-", label="words ranked by integrated gradients")
 ax.plot(fractions, by_hand["random"], "--", color=GREY, label="words in a random order")
-ax.set(xlabel="share of the words deleted", ylabel=f"p({e.target})", ylim=(0, 1),
-       title=f"deletion curve: '{e.text[:45]}...'")
-ax.legend()
+ax.set(xlabel="share of the words deleted (at 1: none left, the empty text's score)", ylabel=f"p({e.target})",
+       ylim=(0, 1), title=f"deletion curve: '{e.text[:30]}...'")
+ax.legend()  # both curves end at the same point: with every word gone, only the model's prior is left
 show(fig, "deletion_by_hand", FIGURES)
 
 # the package builds the same curve (and many more) in one batched pass

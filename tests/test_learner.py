@@ -219,9 +219,8 @@ def test_progress_shows_bars_in_a_notebook_and_lines_wherever_there_is_no_termin
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert not progress.in_notebook() and progress.shows_lines() and not progress.shows_bars()
-    shell = types.SimpleNamespace(get_ipython=lambda: object())
-    monkeypatch.setitem(sys.modules, "IPython", shell)
-    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    kernel = type("ZMQInteractiveShell", (), {})()  # the shell a Jupyter kernel runs
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel))
     assert progress.in_notebook() and progress.shows_bars() and progress.shows_lines()
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert progress.shows_bars() and not progress.shows_lines()

@@ -69,3 +69,14 @@ def test_every_headline_figure_is_in_the_results_page_beside_its_benchmark():
         script = re.search(r"`(benchmarks/[\w]+\.py)`", row).group(1)
         assert (ROOT / script).is_file() and figure in results, f"{figure} (from {script}) is not in docs/results.md"
         assert script in results, f"docs/results.md does not name {script}"
+
+
+def test_the_lesson_table_quotes_the_times_the_lessons_announce():
+    from textclf.lesson_utils import LESSON_TIMES
+
+    text = README.read_text(encoding="utf-8")
+    quoted = {m.group(1): (m.group(2).strip(), m.group(3).strip())
+              for m in re.finditer(r"^\| (\d\d) \| [^|]+ \| ([^|]+) \| ([^|]+) \|", text, re.MULTILINE)}
+    assert quoted == LESSON_TIMES
+    for lesson in sorted(ROOT.glob("lessons/[0-9][0-9]_*.py")):
+        assert f'smoke_mode("{lesson.name[:2]}")' in lesson.read_text(encoding="utf-8"), lesson.name

@@ -11,7 +11,6 @@ backend needed), so the same code runs in CI, in a terminal and in Jupyter.
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from textclf.files import atomic_write_bytes
+from textclf.progress import in_notebook
 
 STYLE = {"font.size": 10, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
          "grid.alpha": 0.3, "figure.dpi": 100}
@@ -41,14 +41,6 @@ def png_bytes(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
-
-
-def in_notebook() -> bool:
-    shell = sys.modules.get("IPython")
-    try:
-        return shell is not None and type(shell.get_ipython()).__name__ == "ZMQInteractiveShell"
-    except AttributeError:
-        return False
 
 
 def save(fig: Figure, path: str | Path) -> Path:
@@ -95,23 +87,41 @@ def training_curves(history: Sequence[dict], best_epoch: int | None = None, titl
     return fig
 
 
+def heatmap(fig: Figure, ax, matrix, *, vmin: float, vmax: float, cmap: str, label: str,
+            cell: str = "{:.2f}", fontsize: int = 8):
+    """``matrix`` (rows x columns) drawn on ``ax`` on a stated scale, ``vmin``..``vmax`` (share them between
+    figures that compare), with a labelled colour bar and each cell's value written in a colour that contrasts
+    with it (white on the dark end of the map, black elsewhere)."""
+    import matplotlib
+
+    values = [[float(v) for v in row] for row in (matrix.tolist() if hasattr(matrix, "tolist") else matrix)]
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.grid(False)
+    ax.set_xticks(range(len(values[0]) if values else 0))  # one tick per cell (callers name them)
+    ax.set_yticks(range(len(values)))
+    colours = matplotlib.colormaps[cmap]
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            shade = colours((value - vmin) / ((vmax - vmin) or 1.0))
+            dark = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] < 0.5  # perceived brightness
+            ax.text(j, i, cell.format(value), ha="center", va="center", fontsize=fontsize,
+                    color="white" if dark else "black")
+    fig.colorbar(image, ax=ax, label=label, shrink=0.85)
+    return image
+
+
 def confusion_figure(matrix, labels: Sequence[str], title: str = "confusion (rows: true, columns: predicted)"):
     """The confusion matrix as a heat map with counts."""
     from textclf.printable import printable
 
     matrix = [[int(v) for v in row] for row in (matrix.tolist() if hasattr(matrix, "tolist") else matrix)]
     n = len(labels)
-    fig, ax = new_figure(size=(1.2 * n + 2.5, 1.0 * n + 2))
-    ax.imshow(matrix, cmap="Blues")
-    ax.grid(False)
+    fig, ax = new_figure(size=(1.2 * n + 3.5, 1.0 * n + 2))
+    heatmap(fig, ax, matrix, vmin=0, vmax=max(max(row) for row in matrix) or 1, cmap="Blues", label="texts",
+            cell="{:.0f}", fontsize=10)
     names = [printable(y) for y in labels]
     ax.set_xticks(range(n), names, rotation=30, ha="right")
     ax.set_yticks(range(n), names)
-    top = max(max(row) for row in matrix) or 1
-    for i in range(n):
-        for j in range(n):
-            ax.text(j, i, str(matrix[i][j]), ha="center", va="center",
-                    color="white" if matrix[i][j] > top / 2 else "black")
     ax.set_title(title)
     return fig
 

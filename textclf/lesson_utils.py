@@ -12,17 +12,39 @@ NOTICE = ("Small mode (TEXTCLF_SMOKE=1): a slice of the data and an epoch or two
           "what each step makes, not what it achieves. Unset TEXTCLF_SMOKE for the real run (measured on an idle "
           "2-core CPU: from 6 seconds (lesson 1) to 10 minutes (lesson 6); the README's lesson table lists each "
           "lesson's time, and docs/results.md holds full-mode figures).")
+# Each lesson's time run as a script on an idle 2-core CPU, (small mode, full mode): the README's lesson table
+# quotes these (tests/test_readme.py keeps the two equal).
+LESSON_TIMES = {
+    "01": ("4 s", "6 s"),
+    "02": ("11 s", "4 min"),
+    "03": ("7 s", "50 s"),
+    "04": ("7 s", "2 min"),
+    "05": ("8 s", "34 s"),
+    "06": ("10 s", "10 min"),
+    "07": ("19 s", "1.5 min"),
+    "08": ("38 s", "5.5 min"),
+    "09": ("25 s", "2 min"),
+    "10": ("18 s", "31 s"),
+    "11": ("6 s", "2 min"),
+    "12": ("18 s", "7.5 min"),
+    "13": ("23 s", "8.5 min"),
+}
 _announced = False
 
 
-def smoke_mode() -> bool:
+def smoke_mode(lesson: str | None = None) -> bool:
     """True when ``TEXTCLF_SMOKE=1``: lessons shrink their data and epochs to run in seconds (CI does this).
-    The first call that finds it on says so on screen, once."""
+    The first call says on screen which mode runs and, given the lesson's number, how long it takes here."""
     global _announced
     on = os.environ.get("TEXTCLF_SMOKE", "") not in ("", "0")
-    if on and not _announced:
+    if not _announced:
         _announced = True
-        print(NOTICE)
+        small, full = LESSON_TIMES.get(lesson or "", (None, None))
+        if on:
+            print(NOTICE + (f" This lesson: about {small} in small mode, {full} in full." if small else ""))
+        elif full:
+            print(f"Full mode: this lesson takes about {full} on an idle 2-core CPU (TEXTCLF_SMOKE=1 runs it in "
+                  f"about {small}, on a slice of the data with an epoch or two).")
     return on
 
 

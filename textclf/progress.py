@@ -11,9 +11,13 @@ import sys
 
 
 def in_notebook() -> bool:
-    """Whether this runs in a Jupyter kernel (where ``sys.stderr`` is no terminal, but bars can be drawn)."""
-    ipython = sys.modules.get("IPython")
-    return "ipykernel" in sys.modules and ipython is not None and ipython.get_ipython() is not None
+    """Whether this runs in a Jupyter kernel (where ``sys.stderr`` is no terminal, but bars and figures can be
+    drawn inline): IPython's shell is the kernel's ``ZMQInteractiveShell``."""
+    shell = sys.modules.get("IPython")
+    try:
+        return shell is not None and type(shell.get_ipython()).__name__ == "ZMQInteractiveShell"
+    except AttributeError:
+        return False
 
 
 def shows_bars() -> bool:

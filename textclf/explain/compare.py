@@ -236,27 +236,28 @@ def compare(bundle, texts: Sequence[str], *, methods: Sequence[str] | None = Non
 def comparison_figure(comparison: Comparison):
     """Deletion and insertion curves (mean over texts, one line per method, random dashed) and the agreement
     heat map."""
-    from textclf.figures import GREY, new_figure  # matplotlib only when a figure is drawn
+    from textclf.figures import GREY, heatmap, new_figure  # matplotlib only when a figure is drawn
 
     fig, (deletion, insertion, heat) = new_figure(3, size=(16, 4.6))
-    for ax, curve, title in ((deletion, "deletion", "deletion: top words removed (lower = more faithful)"),
-                             (insertion, "insertion", "insertion: only top words kept (higher = more faithful)")):
+    # at 100% deleted (0% kept) no word is left: every method meets at the empty text's score, which may be
+    # higher than the curve before it (the model's prior for a text with nothing in it)
+    for ax, curve, title, xlabel in (
+            (deletion, "deletion", "deletion: top words removed (lower = more faithful)",
+             "share of the words removed (at 1: none left, the empty text's score)"),
+            (insertion, "insertion", "insertion: only top words kept (higher = more faithful)",
+             "share of the words kept (at 0: none, the empty text's score)")):
         for r in comparison.rows:
             f = r.faithfulness
             style = dict(color=GREY, linestyle="--") if r.method == RANDOM else dict(marker=".")
             ax.plot(f.fractions, getattr(f, curve).mean(dim=0).tolist(), label=r.method, **style)
-        ax.set(xlabel="share of the words", ylabel="probability of the explained class", ylim=(0, 1), title=title)
+        ax.set(xlabel=xlabel, ylabel="probability of the explained class", ylim=(0, 1), title=title)
     deletion.legend(fontsize=8)
     names = comparison.methods
-    image = heat.imshow(comparison.agreement.numpy(), vmin=-1, vmax=1, cmap="RdBu")
+    heatmap(fig, heat, comparison.agreement, vmin=-1, vmax=1, cmap="RdBu", label="mean rank correlation",
+            fontsize=7)
     heat.set(xticks=range(len(names)), yticks=range(len(names)), title="agreement: mean rank correlation")
     heat.set_xticklabels(names, rotation=45, ha="right")
     heat.set_yticklabels(names)
-    heat.grid(False)
-    for i in range(len(names)):
-        for j in range(len(names)):
-            heat.text(j, i, f"{float(comparison.agreement[i, j]):.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(image, ax=heat, shrink=0.8)
     fig.suptitle(f"{comparison.model}: mean over {comparison.n_texts} texts, each explaining its predicted class; "
                  f"random = mean of {comparison.settings.get('random_draws', 1)} random rankings per text")
     return fig
