@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -385,21 +386,27 @@ if chromium is None or sync_playwright is None:
     print("no headless browser here (apt-get install chromium; pip install playwright): open "
           f"http://{host}:{port}/ yourself while this notebook runs")
 else:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        page = browser.new_page(viewport={"width": 820, "height": 560})
-        page.goto(f"http://{host}:{port}/")
-        page.fill("#text", reviews[3])
-        page.click("#classify")
-        page.wait_for_selector("#result:not([hidden])", timeout=60_000)
-        print("the page says:", page.text_content("#label"), "|",
-              " ".join(page.eval_on_selector_all("#words .word", "spans => spans.map(s => s.textContent)")))
-        Path(FIGURES).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{FIGURES}/demo_page.png", full_page=True)
-        print(f"[figure] {FIGURES}/demo_page.png")
-        browser.close()
+    def visit_demo_page() -> None:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"])
+            page = browser.new_page(viewport={"width": 820, "height": 560})
+            page.goto(f"http://{host}:{port}/")
+            page.fill("#text", reviews[3])
+            page.click("#classify")
+            page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+            print("the page says:", page.text_content("#label"), "|",
+                  " ".join(page.eval_on_selector_all("#words .word", "spans => spans.map(s => s.textContent)")))
+            Path(FIGURES).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{FIGURES}/demo_page.png", full_page=True)
+            print(f"[figure] {FIGURES}/demo_page.png")
+            browser.close()
+
+    # In a notebook this thread already runs an asyncio loop (the kernel's), which Playwright's sync API
+    # refuses; a thread of its own has none, so the same code runs as a script and in a notebook.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(visit_demo_page).result()
 server.shutdown()
 server.server_close()
 
