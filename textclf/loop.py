@@ -76,12 +76,17 @@ def train_step(model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer,
     return loss
 
 
+def bucket_batches(train: EncodedDataset, config) -> BucketBatchSampler:
+    """The default batches: length-bucketed, shuffled by ``(seed, epoch)``."""
+    return BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
+
+
 class Callbacks:
     """The places where ``fit`` adds the product to ``train_loop`` (``textclf.training.Product``). Here they
     do nothing beyond the idea: one process, fp32, ``train_step``, no files."""
 
     def batches(self, train: EncodedDataset, config) -> BucketBatchSampler:
-        return BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
+        return bucket_batches(train, config)
 
     def step(self, model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, config) -> torch.Tensor:
         return train_step(model, batch, optimizer, config)

@@ -18,9 +18,9 @@ import torch
 from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
 from textclf.batching import EncodedDataset, encode_splits
-from textclf.bundle import Bundle, BundleConfig, DataRecord, load_bundle
+from textclf.bundle import Bundle, BundleConfig, DataRecord, check_bundle_out, load_bundle
 from textclf.config import ConfigError, check_bool, check_choice, check_int, fail
-from textclf.data import DataError, TextDataset
+from textclf.data import TextDataset
 from textclf.devices import choose_precision, pick_device
 from textclf.figures import confusion_figure, png_bytes, training_curves
 from textclf.files import recover_directory, remove_stale_temporaries
@@ -238,9 +238,7 @@ def prepare(ds: TextDataset, job: JobConfig, out: str | Path | None, run: Runtim
             source: Bundle | None = None) -> Work:
     """The steps before training: the folder checked and recovered, the device and precision decided once,
     the vocabulary, the encoded splits and the model (``Work``)."""
-    out, hooks = (Path(out) if out else None), run.hooks
-    if out and out.exists() and not out.is_dir():
-        raise DataError(out, None, "exists and is not a folder; expected a bundle folder (new or earlier) to write")
+    out, hooks = (check_bundle_out(out, [job.init_from] if job.init_from else []) if out else None), run.hooks
     ds.check_trainable(run.require_test)
     device = run.device if run.device is not None else pick_device(job.train.device)
     precision, why = choose_precision(job.train.precision, device)  # decided once; fit and the bundle get it

@@ -41,7 +41,7 @@ from textclf.batching import Batch, BucketBatchSampler, EncodedDataset
 from textclf.checkpoint import TrainState, all_finite
 from textclf.devices import autocast, choose_precision, grad_scaler, pick_device
 from textclf.inference import Evaluation
-from textclf.loop import Callbacks, History, LoopState, dropout_seed, snapshot, train_loop
+from textclf.loop import Callbacks, History, LoopState, bucket_batches, dropout_seed, snapshot, train_loop
 from textclf.models.base import ClassifierNet, Losses
 from textclf.models.losses import Criterion, cross_entropy
 from textclf.progress import shows_bars, shows_lines
@@ -54,11 +54,6 @@ class TrainingDiverged(RuntimeError):
 
 class TrainingInterrupted(RuntimeError):
     """Ctrl-C during training; a checkpoint to resume from was saved."""
-
-
-def bucket_batches(train: EncodedDataset, config: TrainConfig) -> BucketBatchSampler:
-    """The default batches: length-bucketed, shuffled by ``(seed, epoch)``."""
-    return BucketBatchSampler(train.lengths, config.batch_size, seed=config.seed)
 
 
 @dataclass
@@ -137,14 +132,14 @@ class Product(Callbacks):
     """What ``fit`` adds to ``train_loop``, each in one callback (the loop's lines are the idea alone)."""
 
     def __init__(self, state: TrainState, config: TrainConfig, hooks: Hooks, step_module: nn.Module,
-                 device: torch.device, checkpoint: Path | None, log: Callable[[str], None], stop_after: int | None):
+                 device: torch.device, checkpoint: Path | None, stop_after: int | None, batches):
         self.state, self.config, self.hooks, self.step_module, self.device = state, config, hooks, step_module, device
-        self.checkpoint, self.log, self.stop_after = checkpoint, log, stop_after
+        self.checkpoint, self.stop_after, self.made_batches = checkpoint, stop_after, batches
         self.indices: list[int] = []
         self.total, self.uncounted = torch.zeros(()), 0
 
     def batches(self, train: EncodedDataset, config: TrainConfig):
-        return self.hooks.batches(train, config)
+        return self.made_batches  # ``hooks.batches``, made once by ``fit`` (the schedule needs their count)
 
     def epoch_start(self, state: LoopState, batches: Iterable) -> Iterable:
         if self.stop_after is not None and state.epoch >= self.stop_after:
@@ -233,7 +228,8 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         config = replace(config, precision=precision)
     model.to(device)
     optimizer = make_optimizer(model, config, param_groups)
-    scheduler = make_scheduler(optimizer, config, config.epochs * len(hooks.batches(train, config)))
+    batches = hooks.batches(train, config)
+    scheduler = make_scheduler(optimizer, config, config.epochs * len(batches))
     run = {"data": {"train": train.fingerprint(), "valid": valid.fingerprint()}, **(identity or {})}
     history = History(precision=config.precision, device=str(device))  # what was decided, recorded
     state = TrainState(model, optimizer, LoopState(snapshot(model), history), scheduler, run,
@@ -247,7 +243,7 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     elif checkpoint:
         save_checkpoint(state, checkpoint, config, hooks)
     step_module = hooks.wrap(TrainingLoss(model, criterion))  # after loading: DDP broadcasts rank 0's weights
-    product = Product(state, config, hooks, step_module, device, checkpoint, log, stop_after)
+    product = Product(state, config, hooks, step_module, device, checkpoint, stop_after, batches)
     try:
         return train_loop(model, train, valid, config, optimizer, state.loop, product)
     except KeyboardInterrupt:

@@ -104,8 +104,7 @@ def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = F
                 for m in wanted}
     except (OSError, UnicodeDecodeError) as err:
         return {m: Outcome(messages=[f"your file cannot be read ({err})"], graded=False) for m in wanted}
-    left = {m: Outcome(messages=[STUB_MESSAGE.format(m.removeprefix("ex").replace("_", "."))])
-            for m in wanted if m.removeprefix("ex").replace("_", ".") in stubs}
+    left = {m: Outcome(messages=[STUB_MESSAGE.format(exercise_name(m))]) for m in wanted if exercise_name(m) in stubs}
     to_run = [m for m in wanted if m not in left]
     if not to_run:  # every exercise asked for is an untouched stub: nothing to run, an answer in no time
         return left
@@ -119,6 +118,11 @@ def run_checks(exercises: list[str], file: Path | None = None, verbose: bool = F
     return {m: left.get(m) or found.get(m, Outcome(messages=["no tests for this exercise"])) for m in wanted}
 
 
+def exercise_name(marker: str) -> str:
+    """A test marker's exercise: ``"ex1_2"`` -> ``"1.2"``."""
+    return marker.removeprefix("ex").replace("_", ".")
+
+
 STUB_MESSAGE = "NotImplementedError: Exercise {} (the stub is untouched: replace its raise with your code)"
 
 
@@ -128,7 +132,7 @@ def untouched_stubs(source: str) -> set[str]:
     exercise with any function changed is graded by its tests."""
     import ast
 
-    stub_of, changed = {}, set()
+    stubs, changed = set(), set()
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
@@ -141,10 +145,10 @@ def untouched_stubs(source: str) -> set[str]:
                     raised.exc.args and isinstance(raised.exc.args[0], ast.Constant):
                 name = str(raised.exc.args[0].value).removeprefix("Exercise ").strip()
                 if len(body) == 1 and body[0] is raised:  # the function is nothing but the stub
-                    stub_of.setdefault(name, []).append(node.name)
+                    stubs.add(name)
                 else:
                     changed.add(name)
-    return {name for name in stub_of if name not in changed}
+    return stubs - changed
 
 
 def grade_in_child(args: list[str], file: Path, limit: float, verbose: bool) -> tuple[dict[str, Outcome], str | None]:
@@ -201,7 +205,7 @@ def status(outcome: Outcome, marker: str) -> str:
         return "could not grade"
     if outcome.failed == 0 and outcome.passed:
         return "passed"
-    name = marker.removeprefix("ex").replace("_", ".")
+    name = exercise_name(marker)
     if any(f"NotImplementedError: Exercise {name}" in m for m in outcome.messages):
         return "not started"
     return "not yet"
@@ -217,7 +221,7 @@ def progress(cwd: Path | None = None) -> list[tuple[str, str]]:
         except FileNotFoundError:
             continue
         for marker, outcome in run_checks([str(lesson)], file).items():
-            rows.append((marker.removeprefix("ex").replace("_", "."), status(outcome, marker)))
+            rows.append((exercise_name(marker), status(outcome, marker)))
     return rows
 
 
@@ -231,7 +235,7 @@ def progress_table(rows: list[tuple[str, str]]) -> str:
 def report(outcomes: dict[str, Outcome]) -> str:
     lines = []
     for marker, outcome in outcomes.items():
-        name = marker.removeprefix("ex").replace("_", ".")
+        name = exercise_name(marker)
         total = outcome.passed + outcome.failed
         if not outcome.graded:
             lines.append(f"  Exercise {name}: {outcome.messages[0]}")
