@@ -33,13 +33,21 @@ def test_reload_in_a_fresh_process_gives_the_same_probabilities(bundle_dir):
     texts = [POS[1], NEG[1]]
     here = load_bundle(bundle_dir).predict(texts)
     assert here[0]["positive"] > 0.5 > here[1]["positive"]
-    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), "-"],
+    result = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), "-", "--digits", "12"],
                             input="\n".join(texts) + "\n", capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["label"] for line in lines] == ["positive", "negative"]
     for line, probs in zip(lines, here):
         assert line["probabilities"] == pytest.approx(probs, abs=1e-6)
+    rounded = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), *texts],
+                             capture_output=True, text=True, timeout=300)  # by default, 4 decimal places
+    assert "e-" not in rounded.stdout
+    for line, probs in zip(map(json.loads, rounded.stdout.splitlines()), here):
+        assert line["probabilities"] == {name: round(p, 4) for name, p in probs.items()}
+    bad = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), "x", "--digits", "0"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "from 1 to 17" in bad.stderr
 
 
 def test_damaged_bundles(bundle_dir, tmp_path):

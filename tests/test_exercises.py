@@ -68,3 +68,33 @@ def test_exercise_files_are_generated_from_the_solutions():
     result = subprocess.run([sys.executable, str(ROOT / "lessons" / "make_exercises.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("stub", STUBS, ids=lambda p: p.stem)
+def test_every_exercise_has_a_hint_that_is_not_its_answer(stub):
+    import ast
+
+    lesson = int(stub.name[2:4])
+    tests = ROOT / "textclf" / "grading" / f"test_lesson{lesson:02d}.py"
+    source = tests.read_text()
+    marked = {f"{lesson}.{k}" for k in re.findall(rf"mark\.ex{lesson}_(\d+)", source)}
+    hints = next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HINTS")
+    assert set(hints) == marked == exercises_in(stub)
+    solution = (ROOT / "lessons" / "solutions" / stub.name).read_text()
+    code = {line.strip() for line in solution.splitlines()
+            if len(line.strip()) > 25 and not line.strip().startswith(("#", '"'))}
+    for name, hint in hints.items():
+        assert 40 <= len(hint) <= 400, name
+        assert not [line for line in code if line in hint], f"hint {name} quotes the solution"
+
+
+def test_a_wrong_answer_gets_its_hint(tmp_path):
+    wrong = tmp_path / "ex13_distillation.py"
+    solution = (ROOT / "lessons" / "solutions" / "ex13_distillation.py").read_text()
+    wrong.write_text(solution.replace("/ batch  # both halves", "  # both halves"))  # forgot the batch mean
+    result = check(13, wrong)
+    assert result.returncode == 1
+    assert "Exercise 13.1: not yet (0/2 tests pass)" in result.stdout, result.stdout
+    assert "    hint: Write the gradient of each half separately" in result.stdout
+    assert "Exercise 13.2: passed" in result.stdout and result.stdout.count("hint:") == 1

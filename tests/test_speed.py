@@ -75,9 +75,9 @@ def test_onnxruntime_backend_matches_pytorch(tiny_bundles, name):
 def test_rnn_bundles_run_in_onnxruntime_from_the_command_line(tiny_bundles):
     """The RNNs export unpacked (they used to be refused): ``predict --backend onnxruntime`` agrees with torch."""
     directory, _ = tiny_bundles("gru+ngrams")
-    outputs = [subprocess.run([sys.executable, "-m", "textclf", "predict", str(directory), "fine film", *backend],
-                              capture_output=True, text=True, timeout=300) for backend in ([], ["--backend",
-                                                                                                "onnxruntime"])]
+    command = [sys.executable, "-m", "textclf", "predict", str(directory), "fine film", "--digits", "8"]
+    outputs = [subprocess.run(command + backend, capture_output=True, text=True, timeout=300)
+               for backend in ([], ["--backend", "onnxruntime"])]
     assert all(r.returncode == 0 for r in outputs), outputs[1].stderr
     torch_p, onnx_p = (json.loads(r.stdout)["probabilities"] for r in outputs)
     assert onnx_p == pytest.approx(torch_p, abs=1e-5)

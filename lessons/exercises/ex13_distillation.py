@@ -24,16 +24,17 @@ def soft_labels(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.softmax(logits / temperature, dim=-1)
 
 
-# ----- Exercise 13.1: the distillation loss by hand ---------------------------------
+# ----- Exercise 13.1: the distillation loss's gradient by hand ------------------------
 
 
-def distillation_loss(student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, alpha: float,
-                      temperature: float) -> torch.Tensor:
-    """Hinton et al.'s loss for a batch (Exercise 13.1): ``alpha * T^2 * KL(p_t || p_s) + (1 - alpha) * CE``,
-    where ``p_t = softmax(teacher / T)``, ``p_s = softmax(student / T)``, the KL divergence is summed over the
-    classes and averaged over the batch, and CE is the mean cross-entropy of ``student`` (at T = 1) with the
-    gold ``labels``. ``student``, ``teacher``: ``[batch, n_classes]`` logits; ``labels``: ``[batch]``.
-    Without ``torch.nn.functional``'s losses: log-probabilities with ``torch.log_softmax`` are fine."""
+def distillation_gradient(student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, alpha: float,
+                          temperature: float) -> torch.Tensor:
+    """The gradient of lesson 13's loss with respect to the student's logits, without autograd (Exercise 13.1).
+    The loss is ``alpha * T^2 * KL(p_t || p_s) + (1 - alpha) * CE``, with ``p_t = softmax(teacher / T)``,
+    ``p_s = softmax(student / T)``, the KL summed over the classes and averaged over the batch, and CE the mean
+    cross-entropy of ``student`` (at T = 1) with the gold ``labels``. ``student``, ``teacher``:
+    ``[batch, n_classes]`` logits; ``labels``: ``[batch]``. Returns ``[batch, n_classes]``, what
+    ``torch.autograd.grad(loss, student)`` would give — derived, not computed with autograd."""
     raise NotImplementedError("Exercise 13.1")
 
 

@@ -17,21 +17,24 @@ def soft_labels(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.softmax(logits / temperature, dim=-1)
 
 
-# ----- Exercise 13.1: the distillation loss by hand ---------------------------------
+# ----- Exercise 13.1: the distillation loss's gradient by hand ------------------------
 
 
-def distillation_loss(student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, alpha: float,
-                      temperature: float) -> torch.Tensor:
-    """Hinton et al.'s loss for a batch (Exercise 13.1): ``alpha * T^2 * KL(p_t || p_s) + (1 - alpha) * CE``,
-    where ``p_t = softmax(teacher / T)``, ``p_s = softmax(student / T)``, the KL divergence is summed over the
-    classes and averaged over the batch, and CE is the mean cross-entropy of ``student`` (at T = 1) with the
-    gold ``labels``. ``student``, ``teacher``: ``[batch, n_classes]`` logits; ``labels``: ``[batch]``.
-    Without ``torch.nn.functional``'s losses: log-probabilities with ``torch.log_softmax`` are fine."""
-    log_p_student = torch.log_softmax(student / temperature, dim=-1)  # [batch, n_classes]
-    log_p_teacher = torch.log_softmax(teacher / temperature, dim=-1)  # [batch, n_classes]
-    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=-1).mean()
-    hard = -torch.log_softmax(student, dim=-1).gather(1, labels.view(-1, 1)).mean()
-    return alpha * temperature ** 2 * kl + (1 - alpha) * hard
+def distillation_gradient(student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, alpha: float,
+                          temperature: float) -> torch.Tensor:
+    """The gradient of lesson 13's loss with respect to the student's logits, without autograd (Exercise 13.1).
+    The loss is ``alpha * T^2 * KL(p_t || p_s) + (1 - alpha) * CE``, with ``p_t = softmax(teacher / T)``,
+    ``p_s = softmax(student / T)``, the KL summed over the classes and averaged over the batch, and CE the mean
+    cross-entropy of ``student`` (at T = 1) with the gold ``labels``. ``student``, ``teacher``:
+    ``[batch, n_classes]`` logits; ``labels``: ``[batch]``. Returns ``[batch, n_classes]``, what
+    ``torch.autograd.grad(loss, student)`` would give — derived, not computed with autograd."""
+    batch, n_classes = student.shape
+    p_student = torch.softmax(student / temperature, dim=-1)  # [batch, n_classes]
+    p_teacher = torch.softmax(teacher / temperature, dim=-1)  # [batch, n_classes]
+    soft = temperature * (p_student - p_teacher)  # T^2 times the KL's gradient (p_s - p_t) / T
+    one_hot = torch.nn.functional.one_hot(labels, n_classes).to(student.dtype)  # [batch, n_classes]
+    hard = torch.softmax(student, dim=-1) - one_hot  # cross-entropy's gradient at T = 1
+    return (alpha * soft + (1 - alpha) * hard) / batch  # both halves are means over the batch
 
 
 # ----- Exercise 13.2: temperature's effect on the soft labels ------------------------

@@ -64,8 +64,17 @@ def add_predict(commands) -> None:
     predict = commands.add_parser("predict", help="label probabilities for texts (- reads them from stdin)")
     predict.add_argument("bundle", type=Path)
     predict.add_argument("texts", nargs="+", help="texts to classify, or - to read one per line from stdin")
+    predict.add_argument("--digits", type=digits, default=4,
+                         help="decimal places of the printed probabilities (default 4; up to 17)")
     add_speed_options(predict)
     predict.set_defaults(run=cmd_predict)
+
+
+def digits(text: str) -> int:
+    """``--digits``: a whole number of decimal places from 1 to 17."""
+    if not text.isdigit() or not 1 <= int(text) <= 17:
+        raise argparse.ArgumentTypeError(f"expected a whole number of decimal places from 1 to 17, not {text!r}")
+    return int(text)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -73,6 +82,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     bundle = open_bundle(args, speed=True)
     for text, probs in zip(texts, bundle.predict(texts)):
         label = max(probs, key=probs.get)
+        probs = {name: round(p, args.digits) for name, p in probs.items()}  # 0.9999701, not 2.99163020827109e-05
         print(json_safe(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False)))
     return 0
 

@@ -25,6 +25,7 @@ class Outcome:
     failed: int = 0
     messages: list[str] = field(default_factory=list)
     graded: bool = True  # False: the exercise could not be graded (see messages)
+    hint: str = ""  # what to look at, from the test file's HINTS (shown when the exercise is not yet passed)
 
 
 def parse_exercise(text: str) -> tuple[int, int | None]:
@@ -192,7 +193,8 @@ def read_report(path: Path, token: str) -> dict[str, Outcome] | None:
         payload = json.loads(path.read_text(encoding="utf-8"))
         if payload.get("token") != token or payload.get("complete") is not True:
             return None
-        return {name: Outcome(int(o["passed"]), int(o["failed"]), [str(m) for m in o["messages"]])
+        return {name: Outcome(int(o["passed"]), int(o["failed"]), [str(m) for m in o["messages"]],
+                              hint=str(o.get("hint", "")))
                 for name, o in payload["outcomes"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -246,4 +248,6 @@ def report(outcomes: dict[str, Outcome]) -> str:
         else:
             first = outcome.messages[0] if outcome.messages else "failed"
             lines.append(f"  Exercise {name}: not yet ({outcome.passed}/{total} tests pass) - {first}")
+            if outcome.hint:
+                lines.append(f"    hint: {outcome.hint}")
     return "\n".join(lines)

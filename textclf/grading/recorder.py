@@ -44,6 +44,7 @@ def pytest_runtest_makereport(item, call) -> None:
             outcome["passed"] += 1
             continue
         outcome["failed"] += 1
+        outcome.setdefault("hint", getattr(item.module, "HINTS", {}).get(name.removeprefix("ex").replace("_", "."), ""))
         doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
         what = item.name + (f" ({doc[0]})" if doc else "")
         outcome["messages"].append(f"{what}: skipped" if skipped else f"{what}: {describe_failure(call.excinfo)}")

@@ -11,6 +11,19 @@ from textclf.batching import Collator, padding_fraction, random_batches
 from textclf.data import load_dataset
 from textclf.text import Vocab, tokenize
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "1.1": ("Sort the counted tokens with one key that puts higher counts first and breaks ties by the token "
+            "itself; filter by min_freq before sorting, and keep the specials out of the counted part (they come "
+            "first, once)."),
+    "1.2": ("The width is the longest sequence in the batch; build the tensor full of pad_index first, then copy "
+            "each sequence into its row. The mask is where a position is before that row's length."),
+    "1.3": ("Shuffle with the seeded generator, cut the shuffled indices into large chunks, sort each chunk by "
+            "length, then cut it into batches; check every index is used exactly once."),
+}
+
+
 words = st.lists(st.lists(st.sampled_from("a b c d e f g the film is good bad".split()), max_size=8), max_size=12)
 sequences = st.lists(st.lists(st.integers(2, 50), min_size=1, max_size=12), min_size=1, max_size=8)
 

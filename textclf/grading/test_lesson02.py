@@ -11,6 +11,18 @@ from torch import nn
 from textclf.metrics import f1_score
 from textclf.models import build_model
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "2.1": ("h_n stacks layers and directions: the last layer's forward and backward states are its last two "
+            "rows. For an LSTM, take h_n out of the (h_n, c_n) pair first."),
+    "2.2": ("Count per class: how many were predicted as it, how many truly are it, how many both. Watch the "
+            "class that is neither predicted nor present (its F1 must not divide by zero)."),
+    "2.3": ("Compare with the best so far using strictly greater; the copy must not change when the model trains "
+            "on (clone every tensor); count epochs without improvement and compare with patience."),
+}
+
+
 pairs = st.integers(2, 5).flatmap(lambda k: st.tuples(
     st.just(k), st.lists(st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)), min_size=1, max_size=60)))
 

@@ -11,6 +11,18 @@ import torch
 from textclf.glove import BUNDLED_GLOVE, GloVe, embedding_matrix, load_glove
 from textclf.text import Vocab
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "4.1": ("Split once at the first space; the rest split on whitespace are the numbers. Check their count "
+            "before converting, and say 'expected {dim} values' in the error."),
+    "4.2": ("Compute the std once over every GloVe value; try the token, then its lower-case form, else keep the "
+            "random row, and count which of the three happened; zero the pad row last."),
+    "4.3": ("Normalise every vector to length 1, then one matrix-vector product gives all cosine similarities; "
+            "exclude the word itself before taking the top k."),
+}
+
+
 
 @pytest.fixture(scope="module")
 def glove():

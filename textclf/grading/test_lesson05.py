@@ -11,6 +11,18 @@ from textclf.explain import integrated_gradients, riemann_points
 from textclf.explain import interpolate as reference_interpolate
 from textclf.models import build_model
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "5.1": ("alphas is [steps]; give it trailing dimensions of size 1 (view or reshape) so it broadcasts against "
+            "inputs - baseline."),
+    "5.2": ("weights is [steps]: reshape it so it broadcasts over the gradients' other dimensions, sum over the "
+            "steps dimension, then multiply by (inputs - baseline)."),
+    "5.3": ("Sum the attributions over the sequence dimension (padding is already zero) and compare with f(x) - "
+            "f(x') row by row; the sign of the result matters."),
+}
+
+
 dims = st.tuples(st.integers(1, 6), st.integers(1, 5), st.integers(1, 9))
 
 

@@ -12,6 +12,18 @@ from textclf.finetune import set_trainable
 from textclf.models import build_model
 from textclf.models.transformer import sinusoidal_positions as reference_positions
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "6.1": ("key_mask is [batch, keys]: add the head and query dimensions so it broadcasts against scores before "
+            "masked_fill; softmax over the last dimension."),
+    "6.2": ("Build the angle table once: positions as a column [n, 1] times the frequencies as a row [1, dim/2]; "
+            "even columns get sin, odd columns cos, of the same angle."),
+    "6.3": ("Turn every parameter off first, then turn on what the mode trains; count with p.numel() over the "
+            "parameters that require grad. Check an unknown mode is refused."),
+}
+
+
 
 @pytest.mark.ex6_1
 @settings(max_examples=30, deadline=None)

@@ -11,6 +11,19 @@ from textclf.models import BertClassifier, BertConfig
 from textclf.models.bert import hf_to_textclf, mean_pool
 from textclf.text.wordpiece import greedy_wordpiece
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "7.1": ("Try the longest piece first and shorten it one character at a time; pieces after the first get the "
+            "## prefix. If no piece matches at some position (or the word is too long), the whole word becomes "
+            "[unk]."),
+    "7.2": ("Handle the embeddings names and the encoder.layer.N names separately; each rule replaces a prefix "
+            "and keeps the rest (weight/bias). A name no rule covers returns None."),
+    "7.3": ("Turn the mask into the hidden states' dtype with a trailing dimension of 1, multiply, sum over the "
+            "sequence, and divide by the number of real tokens."),
+}
+
+
 VOCAB = {"un", "##aff", "##able", "runn", "run", "##ing", "##n", "a", "##a", "##b", "b", "##ab"}
 
 

@@ -10,6 +10,18 @@ from hypothesis import strategies as st
 from textclf.inference import run_batched
 from textclf.speed.quantize import quantize_tensor
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "8.1": ("Warm up every variant before any timing; in each round call the variants in the dict's order; keep a"
+            " list of times per name and return statistics.median of each."),
+    "8.2": ("Include 0 in [low, high] before computing the scale; clamp q into [-128, 127]; in int8_linear widen "
+            "q to int32 before subtracting the zero point."),
+    "8.3": ("Keep the sorted order's positions: write each batch's output rows back at the indices they came "
+            "from, so the result is in input order."),
+}
+
+
 
 @pytest.mark.ex8_1
 def test_fair_times_warms_up_then_alternates(exercise):

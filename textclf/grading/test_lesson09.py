@@ -15,6 +15,18 @@ from textclf.model_card import metrics_table
 from textclf.models import build_model
 from textclf.serving import Limits, RequestError, parse_texts
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "9.1": ("Check in exactly the docstring's order and stop at the first problem; too many texts and too long a "
+            "text are 413, everything else 422. A missing 'texts' key and an extra key are both problems."),
+    "9.2": ("NaN compares false with everything: a plain max of differences can hide it. Check for NaN explicitly"
+            " (torch.isnan) before comparing with the tolerance."),
+    "9.3": ("Build the lines one by one and join with a newline; format the numbers exactly as the docstring "
+            "shows; the baseline row only when a baseline is given."),
+}
+
+
 # JSON bodies a client might send: mostly {"texts": [...]}, with every kind of mistake mixed in
 TEXT = st.one_of(st.text(max_size=12), st.just("   "), st.integers(), st.none(), st.booleans(),
                  st.lists(st.text(max_size=3), max_size=2))

@@ -10,6 +10,18 @@ from hypothesis import strategies as st
 
 from textclf.calibration import reliability
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "11.1": ("Bin b is (b/bins, (b+1)/bins]: the upper edge belongs to the bin, and a confidence of exactly 0 "
+             "goes into bin 0. Weight each bin's gap by its share of all examples."),
+    "11.2": ("Compute the mean negative log-likelihood for every T in the grid; keep the first on ties (compare "
+             "with strictly less)."),
+    "11.3": ("A length goes into the last bucket whose start is <= it; name the last bucket 'start+'; an empty "
+             "bucket has accuracy 0.0 and still appears."),
+}
+
+
 
 @pytest.mark.ex11_1
 def test_ece_on_a_hand_computed_example(exercise):

@@ -12,6 +12,18 @@ from hypothesis import strategies as st
 from textclf.explain import Case, ExplainSettings, attribute, faithfulness, rank_correlation
 from textclf.models import build_model
 
+# What to look at when an exercise's tests fail (textclf check prints it under "not yet"): a direction,
+# never the answer.
+HINTS = {
+    "12.1": ("Copy ids for every position and replace only that one token by pad_index; the length stays the "
+             "same. Score = probability of target before minus after."),
+    "12.2": ("Use math.ceil for the number to delete, at least one; deleting shortens the text (no padding left "
+             "in); a text with nothing left is one pad_index token."),
+    "12.3": ("Rank with ties sharing the mean of the ranks they occupy; then the Pearson correlation of the two "
+             "rank lists; a constant list has no correlation (return math.nan)."),
+}
+
+
 NAMES = ["nbow", "cnn", "gru", "transformer"]
 
 
