@@ -67,6 +67,7 @@ def test_progress_bars_only_on_a_terminal(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "\r" not in result.stdout + result.stderr
     assert "epoch 1/2: train loss" in result.stdout and "epoch 2/2: train loss" in result.stdout
+    assert "valid F1" in result.stdout and "train loss valid loss" not in result.stdout  # no second copy as a table
     assert "curves.png" in result.stdout and "job.json" in result.stdout  # the files it wrote, all of them
 
 

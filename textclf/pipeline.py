@@ -32,6 +32,7 @@ from textclf.models import MODELS, Recipe, build_model, check_options, option_na
 from textclf.models.base import MAX_WIDTH, ClassifierNet
 from textclf.models.losses import Criterion, cross_entropy
 from textclf.printable import printable
+from textclf.progress import shows_lines
 from textclf.text import Tokenizer, Vocab, make_tokenizer, tokenize
 from textclf.train_config import TrainConfig, check_layer_lr_decay, check_max_len
 from textclf.training import Hooks, fit
@@ -279,7 +280,8 @@ def fit_work(work: Work, log=print):
                   checkpoint=work.out / "checkpoint.pt" if work.out else None, resume=work.run.resume, log=log,
                   hooks=work.run.hooks, param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
                   device=work.device, identity=work.identity, criterion=work.criterion)
-    log(history.table())
+    if not (job.train.progress and shows_lines()):  # else each epoch's line is already there: no second copy
+        log(history.table())
     return history, time.perf_counter() - start
 
 

@@ -195,7 +195,7 @@ class Product(Callbacks):
 
     def epoch_end(self, state: LoopState) -> None:
         if self.config.progress and shows_lines():  # a notebook, a log file: a line that stays, whatever ``log``
-            print(epoch_line(state.history.epochs[-1], self.config.epochs), flush=True)
+            print(epoch_line(state.history.epochs[-1], self.config.epochs, state.history.best_epoch), flush=True)
         if self.checkpoint:
             save_checkpoint(self.state, self.checkpoint, self.config, self.hooks)
 
@@ -251,9 +251,11 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
         raise TrainingInterrupted(f"training interrupted during epoch {state.loop.epoch + 1}{where}") from None
 
 
-def epoch_line(epoch: dict, epochs: int) -> str:
+def epoch_line(epoch: dict, epochs: int, best_epoch: int = 0) -> str:
+    """One epoch's figures, as a line that stays (``*``: the best validation epoch so far)."""
     return (f"epoch {epoch['epoch']}/{epochs}: train loss {epoch['train_loss']:.4f}, valid loss "
-            f"{epoch['valid_loss']:.4f}, valid accuracy {epoch['valid_accuracy']:.4f} ({epoch['seconds']:.1f}s)")
+            f"{epoch['valid_loss']:.4f}, valid accuracy {epoch['valid_accuracy']:.4f}, valid F1 "
+            f"{epoch['valid_f1']:.4f} ({epoch['seconds']:.1f}s)" + (" *" if epoch["epoch"] == best_epoch else ""))
 
 
 def save_checkpoint(state: TrainState, path: Path, config: TrainConfig, hooks: Hooks) -> None:
