@@ -50,7 +50,7 @@ from textclf.explain import (
 from textclf.explain.compare import cases_of
 from textclf.explain.perturb import without
 from textclf.figures import GREY, new_figure, show
-from textclf.lesson_utils import smoke_mode, versions
+from textclf.lesson_utils import show_table, smoke_mode, versions
 from textclf.pipeline import job_for, train_job
 
 print(versions())
@@ -250,7 +250,7 @@ results = {}
 for bundle in (cnn, transformer):
     results[bundle.model_name] = compare(bundle, texts, options=options)
     print(f"\n{bundle.model_name}, {n_texts} test texts\n")
-    print(results[bundle.model_name].table())
+    show_table(results[bundle.model_name].table())  # rendered as a table in a notebook
     print("\n" + results[bundle.model_name].verdict())
 show(comparison_figure(results["transformer"]), "compare_transformer", FIGURES)
 

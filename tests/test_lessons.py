@@ -47,6 +47,9 @@ NOTEBOOK_CHECKS = {
 }
 
 
+RENDERED_TABLES = {"12_which_explanation": "| method | deletion AUC"}
+
+
 def test_every_lesson_has_a_notebook_check():
     assert sorted(NOTEBOOK_CHECKS) == [lesson.stem for lesson in LESSONS]
 
@@ -67,3 +70,8 @@ def test_lesson_runs_as_a_notebook_from_the_notebooks_folder(stem, printed, monk
     printed_out = "\n".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
                              if output.get("output_type") == "stream")
     assert printed in printed_out, printed_out[-2000:]
+    if stem in RENDERED_TABLES:  # shown as a Markdown table, not printed as raw pipes
+        rendered = [output["data"]["text/markdown"] for cell in notebook.cells for output in cell.get("outputs", [])
+                    if "text/markdown" in output.get("data", {})]
+        assert any(RENDERED_TABLES[stem] in table for table in rendered), rendered
+        assert RENDERED_TABLES[stem] not in printed_out

@@ -1,10 +1,12 @@
-"""Small helpers every lesson uses: library versions at the top, and the small mode for CI."""
+"""Small helpers every lesson uses: library versions at the top, the small mode for CI, paths from the
+repository's root, and Markdown tables that render in a notebook."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from textclf.progress import in_notebook
 from textclf.versions import versions
 
 NOTICE = ("Small mode (TEXTCLF_SMOKE=1): a slice of the data and an epoch or two, so that the lesson runs in "
@@ -67,4 +69,14 @@ def from_root(relative: str | Path) -> Path:
     return repo_root() / relative
 
 
-__all__ = ["from_root", "repo_root", "smoke_mode", "versions"]
+def show_table(markdown: str) -> None:
+    """A Markdown table: rendered in a notebook (raw pipes read badly there), printed as it is in a script."""
+    if in_notebook():
+        from IPython.display import Markdown, display
+
+        display(Markdown(markdown))
+    else:
+        print(markdown)
+
+
+__all__ = ["from_root", "repo_root", "show_table", "smoke_mode", "versions"]
