@@ -193,3 +193,26 @@ def test_unwrap_finds_the_model_inside_every_wrapper():
     assert unwrap(model) is model and unwrap(TrainingLoss(model)) is model
     assert unwrap(torch.compile(TrainingLoss(model))) is model  # compiled lazily: nothing is compiled here
     assert unwrap(torch.compile(model)) is model
+
+
+def test_a_long_epoch_says_where_it_is_where_no_bar_shows(monkeypatch, capsys):
+    """In a log or a pipe (no terminal: no bar), a line within the epoch every HEARTBEAT_SECONDS, then the
+    epoch's line with a star at the best epoch so far; with progress off, nothing."""
+    import dataclasses
+    import re
+
+    import textclf.training as training
+
+    monkeypatch.setattr(training, "HEARTBEAT_SECONDS", 0.0)  # every batch is "long enough" here
+    monkeypatch.setattr(training, "shows_bars", lambda: False)
+    monkeypatch.setattr(training, "shows_lines", lambda: True)
+    config = dataclasses.replace(CONFIG, epochs=2, progress=True)
+    fit(new_model(), TRAIN, VALID, config, log=lambda s: None)
+    lines = capsys.readouterr().out.splitlines()
+    batches = -(-len(TRAIN) // config.batch_size)
+    beats = [re.fullmatch(r"epoch 1/2: (\d+)/(\d+) batches \(\d+s\)", line) for line in lines]
+    assert [(int(b[1]), int(b[2])) for b in beats if b] == [(n, batches) for n in range(1, batches + 1)]
+    assert re.search(r"^epoch 1/2: train loss [\d.]+, valid loss [\d.]+, valid accuracy [\d.]+, valid F1 [\d.]+ "
+                     r"\([\d.]+s\) \*$", "\n".join(lines), re.M)
+    fit(new_model(), TRAIN, VALID, dataclasses.replace(config, progress=False), log=lambda s: None)
+    assert capsys.readouterr().out == ""

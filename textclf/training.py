@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -126,6 +127,7 @@ def training_loss(step_module: nn.Module, batch: Batch) -> Losses:
 # Steps between deliberate host synchronisations: the running loss is summed on the device, and its
 # finiteness is read back (one sync) every SYNC_EVERY steps and at the end of the epoch, not every step.
 SYNC_EVERY = 50
+HEARTBEAT_SECONDS = 10.0  # a line within an epoch this often where no bar shows (a log, a pipe)
 
 
 class Product(Callbacks):
@@ -148,12 +150,20 @@ class Product(Callbacks):
             torch.manual_seed(dropout_seed(self.config.seed, state.epoch, self.hooks.rank))
         self.uncounted = 0
         bars = self.config.progress and shows_bars()  # a terminal, a notebook (a log file: one line per epoch)
-        return self.remembered(tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars))
+        shown = tqdm(batches, desc=f"epoch {state.epoch + 1}", leave=False, disable=not bars)
+        return self.remembered(shown, state.epoch + 1, shown.total, heartbeat=self.config.progress and not bars)
 
-    def remembered(self, batches: Iterable) -> Iterable:
-        for indices in batches:  # the step needs the slice's DDP weight
+    def remembered(self, batches: Iterable, epoch: int, total: int | None, heartbeat: bool) -> Iterable:
+        """The batches, each remembered (the step needs the slice's DDP weight); with ``heartbeat`` (a log or
+        a pipe: no bar), a line every ``HEARTBEAT_SECONDS`` within a long epoch, so a run never looks hung."""
+        start = last = time.perf_counter()
+        for done, indices in enumerate(batches):
             self.indices = indices
             yield indices
+            if heartbeat and time.perf_counter() - last >= HEARTBEAT_SECONDS:
+                last = time.perf_counter()
+                print(f"epoch {epoch}/{self.config.epochs}: {done + 1:,}" + (f"/{total:,}" if total else "")
+                      + f" batches ({last - start:.0f}s)", flush=True)
 
     def step(self, model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer,
              config: TrainConfig) -> torch.Tensor:
