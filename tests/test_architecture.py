@@ -29,7 +29,7 @@ LAYERS = [
     ("training", ["textclf.loop", "textclf.checkpoint", "textclf.training", "textclf.finetune", "textclf.batch_size",
                   "textclf.distributed", "textclf.zeroshot"]),
     ("bundle", ["textclf.model_card", "textclf.bundle"]),
-    ("uses of a bundle", ["textclf.explain", "textclf.speed", "textclf.graphs"]),
+    ("uses of a bundle", ["textclf.explain", "textclf.speed", "textclf.graphs", "textclf.behaviour"]),
     ("jobs and services", ["textclf.pipeline", "textclf.report", "textclf.serving", "textclf.data_report",
                            "textclf.distill"]),
     ("front doors", ["textclf.api", "textclf.cli", "textclf.__main__", "textclf.grading", "textclf"]),

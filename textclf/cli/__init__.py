@@ -9,6 +9,7 @@
     textclf explain DIR --compare            which explanation to trust: faithfulness of every method
     textclf report DIR                      one HTML page: metrics vs baseline, curves, calibration, mistakes
     textclf calibrate DIR                   fit a softmax temperature on the validation split (ECE, NLL)
+    textclf behaviour DIR [--suite FILE]    behavioural tests: negation, contrast, typos, names (failure rates)
     textclf bench DIR [--variants ...]      time prediction variants: int8, ONNX Runtime, compile, bf16
     textclf export DIR --format onnx|torch-export   a portable graph (model.onnx / model.pt2), parity-checked
     textclf serve DIR [--port 8000]         HTTP: POST /predict, POST /explain, GET /healthz, GET / (a demo page)
@@ -17,9 +18,9 @@
     textclf check 1.1 [--file F]            grade a lesson exercise
 
 Each command is one ``add_NAME`` (its arguments) beside its ``cmd_NAME`` (parse, call, print), in
-``train.py``, ``scoring.py``, ``shipping.py`` and ``tools.py``; ``inputs.py`` reads what they share. Bad input
-files end with one line naming the file, the line and what was expected (exit status 2), never with a
-traceback.
+``train.py``, ``scoring.py``, ``behaviour.py``, ``shipping.py`` and ``tools.py``; ``inputs.py`` reads what
+they share. Bad input files end with one line naming the file, the line and what was expected (exit status
+2), never with a traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import re
 import sys
 import warnings
 
+from textclf.cli.behaviour import add_behaviour
 from textclf.cli.distill import add_distill
 from textclf.cli.inputs import whole_number
 from textclf.cli.scoring import add_calibrate, add_evaluate, add_explain, add_predict, add_report
@@ -42,16 +44,16 @@ from textclf.printable import printable
 
 __all__ = ["build_parser", "job_from_args", "main"]
 
-COMMANDS = (add_train, add_distill, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_bench,
-            add_export, add_serve, add_tokenize, add_data, add_check)
+COMMANDS = (add_train, add_distill, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_behaviour,
+            add_bench, add_export, add_serve, add_tokenize, add_data, add_check)
 
 
 # The commands that run a model: each takes --threads (textclf.devices.choose_threads decides without it).
-MODEL_COMMANDS = ("train", "distill", "evaluate", "predict", "explain", "report", "calibrate", "bench", "export",
-                  "serve")
+MODEL_COMMANDS = ("train", "distill", "evaluate", "predict", "explain", "report", "calibrate", "behaviour", "bench",
+                  "export", "serve")
 # Those that load a bundle and run it where --device says, in --precision (export traces a portable graph on the
 # CPU in fp32, whatever machine it runs on; train has its own --device).
-DEVICE_COMMANDS = ("evaluate", "predict", "explain", "report", "calibrate", "bench", "serve")
+DEVICE_COMMANDS = ("evaluate", "predict", "explain", "report", "calibrate", "behaviour", "bench", "serve")
 PRECISION_HELP = ("fp32 (the default), bf16, fp16 or auto: bf16 where the device has fast bf16 hardware (a GPU from "
                   "Ampere on, a CPU with AMX or AVX512_BF16), else fp32")
 
