@@ -44,10 +44,11 @@ NOTEBOOK_CHECKS = {
     "11_can_you_trust_it": "predictions unchanged: True",
     "12_which_explanation": "most faithful",
     "13_distillation": "teacher: cnn, test accuracy",
+    "14_behaviour": "adding 'I loved it.': P(positive) falls by more than 0.1 for",
 }
 
 
-RENDERED_TABLES = {"12_which_explanation": "| method | deletion AUC"}
+RENDERED_TABLES = {"12_which_explanation": "| method | deletion AUC", "14_behaviour": "| test | kind | cases |"}
 
 
 def test_every_lesson_has_a_notebook_check():

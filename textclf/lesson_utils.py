@@ -30,6 +30,7 @@ LESSON_TIMES = {
     "11": ("6 s", "2 min"),
     "12": ("18 s", "7.5 min"),
     "13": ("23 s", "8.5 min"),
+    "14": ("25 s", "6 min"),
 }
 _announced = False
 

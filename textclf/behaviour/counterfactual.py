@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 
-from textclf.data import Example
+from textclf.data import Example, TextDataset
 
 POSITIVE_WORDS = ("lovely", "fine", "solid", "impressive", "engaging", "compelling", "beautiful", "smart", "funny",
                   "fresh", "clever", "rich", "powerful", "satisfying", "gorgeous", "fun", "amusing", "remarkable",
@@ -57,26 +57,39 @@ def contrast_edits(examples: list[Example], n: int, rng: random.Random, max_word
     for _ in range(n):
         first = rng.choice(short[rng.choice(("positive", "negative"))])
         second = rng.choice(short[flipped(first.label)])
-        made.append(Example(f"{first.text.rstrip(' .!')}, but {second.text[:1].lower()}{second.text[1:]}",
-                            second.label))
+        made.append(Example(f"{first.text.rstrip(' .!')}, but {second.text}", second.label))
     return made
 
 
 def counterfactuals(examples: list[Example], edits: tuple[str, ...] = EDITS, contrast_share: float = 0.1,
                     seed: int = 0) -> list[Example]:
     """The counterfactual texts made from ``examples`` (a sentiment training split: labels negative and
-    positive): the word edits of every text with a sentiment word, and ``contrast_share`` of the split's size
-    in contrast pairs. Seeded: the same texts on every run."""
+    positive): the word edits of the texts with one sentiment word — as many from positive texts as from
+    negative ones (a seeded sample of the commoner side) — and ``contrast_share`` of the split's size in
+    contrast pairs. Seeded: the same texts on every run."""
     unknown = sorted(set(edits) - set(EDITS))
     if unknown:
         raise ValueError(f"unknown edit {unknown[0]!r}; expected some of {', '.join(EDITS)}")
     labels = {ex.label for ex in examples}
     if not labels <= {"negative", "positive"}:
         raise ValueError(f"counterfactual edits are for sentiment labels (negative, positive), not {sorted(labels)}")
-    rng, made = random.Random(seed), []
+    rng, flips = random.Random(seed), {"positive": [], "negative": []}
     for example in examples:
         pair = word_edits(example, rng)
-        made += [edit for edit, kind in zip(pair, ("negation", "antonym")) if kind in edits]
+        flips[example.label] += [edit for edit, kind in zip(pair, ("negation", "antonym")) if kind in edits]
+    # As many flips each way: praise is commoner, and with every flip kept "not" would simply mean "negative".
+    fewer = min(len(flips["positive"]), len(flips["negative"]))
+    made = [edit for label in ("positive", "negative")
+            for edit in (flips[label] if len(flips[label]) == fewer else rng.sample(flips[label], fewer))]
     if "contrast" in edits:
         made += contrast_edits(examples, round(contrast_share * len(examples)), rng)
     return made
+
+
+def with_counterfactuals(ds: TextDataset, edits: tuple[str, ...] = EDITS, contrast_share: float = 0.1,
+                         seed: int = 0) -> TextDataset:
+    """``ds`` with the counterfactuals of its training split added to that split (validation and test
+    untouched: the model is still chosen and scored on real texts)."""
+    extra = counterfactuals(ds.train, edits, contrast_share, seed)
+    return TextDataset(f"{ds.name}+counterfactual", list(ds.labels), ds.train + extra, list(ds.valid),
+                       list(ds.test))

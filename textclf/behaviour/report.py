@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from textclf.behaviour.suite import TestResult
+from textclf.figures import new_figure
 from textclf.printable import printable
 
 
@@ -49,3 +50,39 @@ def html_report(results: list[TestResult], title: str) -> str:
             "named label's probability must not fall by more than the tolerance).</p><table><tr><th>test</th>"
             f"<th>kind</th><th>cases</th><th>failed</th><th>95% interval</th><th>about</th></tr>{rows}</table>"
             f"<h2>Worst failures</h2>{examples or '<p>none</p>'}</body></html>")
+
+
+def comparison_table(by_model: dict[str, list[TestResult]]) -> str:
+    """A Markdown table: one row per test (its cases), one column per model, failure rates in percent."""
+    models = list(by_model)
+    first = by_model[models[0]]
+    lines = ["| test | kind | cases | " + " | ".join(models) + " |", "|---|---|---:|" + "---:|" * len(models)]
+    for i, test in enumerate(first):
+        cases = sorted({by_model[m][i].cases for m in models})
+        lines.append(f"| {test.name} | {test.kind} | {'/'.join(map(str, cases))} | "
+                     + " | ".join(f"{100 * by_model[m][i].rate:.1f}%" for m in models) + " |")
+    return "\n".join(lines)
+
+
+def failure_figure(by_model: dict[str, list[TestResult]], title: str = "Behavioural tests: failure rate per test"):
+    """One row per test, one bar per model, on one shared 0-100% axis, with the 95% Wilson interval as a line
+    and the number of cases in each test's label."""
+    models = list(by_model)
+    tests = by_model[models[0]]
+    fig, ax = new_figure(size=(9, 0.55 * len(tests) * max(1, len(models) / 2) + 1.5))
+    height = 0.8 / len(models)
+    for j, model in enumerate(models):
+        results = by_model[model]
+        y = [i + (j - (len(models) - 1) / 2) * height for i in range(len(tests))]
+        rates = [100 * r.rate for r in results]
+        errors = [[100 * (r.rate - r.interval[0]) for r in results], [100 * (r.interval[1] - r.rate) for r in results]]
+        ax.barh(y, rates, height=height, color=f"C{j}", label=model, xerr=errors, ecolor="0.3", capsize=2)
+    ax.set_yticks(range(len(tests)))
+    ax.set_yticklabels([f"{r.name} ({r.kind}, n={r.cases})" for r in tests], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("failure rate, % of the test's cases (lines: 95% Wilson interval)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
