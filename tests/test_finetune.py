@@ -64,7 +64,7 @@ def test_set_trainable_by_mode(mode, k, learning):
     assert all(p.requires_grad for p in model.out.parameters())
     expected = sum(p.numel() for p in model.out.parameters()) + sum(p.numel() for s in stages[6 - learning:] for p in s)
     assert count.trainable == expected and count.total == sum(p.numel() for p in model.parameters())
-    with pytest.raises(ValueError, match="expected one of: head, last-k, full"):
+    with pytest.raises(ValueError, match="expected one of: head, last-k, lora, full"):
         set_trainable(model, "some")
 
 

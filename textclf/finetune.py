@@ -10,7 +10,9 @@ Pretrain on news topics (5 labels), fine-tune on sentiment (2 labels):
    would all read as ``<unk>``.
 3. ``set_trainable``: how much of the old model learns again —
    ``head`` (only the new layer: the encoder is a fixed feature extractor),
-   ``last-k`` (the head and the last k encoder stages), or ``full`` (all of it).
+   ``last-k`` (the head and the last k encoder stages), ``lora`` (the head and
+   low-rank adapters beside chosen frozen layers: ``textclf.models.lora``), or
+   ``full`` (all of it).
 4. ``parameter_groups``: optionally *discriminative learning rates* (ULMFiT):
    the head gets ``lr``, each stage below it ``decay`` times its upper neighbour's.
 
@@ -28,10 +30,32 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from textclf.config import check_float, check_int, fail
 from textclf.models.base import ClassifierNet
+from textclf.models.lora import add_lora, linear_names
 from textclf.text import Vocab
 
-MODES = ("head", "last-k", "full")
+MODES = ("head", "last-k", "lora", "full")
+
+
+@dataclass
+class LoRAOptions:
+    """How ``--finetune lora`` adapts a model: rank, alpha (the change is scaled by alpha / rank), the Linear
+    layers wrapped (None: the model's ``lora_targets``, attention's query and value), dropout on the
+    adapters' input."""
+
+    rank: int = 8
+    alpha: float = 16.0
+    targets: list[str] | None = None
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int(self, "rank", 1, 4096)
+        check_float(self, "alpha", 0.0, 1e6, low_open=True)
+        check_float(self, "dropout", 0.0, 1.0, high_open=True)
+        if self.targets is not None and (not isinstance(self.targets, list) or not self.targets or not all(
+                isinstance(t, str) and t.isidentifier() for t in self.targets)):
+            fail(self, "targets", "a non-empty list of Linear layer names such as ['query', 'value']")
 
 
 @dataclass
@@ -96,10 +120,20 @@ def resize_embedding(model: nn.Module, vocab_size: int, new_rows: torch.Tensor |
     return model
 
 
-def set_trainable(model: nn.Module, mode: str = "full", k: int = 1) -> ParameterCount:
-    """Freeze by mode: ``head``, ``last-k`` (head + last ``k`` encoder stages) or ``full``."""
+def set_trainable(model: nn.Module, mode: str = "full", k: int = 1, lora: LoRAOptions | None = None,
+                  seed: int = 0) -> ParameterCount:
+    """Freeze by mode: ``head``, ``last-k`` (head + last ``k`` encoder stages), ``lora`` (head + adapters,
+    ``lora``'s options; ``seed``: their starting A matrices) or ``full``."""
     if mode not in MODES:
         raise ValueError(f"unknown fine-tuning mode {mode!r}; expected one of: {', '.join(MODES)}")
+    if mode == "lora":
+        lora = lora or LoRAOptions()
+        targets = lora.targets or list(model.lora_targets)
+        if not targets:
+            raise ValueError(f"a {type(model).__name__} has no default LoRA targets (no attention layers); name its "
+                             f"Linear layers with --lora-targets (this one has: {', '.join(linear_names(model))})")
+        add_lora(model, targets, lora.rank, lora.alpha, lora.dropout, seed)
+        return count_parameters(model)
     if mode == "last-k" and k < 1:
         raise ValueError(f"last-k needs k >= 1, not {k}")
     stages = encoder_stages(model)
@@ -127,7 +161,8 @@ def parameter_groups(model: nn.Module, lr: float, decay: float | None = None) ->
 
 
 def transfer(source: nn.Module, n_classes: int, mode: str = "full", k: int = 1, *, vocab_size: int | None = None,
-             new_rows: torch.Tensor | None = None, seed: int = 0) -> tuple[nn.Module, ParameterCount]:
+             new_rows: torch.Tensor | None = None, seed: int = 0,
+             lora: LoRAOptions | None = None) -> tuple[nn.Module, ParameterCount]:
     """A copy of ``source`` ready for a new task: embedding grown, head replaced, frozen by ``mode``."""
     if not isinstance(source.embedding, nn.Embedding):  # gru+ngrams: per-class n-gram scores in its embedding
         raise ValueError(f"a {type(source).__name__} cannot be a transfer source: its embedding holds scores for "
@@ -138,4 +173,4 @@ def transfer(source: nn.Module, n_classes: int, mode: str = "full", k: int = 1, 
         resize_embedding(model, vocab_size, new_rows, seed)
     replace_head(model, n_classes, seed)
     model.config.freeze_embeddings = False
-    return model, set_trainable(model, mode, k)
+    return model, set_trainable(model, mode, k, lora, seed)

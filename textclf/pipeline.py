@@ -24,12 +24,22 @@ from textclf.data import TextDataset
 from textclf.devices import choose_precision, pick_device
 from textclf.figures import confusion_figure, png_bytes, training_curves
 from textclf.files import recover_directory, remove_stale_temporaries
-from textclf.finetune import MODES, count_parameters, extend_vocab, parameter_groups, set_trainable, transfer
+from textclf.finetune import (
+    MODES,
+    LoRAOptions,
+    ParameterCount,
+    count_parameters,
+    extend_vocab,
+    parameter_groups,
+    set_trainable,
+    transfer,
+)
 from textclf.glove import embedding_matrix, load_glove
 from textclf.inference import evaluate
 from textclf.metrics import format_confusion
 from textclf.models import MODELS, Recipe, build_model, check_options, option_names, spec_of
 from textclf.models.base import MAX_WIDTH, ClassifierNet
+from textclf.models.lora import merge_lora
 from textclf.models.losses import Criterion, cross_entropy
 from textclf.printable import printable
 from textclf.progress import shows_lines
@@ -51,8 +61,9 @@ class JobConfig:
     model_options: dict = field(default_factory=dict)  # hidden_dim, num_layers, n_filters, dropout, ...
     train: TrainConfig = field(default_factory=TrainConfig)
     init_from: str | None = None     # a bundle to start from (transfer); its model and vocabulary are used
-    finetune: str = "full"           # with init_from: head | last-k | full
+    finetune: str = "full"           # with init_from or a pretrained model: head | last-k | lora | full
     last_k: int = 1                  # encoder stages trained in last-k mode
+    lora: LoRAOptions = field(default_factory=LoRAOptions)  # rank, alpha, targets, dropout of --finetune lora
     layer_lr_decay: float | None = None  # discriminative learning rates: each stage down gets lr * decay^depth
     extend_vocab: bool = True        # with init_from: append the new task's words to the vocabulary
     baseline: bool = True            # with a bundle written: also train the linear baseline (metrics.json, card)
@@ -71,6 +82,10 @@ class JobConfig:
         check_options(self.model, self.model_options)
         check_choice(self, "finetune", MODES)
         check_int(self, "last_k", 1, 64)
+        if isinstance(self.lora, dict):  # a job.json, a checkpoint's identity
+            self.lora = LoRAOptions(**self.lora)
+        if not isinstance(self.lora, LoRAOptions):
+            fail(self, "lora", "LoRAOptions(rank, alpha, targets, dropout)")
         check_layer_lr_decay(self)
         check_bool(self, "extend_vocab")
         check_bool(self, "baseline")
@@ -97,6 +112,8 @@ def job_for(model: str = DEFAULT_MODEL, **overrides) -> JobConfig:
         given["grad_clip"] = None
     model_options = dict(given.pop("model_options", None) or {})
     train, job = asdict(base.train), {"max_len": base.max_len, "layer_lr_decay": base.layer_lr_decay}
+    if given.get("finetune") == "lora" and "lr" not in given and base.lora_lr is not None:
+        train["lr"] = base.lora_lr  # adapters start at zero and are few: they learn at a larger rate
     for key, value in given.items():
         if key in TRAIN_FIELDS:
             train[key] = value
@@ -147,8 +164,8 @@ def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple
     spec = spec_of(job.model)
     if spec.pretrained is not None:  # the pretrained encoder with a new head, frozen by mode
         model = spec.pretrained(len(ds.labels), job.train.seed)
-        set_trainable(model, job.finetune, job.last_k)
-        log(f"{job.model}: {spec.about}; fine-tuning: {job.finetune}")
+        set_trainable(model, job.finetune, job.last_k, job.lora, job.train.seed)
+        log(f"{job.model}: {spec.about}; fine-tuning: {finetune_text(job)}")
         return model, job.model
     pretrained, dim = embeddings_for(vocab, job, log)
     torch.manual_seed(job.train.seed)
@@ -174,12 +191,20 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
         if matrix is not None and matrix.shape[1] == source.model.config.embed_dim:
             new_rows = matrix[n_old:]  # GloVe vectors for the words the source never saw
     model, parameters = transfer(source.model, len(ds.labels), job.finetune, job.last_k, vocab_size=len(vocab),
-                                 new_rows=new_rows, seed=job.train.seed)
+                                 new_rows=new_rows, seed=job.train.seed, lora=job.lora)
     log(f"transfer from {where_from(job, source)} ({', '.join(map(printable, source.labels))} -> "
-        f"{', '.join(map(printable, ds.labels))}): "
-        f"{len(vocab) - n_old:,} new words, fine-tuning: {job.finetune}"
-        + (f" (k={job.last_k})" if job.finetune == "last-k" else ""))
+        f"{', '.join(map(printable, ds.labels))}): {len(vocab) - n_old:,} new words, fine-tuning: {finetune_text(job)}")
     return model, name
+
+
+def finetune_text(job: JobConfig) -> str:
+    """The fine-tuning mode as the log says it: ``last-k (k=2)``, ``lora (rank 8, alpha 16, query, value)``."""
+    if job.finetune == "last-k":
+        return f"last-k (k={job.last_k})"
+    if job.finetune == "lora":
+        targets = ", ".join(job.lora.targets) if job.lora.targets else "the model's default targets"
+        return f"lora (rank {job.lora.rank}, alpha {job.lora.alpha:g}, {targets}; merged into the weights after)"
+    return job.finetune
 
 
 @dataclass
@@ -220,6 +245,7 @@ class Work:
     train: EncodedDataset        # what the model trains on: the training split, or a distillation set
     criterion: Criterion = cross_entropy
     identity: dict = field(default_factory=dict)  # what a resumed run must share with the checkpoint
+    trained: ParameterCount | None = None  # the parameters fit trained (LoRA: counted before the merge)
 
 
 def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, run: Runtime | None = None,
@@ -253,10 +279,11 @@ def prepare(ds: TextDataset, job: JobConfig, out: str | Path | None, run: Runtim
     if run.resume and (out is None or not (out / "checkpoint.pt").is_file()):  # before anything is written
         raise FileNotFoundError(f"{out / 'checkpoint.pt' if out else 'no --out'}: no checkpoint to resume from")
     source = source or (load_bundle(job.init_from) if job.init_from else None)
-    vocab = checkpoint_vocab(ds, job, source, out, run.resume, hooks)
+    vocab = checkpoint_vocab(ds, job, source, out, run.resume)
     text_tokenizer = make_tokenizer(tokenizer_name(job, source), vocab)
     encoded = encode_splits(ds, vocab, job.max_len, text_tokenizer)
     model, model_name = (transferred_model(source, vocab, ds, job, log) if source else new_model(vocab, ds, job, log))
+    save_vocab(vocab, out, run.resume, hooks)
     if run.batch_size_for is not None:
         job = replace(job, train=replace(job.train, batch_size=run.batch_size_for(model, device)))
     identity = {"job": {k: v for k, v in asdict(job).items() if k != "train"}, "labels": ds.labels}
@@ -280,6 +307,9 @@ def fit_work(work: Work, log=print):
                   checkpoint=work.out / "checkpoint.pt" if work.out else None, resume=work.run.resume, log=log,
                   hooks=work.run.hooks, param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
                   device=work.device, identity=work.identity, criterion=work.criterion)
+    work.trained = count_parameters(model)  # before merging: what the optimizer trained
+    if job.finetune == "lora":  # the adapters folded into their layers: the bundle holds an ordinary model
+        merge_lora(model)
     if not (job.train.progress and shows_lines()):  # else each epoch's line is already there: no second copy
         log(history.table())
     return history, time.perf_counter() - start
@@ -288,7 +318,7 @@ def fit_work(work: Work, log=print):
 def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
     """Test the trained model and put it, its vocabulary, config and metrics into a ``Bundle``."""
     ds, job, model, model_name, source = work.ds, work.job, work.model, work.model_name, work.source
-    parameters, precision = count_parameters(model), job.train.precision
+    parameters, precision = work.trained or count_parameters(model), job.train.precision
     best = next(e for e in history.epochs if e["epoch"] == history.best_epoch)
     metrics = {"dataset": ds.name, "model": model_name, "valid_accuracy": best["valid_accuracy"],
                "valid_f1": best["valid_f1"], "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
@@ -303,6 +333,8 @@ def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
     if source:
         metrics["transfer"] = {"init_from": where_from(job, source), "finetune": job.finetune, "last_k": job.last_k,
                                "layer_lr_decay": job.layer_lr_decay}
+    if job.finetune == "lora":  # what was trained: the adapters (merged into the bundle's weights) and the head
+        metrics["lora"] = {**asdict(job.lora), "targets": job.lora.targets or list(model.lora_targets)}
     log_test(test, metrics, best, history.best_epoch, seconds, ds.labels, log)
     config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer_name(job, source),
                           max_len=job.max_len, dataset=ds.name, embeddings=job.embeddings,
@@ -313,17 +345,22 @@ def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
     return bundle
 
 
-def checkpoint_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None, out: Path | None, resume: bool,
-                     hooks: Hooks) -> Vocab:
+def checkpoint_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None, out: Path | None,
+                     resume: bool) -> Vocab:
     """The vocabulary to train with: the one a checkpoint was trained with when resuming (it stays beside the
-    checkpoint), else a new one (the same on every process: built from the same data), saved beside it."""
+    checkpoint), else a new one (the same on every process: built from the same data; ``save_vocab`` puts it
+    beside the checkpoint once the model is built)."""
     saved = out / "checkpoint.vocab.json" if out else None
     if resume and saved and saved.exists():
         return Vocab.load(saved)
-    vocab = job_vocab(ds, job, source)
-    if saved and hooks.is_writer:
-        vocab.save(saved)
-    return vocab
+    return job_vocab(ds, job, source)
+
+
+def save_vocab(vocab: Vocab, out: Path | None, resume: bool, hooks: Hooks) -> None:
+    """A new run's vocabulary beside its checkpoint (written after the model is built: an option only the model
+    can check, such as ``--lora-targets``, is refused before the folder holds anything)."""
+    if out and not resume and hooks.is_writer:
+        vocab.save(out / "checkpoint.vocab.json")
 
 
 def log_test(test, metrics: dict, best: dict, best_epoch: int, seconds: float, labels: list[str], log) -> None:

@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from textclf.cli.inputs import add_dataset_options, load_from_args
-from textclf.finetune import MODES
+from textclf.finetune import MODES, LoRAOptions
 from textclf.models import FROM_SCRATCH, MODELS, CNNConfig, Recipe, RNNConfig, TransformerConfig
 from textclf.models.transformer import NORMS, POOLINGS, POSITIONS
 from textclf.pipeline import DEFAULT_MODEL, TRAIN_FIELDS
@@ -32,6 +32,14 @@ def recipe_default(name: str, about: str = "") -> str:
     return f"{about}{', ' if about else ''}default {shown(default)}{others}"
 
 
+def names(text: str) -> list[str]:
+    """``"query,value"`` -> ``["query", "value"]``."""
+    found = [part.strip() for part in text.split(",")]
+    if not all(part.isidentifier() for part in found):
+        raise argparse.ArgumentTypeError(f"expected layer names separated by commas, such as query,value; not {text!r}")
+    return found
+
+
 def config_default(config_class: type, name: str, about: str) -> str:
     """A help text's default read from a model config's field."""
     default = next(f.default for f in fields(config_class) if f.name == name)
@@ -42,7 +50,9 @@ def config_default(config_class: type, name: str, about: str) -> str:
 # every default and every list of choices is read from where the option is defined
 TRAIN_OPTIONS = [
     ("--epochs", int, recipe_default("epochs")), ("--batch-size", int, recipe_default("batch_size")),
-    ("--lr", float, recipe_default("lr", "learning rate")),
+    ("--lr", float, recipe_default("lr", "learning rate") + "; with --finetune lora: " + ", ".join(
+        f"{model} {shown(spec.recipe.lora_lr)}" for model, spec in MODELS.items() if spec.recipe.lora_lr)
+        + " (the others: their lr)"),
     ("--optimizer", list(OPTIMIZERS), recipe_default("optimizer")),
     ("--weight-decay", float, recipe_default("weight_decay")),
     ("--warmup", float, recipe_default("warmup", "share of steps for learning-rate warm-up")),
@@ -84,8 +94,18 @@ def add_job_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     transfer = parser.add_argument_group("transfer (start from a trained bundle)")
     transfer.add_argument("--init-from", type=Path, help="bundle directory to start from (its model and vocabulary)")
     transfer.add_argument("--finetune", choices=MODES, default="full",
-                          help="what learns: the new head only, the head + last k stages, or everything")
+                          help="what learns (with --init-from or a pretrained model such as minilm): the new head "
+                               "only, the head + last k stages, the head + low-rank adapters (lora), or everything")
     transfer.add_argument("--last-k", type=int, default=1, help="encoder stages trained with --finetune last-k")
+    transfer.add_argument("--lora-rank", type=int, help=config_default(LoRAOptions, "rank", "--finetune lora: rank"))
+    transfer.add_argument("--lora-alpha", type=float,
+                          help=config_default(LoRAOptions, "alpha", "--finetune lora: the change is scaled by "
+                                              "alpha / rank"))
+    transfer.add_argument("--lora-targets", type=names,
+                          help="--finetune lora: comma-separated Linear layer names (default: the model's, "
+                               "attention's query and value)")
+    transfer.add_argument("--lora-dropout", type=float, help=config_default(
+        LoRAOptions, "dropout", "--finetune lora: dropout on the adapters' input"))
     transfer.add_argument("--layer-lr-decay", type=float,
                           help="discriminative learning rates: each stage down trains at lr x this (MiniLM's recipe: "
                                "0.9; 1 turns it off)")
@@ -105,9 +125,14 @@ def job_from_args(args: argparse.Namespace, progress: bool = True):
 
     trained = ("seed", "device", "precision", "embeddings", "freeze_embeddings", "min_freq", "finetune",
                "last_k", "layer_lr_decay", *(flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS))
+    lora = {k: getattr(args, f"lora_{k}") for k in ("rank", "alpha", "targets", "dropout")}
+    if args.finetune != "lora" and any(v is not None for v in lora.values()):
+        given = next(f"--lora-{k}" for k, v in lora.items() if v is not None)
+        raise ValueError(f"{given} is an option of --finetune lora (this run fine-tunes: {args.finetune})")
     return job_for(args.model, **{k: getattr(args, k) for k in trained}, progress=progress and not args.quiet,
                    init_from=str(args.init_from) if args.init_from else None,
-                   extend_vocab=not args.no_extend_vocab, baseline=not args.no_baseline)
+                   extend_vocab=not args.no_extend_vocab, baseline=not args.no_baseline,
+                   lora=LoRAOptions(**{k: v for k, v in lora.items() if v is not None}))
 
 
 def cmd_train(args: argparse.Namespace) -> int:

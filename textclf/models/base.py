@@ -98,7 +98,8 @@ class ClassifierNet(nn.Module):
     - ``param_groups(lr)``: its optimizer groups (training); ``stages()``: its parameters by depth (freezing);
     - ``min_length``: the shortest input it takes unpadded (exports pad to it);
     - ``unpack(unpacked_rnn)``: swap packed-sequence parts for graph-traceable ones (export);
-    - ``attention_maps(embedded, mask)``: its attention weights, or None without attention (explain).
+    - ``attention_maps(embedded, mask)``: its attention weights, or None without attention (explain);
+    - ``lora_targets``: the Linear layers low-rank adapters wrap by default (fine-tuning with LoRA).
     """
 
     embedding: nn.Module
@@ -140,6 +141,9 @@ class ClassifierNet(nn.Module):
         return None
 
     has_attention: bool = False  # whether attention_maps gives maps (a model with attention layers sets both)
+    # The attribute names of the Linear layers ``textclf.models.lora.add_lora`` wraps by default: attention's
+    # query and value projections (Hu et al.); () for a model without attention layers (name them yourself).
+    lora_targets: tuple[str, ...] = ()
 
     def stages(self) -> list[list[nn.Parameter]]:
         """The parameters below the head, grouped from input to output: the embedding, then the rest (a model

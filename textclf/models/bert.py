@@ -129,6 +129,7 @@ class BertClassifier(ClassifierNet):
         return x
 
     has_attention = True  # attention_maps gives maps (ClassifierNet's contract)
+    lora_targets = ("query", "value")  # LoRA's default: the attention's query and value projections
 
     @torch.no_grad()
     def attention_maps(self, embedded: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:

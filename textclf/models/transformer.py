@@ -123,6 +123,7 @@ class TransformerClassifier(ClassifierNet):
         return self.out(self.dropout(pooled))  # [batch, n_classes]
 
     has_attention = True  # attention_maps gives maps (ClassifierNet's contract)
+    lora_targets = ("qkv",)  # LoRA's default: queries, keys and values share one projection here
 
     @torch.no_grad()
     def attention_maps(self, embedded: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:

@@ -1,0 +1,99 @@
+"""Low-rank adapters (Hu et al. 2021, LoRA): fine-tune a big layer by learning a small change to it.
+
+A pretrained ``nn.Linear`` computes ``W x + b``. LoRA freezes ``W`` and ``b`` and learns ``ΔW = (α/r) B A``
+with ``A`` ``[r, in]`` and ``B`` ``[out, r]`` for a small rank ``r``: ``r (in + out)`` numbers instead of
+``in · out``. ``B`` starts at zero, so training starts exactly at the pretrained model; ``A`` starts small and
+random (as in the paper and peft: Kaiming-uniform), so the first gradients of ``B`` are not all zero. ``α/r``
+keeps the size of the change comparable when ``r`` changes.
+
+``add_lora`` wraps chosen Linear layers of a model (by attribute name: a model's ``lora_targets`` by
+default) and freezes everything else but the head; ``merge_lora`` folds each ``(α/r) B A`` into its ``W``,
+after which the model is an ordinary one again (export, serve, int8, explain unchanged).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class LoRALinear(nn.Module):
+    """``base(x) + (alpha / rank) · B A dropout(x)``, with ``base`` frozen."""
+
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float = 0.0):
+        super().__init__()
+        self.base, self.rank, self.alpha = base, rank, alpha
+        base.requires_grad_(False)
+        self.lora_A = nn.Parameter(torch.empty(rank, base.in_features, device=base.weight.device))  # [r, in]
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank, device=base.weight.device))  # [out, r]
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # small and random; B = 0: no change at the start
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+
+    @property
+    def scale(self) -> float:
+        return self.alpha / self.rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        change = self.dropout(x) @ self.lora_A.T @ self.lora_B.T  # [..., in] -> [..., r] -> [..., out]
+        return self.base(x) + self.scale * change
+
+    def merged(self) -> nn.Linear:
+        """An ordinary ``nn.Linear`` with ``W + (alpha / rank) · B A``: the same outputs, no adapter."""
+        layer = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None)
+        layer = layer.to(self.base.weight.device, self.base.weight.dtype)
+        with torch.no_grad():
+            layer.weight.copy_(self.base.weight + self.scale * (self.lora_B @ self.lora_A).to(self.base.weight))
+            if self.base.bias is not None:
+                layer.bias.copy_(self.base.bias)
+        return layer
+
+
+def linear_names(model: nn.Module) -> list[str]:
+    """The attribute names of the model's Linear layers below its head (``query``, ``value``, ``qkv``, ...)."""
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, nn.Linear) and module is not model.out and name})
+
+
+def add_lora(model: nn.Module, targets: tuple[str, ...] | list[str], rank: int = 8, alpha: float = 16.0,
+             dropout: float = 0.0, seed: int = 0) -> list[str]:
+    """Wrap every Linear layer whose attribute name is in ``targets`` in a ``LoRALinear``, in place, and
+    freeze every other parameter but the head (``model.out``); returns the wrapped layers' full names.
+    Seeded: the same ``A`` matrices on every run."""
+    if rank < 1:
+        raise ValueError(f"a LoRA rank is a whole number of at least 1, not {rank}")
+    if not alpha > 0:
+        raise ValueError(f"LoRA's alpha is a positive number, not {alpha}")
+    available = linear_names(model)
+    unknown = [t for t in targets if t not in available]
+    if not targets or unknown:
+        problem = f"no such layer {unknown[0]!r}" if unknown else "none given"
+        raise ValueError(f"LoRA targets {list(targets)}: {problem}; this {type(model).__name__}'s Linear layers "
+                         f"are: {', '.join(available) or 'none'}")
+    chosen = [(module, f"{name}.{child_name}" if name else child_name, child_name, child)
+              for name, module in model.named_modules() for child_name, child in module.named_children()
+              if child_name in targets and isinstance(child, nn.Linear) and child is not model.out]
+    for _, full_name, _, child in chosen:  # every check before anything changes
+        if rank > min(child.in_features, child.out_features):
+            raise ValueError(f"LoRA rank {rank} is larger than {full_name}'s smaller side "
+                             f"({min(child.in_features, child.out_features)}); a low rank is smaller")
+    torch.manual_seed(seed)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for module, _, child_name, child in chosen:
+        setattr(module, child_name, LoRALinear(child, rank, alpha, dropout))
+    wrapped = [full_name for _, full_name, _, _ in chosen]
+    model.out.requires_grad_(True)
+    return wrapped
+
+
+def merge_lora(model: nn.Module) -> nn.Module:
+    """Replace every ``LoRALinear`` by its merged ``nn.Linear``, in place; the model is an ordinary one after."""
+    for module in list(model.modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, LoRALinear):
+                setattr(module, child_name, child.merged())
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
