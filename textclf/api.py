@@ -31,6 +31,7 @@ from textclf.bundle import Bundle, load_bundle, save_bundle
 from textclf.data import Example, TextDataset
 from textclf.data.splits import stratified_split
 from textclf.devices import choose_precision, pick_device
+from textclf.finetune import LoRAOptions
 from textclf.models import MODELS, check_options
 from textclf.pipeline import Runtime, job_for, recipe, train_job
 from textclf.text_checks import check_texts, text_problem
@@ -108,16 +109,19 @@ class TextClassifier:
 
     def finetune(self, texts: Sequence[str], labels: Sequence[str], *, epochs: int = 3,
                  batch_size: int | None = None, lr: float | None = None, mode: str = "full",
+                 lora: LoRAOptions | None = None,
                  valid: tuple[Sequence[str], Sequence[str]] | None = None,
                  test: tuple[Sequence[str], Sequence[str]] | None = None, seed: int = 0,
                  progress: bool = False) -> TextClassifier:
         """Train on ``texts``/``labels`` (10% held out for the best epoch unless ``valid=(texts, labels)``);
-        ``test=(texts, labels)``: also score texts that took no part (``metrics["test_accuracy"]``)."""
+        ``test=(texts, labels)``: also score texts that took no part (``metrics["test_accuracy"]``). ``mode``:
+        ``full``, ``head``, ``last-k`` or ``lora`` (low-rank adapters, ``lora``'s rank/alpha/targets; merged into
+        the weights when training ends)."""
         ds = dataset_from_lists(texts, labels, valid, seed, test)
         job = job_for(self.model_name, epochs=epochs, batch_size=batch_size, lr=lr, patience=max(2, epochs),
                       seed=seed, device=str(self.device), precision=self.precision, progress=progress,
                       max_len=self.max_len, min_freq=1,
-                      model_options=self.options, finetune=mode)
+                      model_options=self.options, finetune=mode, lora=lora)
         sizing = None if batch_size is not None else self.largest_batch(len(ds.train), job.max_len)
         run = Runtime(device=self.device, require_test=False, batch_size_for=sizing)
         self.bundle = train_job(ds, job, run=run, log=lambda line: None)
