@@ -150,13 +150,13 @@ print(inspect.getsource(run_test))
 
 # %%
 suite = load_suite(SUITE)
-models = {"gru+ngrams": default,
-          "cnn": train_job(ds, job_for("cnn", baseline=False, **small), log=quiet)}
+saved = {}  # the bundles lessons 7 and 13 told you how to make
 for name, folder in (("minilm", "runs/minilm"), ("student (distilled)", "runs/student")):
     if not SMOKE and (from_root(folder) / "config.json").exists():
-        models[name] = load_bundle(from_root(folder), device="cpu")
+        saved[name] = load_bundle(from_root(folder), device="cpu")
     else:
         print(f"{name}: no bundle at {from_root(folder)}" + (" (small mode does not use one)" if SMOKE else ""))
+models = {"gru+ngrams": default, "cnn": train_job(ds, job_for("cnn", baseline=False, **small), log=quiet), **saved}
 results = {name: run_suite(suite, bundle_model(b), b.labels, texts) for name, b in models.items()}
 for name, b in models.items():
     print(f"{name:<20} test accuracy {b.metrics['test_accuracy']:.4f}")
