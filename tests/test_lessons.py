@@ -45,10 +45,12 @@ NOTEBOOK_CHECKS = {
     "12_which_explanation": "most faithful",
     "13_distillation": "teacher: cnn, test accuracy",
     "14_behaviour": "adding 'I loved it.': P(positive) falls by more than 0.1 for",
+    "15_lora": "B = 0, so the output is the frozen layer's: True",
 }
 
 
-RENDERED_TABLES = {"12_which_explanation": "| method | deletion AUC", "14_behaviour": "| test | kind | cases |"}
+RENDERED_TABLES = {"12_which_explanation": "| method | deletion AUC", "14_behaviour": "| test | kind | cases |",
+                   "15_lora": "| way | test accuracy |"}
 
 
 def test_every_lesson_has_a_notebook_check():

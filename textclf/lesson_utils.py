@@ -31,6 +31,7 @@ LESSON_TIMES = {
     "12": ("18 s", "7.5 min"),
     "13": ("23 s", "8.5 min"),
     "14": ("25 s", "6 min"),
+    "15": ("45 s", "12 min"),
 }
 _announced = False
 
