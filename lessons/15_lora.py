@@ -131,13 +131,15 @@ show_table("\n".join(rows))
 # %%
 fig, ax = new_figure(size=(8, 4.5))
 for i, (name, r) in enumerate(results.items()):
-    ax.scatter(r["trainable"], 100 * r["accuracy"], s=60, color=f"C{i}", label=name)
+    ax.scatter(r["trainable"], 100 * r["accuracy"], s=60, color=f"C{i}")
+    ax.annotate(name, (r["trainable"], 100 * r["accuracy"]), textcoords="offset points", xytext=(6, 6), fontsize=9)
 ax.set_xscale("log")
+trained = [r["trainable"] for r in results.values()]
+ax.set_xlim(min(trained) / 3, max(trained) * 5)  # room for the names
 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 ax.set_xlabel("parameters trained (log scale; MiniLM has 22.6 million)")
 ax.set_ylabel(f"test accuracy (%, {len(test):,} reviews)")
 ax.set_title(f"Accuracy against what is trained ({n:,} training reviews, one seed)")
-ax.legend(loc="lower right")
 show(fig, "accuracy_vs_trained", FIGURES)
 
 # %% [markdown]
