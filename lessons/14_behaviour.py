@@ -169,8 +169,11 @@ show(failure_figure(results), "failure_rates", FIGURES)
 # Accuracies a few points apart hide failure rates tens of points apart. The
 # classic models handle the easy cases and the invariances (a typo, a name,
 # full stops) and fail where meaning depends on how words *combine*: negation
-# and contrast. MiniLM, pretrained on a billion words of text, handles many of
-# them — not all.
+# and contrast. MiniLM, pretrained on a billion words of text, handles most of
+# them — but not negated negatives ("not bad"), which it too mostly calls
+# negative; and swapping one surname for another changes a few of its
+# predictions, which no label should depend on (docs/results.md has the table
+# for all four models).
 #
 # ## 6. Why: which words decided
 #
@@ -191,9 +194,10 @@ print(render_terminal(explain(default, failing, method="ig"), color=False))
 # **Does distillation pass the teacher's handling of negation on?** The
 # student of lesson 13 is the same GRU + n-grams, trained on MiniLM's soft
 # labels: the table above has its row beside the default model's (when both
-# bundles exist). The teacher's soft labels are for *training texts*, and few of
-# those are negated praise: what the student copies is the teacher's judgement
-# of reviews, not a rule about "not".
+# bundles exist). In our runs it passes part of it on — fewer failures on
+# negated praise and on "good at first, but in the end bad" — though never as
+# far as the teacher: the soft labels are for *training texts*, and few of those
+# are negated praise. What the teacher fails ("not bad"), the student fails too.
 #
 # **Counterfactual augmentation** (Kaushik et al. 2020) adds minimal edits
 # that flip the label: "a lovely film" (positive) becomes "a not lovely film"
