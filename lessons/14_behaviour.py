@@ -206,6 +206,9 @@ print(render_terminal(explain(default, failing, method="ig"), color=False))
 # of twenty positive and twenty negative words; **the suite's adjectives and
 # templates are not among them**, so a model that merely memorised the edits
 # gains nothing on the suite. The validation and test splits stay untouched.
+# Edits made by rule are noisier than Kaushik et al.'s, made by people: an
+# antonym swapped into a review that praises in other words too gets a label
+# the rest of the review contradicts (one of the examples below shows it).
 
 # %%
 made = counterfactuals(ds.train)

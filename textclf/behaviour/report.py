@@ -69,7 +69,7 @@ def failure_figure(by_model: dict[str, list[TestResult]], title: str = "Behaviou
     and the number of cases in each test's label."""
     models = list(by_model)
     tests = by_model[models[0]]
-    fig, ax = new_figure(size=(9, 0.55 * len(tests) * max(1, len(models) / 2) + 1.5))
+    fig, ax = new_figure(size=(9, 0.3 * len(tests) * max(1, len(models) / 2) + 1.5))
     height = 0.8 / len(models)
     for j, model in enumerate(models):
         results = by_model[model]
