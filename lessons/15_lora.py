@@ -139,7 +139,7 @@ ax.set_xlim(min(trained) / 3, max(trained) * 5)  # room for the names
 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 ax.set_xlabel("parameters trained (log scale; MiniLM has 22.6 million)")
 ax.set_ylabel(f"test accuracy (%, {len(test):,} reviews)")
-ax.set_title(f"Accuracy against what is trained ({n:,} training reviews, one seed)")
+ax.set_title(f"Accuracy against what is trained ({n:,} reviews, 10% held out; one seed)")
 show(fig, "accuracy_vs_trained", FIGURES)
 
 # %% [markdown]
