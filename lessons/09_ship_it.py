@@ -94,15 +94,16 @@ for path in sorted(bundle_dir.iterdir()):
 #
 # The real test of "export, reload, predict" is a process that shares nothing
 # with this one: no model object in memory, no cached tokenizer. We start one
-# with `textclf predict` and compare its probabilities with ours.
+# with `textclf predict` and compare its probabilities with ours (it prints 4
+# decimals unless asked for more: `--digits 12`).
 
 # %%
 reviews = ["a gripping, beautifully acted film", "a dull, lifeless mess", "not bad at all",
            "the plot makes no sense, but the actors are wonderful"]
 bundle = load_bundle(bundle_dir, "cpu")  # on the CPU: what we ship below (graphs, int8) is traced and run there
 here = bundle.predict(reviews)
-fresh = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), *reviews, "--device", "cpu"],
-                       capture_output=True, text=True, check=True)
+fresh = subprocess.run([sys.executable, "-m", "textclf", "predict", str(bundle_dir), *reviews, "--device", "cpu",
+                        "--digits", "12"], capture_output=True, text=True, check=True)
 there = [json.loads(line)["probabilities"] for line in fresh.stdout.splitlines()]
 for text, a, b in zip(reviews, here, there):
     print(f"{text[:45]:<46} this process {a['positive']:.6f}  fresh process {b['positive']:.6f}")
