@@ -94,7 +94,7 @@ for path in sorted(bundle_dir.iterdir()):
 #
 # The real test of "export, reload, predict" is a process that shares nothing
 # with this one: no model object in memory, no cached tokenizer. We start one
-# with `textclf predict` and compare its probabilities with ours (it prints 4
+# with `textclf predict` and compare its probabilities with ours (it prints 6
 # decimals unless asked for more: `--digits 12`).
 
 # %%

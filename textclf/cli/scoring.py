@@ -64,8 +64,9 @@ def add_predict(commands) -> None:
     predict = commands.add_parser("predict", help="label probabilities for texts (- reads them from stdin)")
     predict.add_argument("bundle", type=Path)
     predict.add_argument("texts", nargs="+", help="texts to classify, or - to read one per line from stdin")
-    predict.add_argument("--digits", type=digits, default=4,
-                         help="decimal places of the printed probabilities (default 4; up to 17)")
+    predict.add_argument("--digits", type=digits, default=6,
+                         help="decimal places of the printed probabilities (default 6: 0.99997 stays 0.99997, not "
+                              "1.0; up to 17)")
     add_speed_options(predict)
     predict.set_defaults(run=cmd_predict)
 
@@ -82,7 +83,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     bundle = open_bundle(args, speed=True)
     for text, probs in zip(texts, bundle.predict(texts)):
         label = max(probs, key=probs.get)
-        probs = {name: round(p, args.digits) for name, p in probs.items()}  # 0.9999701, not 2.99163020827109e-05
+        probs = {name: round(p, args.digits) for name, p in probs.items()}  # 3e-05, not 2.99163020827109e-05
         print(json_safe(json.dumps({"text": text, "label": label, "probabilities": probs}, ensure_ascii=False)))
     return 0
 
