@@ -122,7 +122,7 @@ def test_a_wilson_interval_holds_its_rate_inside_zero_to_one(pair):
     ('{"test": "x", "kind": "mft", "label": "positive", "templates": ["a"], "colour": 1}', "unknown key 'colour'"),
     ('{"test": "x", "kind": "mft", "label": "positive", "templates": ["a"], "max_cases": 0}', "max_cases 0"),
     ('{"lexicon": "noun", "words": []}', "expected a non-empty list of words"),
-    ('{"test": "x", "kind": "mft", "label": "positive", "templates": ["a"]', "not valid JSON"),
+    ('{"test": "x", "kind": "mft", "label": "positive", "templates": ["a"]', "invalid JSON"),
     ('["a list"]', "expected a JSON object"),
 ])
 def test_a_bad_suite_line_is_named_with_what_was_expected(tmp_path, line, expected):

@@ -23,7 +23,6 @@ interval: with 50 cases, 10% failing means anything from 4% to 21%.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Callable
@@ -34,7 +33,8 @@ import torch
 
 from textclf.behaviour.perturb import EDITS, make_edit
 from textclf.behaviour.templates import Case, expand, placeholders
-from textclf.errors import DataError
+from textclf.errors import DataError, DataFileNotFoundError
+from textclf.files import parse_json, read_text
 
 KINDS = {"mft": "minimum functionality", "inv": "invariance", "dir": "directional"}
 DEFAULT_MAX_CASES, DEFAULT_TOLERANCE = 500, 0.1
@@ -107,22 +107,14 @@ def load_suite(path: str | Path) -> Suite:
     """A suite file, checked line by line: anything unexpected is a ``DataError`` naming the file, the line
     and what was expected."""
     path = Path(path)
-    try:
-        raw = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise DataError(str(path), None, "no such suite file; expected a JSON Lines file of lexicons and "
-                        "tests") from None
-    except UnicodeDecodeError as err:
-        raise DataError(str(path), None, f"not UTF-8 (byte {err.start}); expected a JSON Lines text file") from None
+    if not path.exists() and not path.is_symlink():
+        raise DataFileNotFoundError(path, None, "no such suite file; expected a JSON Lines file of lexicons and tests")
+    raw = read_text(path, "JSON Lines suite")  # a folder, a FIFO, not UTF-8, empty: each located
     lexicons, tests, where = {}, [], str(path)
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(where, number, f"not valid JSON ({err.msg} at column {err.colno}); expected one "
-                            "object per line") from None
+        entry = parse_json(line, path, "one JSON object per line", number)
         if not isinstance(entry, dict):
             raise DataError(where, number, "expected a JSON object ({\"lexicon\": ...} or {\"test\": ...})")
         if "lexicon" in entry and "test" not in entry:
