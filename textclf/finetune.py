@@ -57,6 +57,10 @@ class LoRAOptions:
                 isinstance(t, str) and t.isidentifier() for t in self.targets)):
             fail(self, "targets", "a non-empty list of Linear layer names such as ['query', 'value']")
 
+    def targets_of(self, model: nn.Module) -> list[str]:
+        """The layers wrapped in ``model``: the ones named, else the model's declared ``lora_targets``."""
+        return self.targets or list(model.lora_targets)
+
 
 @dataclass
 class ParameterCount:
@@ -128,7 +132,7 @@ def set_trainable(model: nn.Module, mode: str = "full", k: int = 1, lora: LoRAOp
         raise ValueError(f"unknown fine-tuning mode {mode!r}; expected one of: {', '.join(MODES)}")
     if mode == "lora":
         lora = lora or LoRAOptions()
-        targets = lora.targets or list(model.lora_targets)
+        targets = lora.targets_of(model)
         if not targets:
             raise ValueError(f"a {type(model).__name__} has no default LoRA targets (no attention layers); name its "
                              f"Linear layers with --lora-targets (this one has: {', '.join(linear_names(model))})")

@@ -27,7 +27,6 @@ from textclf.files import recover_directory, remove_stale_temporaries
 from textclf.finetune import (
     MODES,
     LoRAOptions,
-    ParameterCount,
     count_parameters,
     extend_vocab,
     parameter_groups,
@@ -42,10 +41,9 @@ from textclf.models.base import MAX_WIDTH, ClassifierNet
 from textclf.models.lora import merge_lora
 from textclf.models.losses import Criterion, cross_entropy
 from textclf.printable import printable
-from textclf.progress import shows_lines
 from textclf.text import Tokenizer, Vocab, make_tokenizer, tokenize
 from textclf.train_config import TrainConfig, check_layer_lr_decay, check_max_len
-from textclf.training import Hooks, fit
+from textclf.training import Hooks, fit, prints_epoch_lines
 
 DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chosen by benchmarks/accuracy.py
 
@@ -245,7 +243,6 @@ class Work:
     train: EncodedDataset        # what the model trains on: the training split, or a distillation set
     criterion: Criterion = cross_entropy
     identity: dict = field(default_factory=dict)  # what a resumed run must share with the checkpoint
-    trained: ParameterCount | None = None  # the parameters fit trained (LoRA: counted before the merge)
 
 
 def train_job(ds: TextDataset, job: JobConfig, out: str | Path | None = None, *, run: Runtime | None = None,
@@ -307,10 +304,7 @@ def fit_work(work: Work, log=print):
                   checkpoint=work.out / "checkpoint.pt" if work.out else None, resume=work.run.resume, log=log,
                   hooks=work.run.hooks, param_groups=parameter_groups(model, job.train.lr, job.layer_lr_decay),
                   device=work.device, identity=work.identity, criterion=work.criterion)
-    work.trained = count_parameters(model)  # before merging: what the optimizer trained
-    if job.finetune == "lora":  # the adapters folded into their layers: the bundle holds an ordinary model
-        merge_lora(model)
-    if not (job.train.progress and shows_lines()):  # else each epoch's line is already there: no second copy
+    if not prints_epoch_lines(job.train):  # else each epoch's line is already there: no second copy
         log(history.table())
     return history, time.perf_counter() - start
 
@@ -318,7 +312,9 @@ def fit_work(work: Work, log=print):
 def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
     """Test the trained model and put it, its vocabulary, config and metrics into a ``Bundle``."""
     ds, job, model, model_name, source = work.ds, work.job, work.model, work.model_name, work.source
-    parameters, precision = work.trained or count_parameters(model), job.train.precision
+    parameters, precision = count_parameters(model), job.train.precision  # what the optimizer trained
+    if job.finetune == "lora":  # the adapters folded into their layers: the bundle holds an ordinary model
+        merge_lora(model)
     best = next(e for e in history.epochs if e["epoch"] == history.best_epoch)
     metrics = {"dataset": ds.name, "model": model_name, "valid_accuracy": best["valid_accuracy"],
                "valid_f1": best["valid_f1"], "best_epoch": history.best_epoch, "train_seconds": round(seconds, 1),
@@ -334,7 +330,7 @@ def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
         metrics["transfer"] = {"init_from": where_from(job, source), "finetune": job.finetune, "last_k": job.last_k,
                                "layer_lr_decay": job.layer_lr_decay}
     if job.finetune == "lora":  # what was trained: the adapters (merged into the bundle's weights) and the head
-        metrics["lora"] = {**asdict(job.lora), "targets": job.lora.targets or list(model.lora_targets)}
+        metrics["lora"] = {**asdict(job.lora), "targets": job.lora.targets_of(model)}
     log_test(test, metrics, best, history.best_epoch, seconds, ds.labels, log)
     config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer_name(job, source),
                           max_len=job.max_len, dataset=ds.name, embeddings=job.embeddings,

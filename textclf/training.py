@@ -204,7 +204,7 @@ class Product(Callbacks):
                                    f"(now {self.config.lr}).")
 
     def epoch_end(self, state: LoopState) -> None:
-        if self.config.progress and shows_lines():  # a notebook, a log file: a line that stays, whatever ``log``
+        if prints_epoch_lines(self.config):  # a notebook, a log file: a line that stays, whatever ``log``
             print(epoch_line(state.history.epochs[-1], self.config.epochs, state.history.best_epoch), flush=True)
         if self.checkpoint:
             save_checkpoint(self.state, self.checkpoint, self.config, self.hooks)
@@ -259,6 +259,11 @@ def fit(model: nn.Module, train: EncodedDataset, valid: EncodedDataset, config: 
     except KeyboardInterrupt:
         where = f"; resume with the checkpoint {checkpoint} (epoch {state.loop.epoch})" if checkpoint else ""
         raise TrainingInterrupted(f"training interrupted during epoch {state.loop.epoch + 1}{where}") from None
+
+
+def prints_epoch_lines(config: TrainConfig) -> bool:
+    """Whether ``fit`` prints a line per epoch that stays: progress on, and no terminal (a notebook, a log)."""
+    return config.progress and shows_lines()
 
 
 def epoch_line(epoch: dict, epochs: int, best_epoch: int = 0) -> str:
