@@ -52,8 +52,14 @@ class LoRALinear(nn.Module):
 
 def linear_names(model: nn.Module) -> list[str]:
     """The attribute names of the model's Linear layers below its head (``query``, ``value``, ``qkv``, ...)."""
-    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
-                   if isinstance(module, nn.Linear) and module is not model.out and name})
+    return sorted({child_name for _, _, child_name, _ in linear_children(model)})
+
+
+def linear_children(model: nn.Module) -> list[tuple[nn.Module, str, str, nn.Linear]]:
+    """Every Linear layer below the head as ``(parent, full name, attribute name, layer)``."""
+    return [(module, f"{name}.{child_name}" if name else child_name, child_name, child)
+            for name, module in model.named_modules() for child_name, child in module.named_children()
+            if isinstance(child, nn.Linear) and child is not model.out]
 
 
 def add_lora(model: nn.Module, targets: tuple[str, ...] | list[str], rank: int = 8, alpha: float = 16.0,
@@ -71,9 +77,7 @@ def add_lora(model: nn.Module, targets: tuple[str, ...] | list[str], rank: int =
         problem = f"no such layer {unknown[0]!r}" if unknown else "none given"
         raise ValueError(f"LoRA targets {list(targets)}: {problem}; this {type(model).__name__}'s Linear layers "
                          f"are: {', '.join(available) or 'none'}")
-    chosen = [(module, f"{name}.{child_name}" if name else child_name, child_name, child)
-              for name, module in model.named_modules() for child_name, child in module.named_children()
-              if child_name in targets and isinstance(child, nn.Linear) and child is not model.out]
+    chosen = [found for found in linear_children(model) if found[2] in targets]
     for _, full_name, _, child in chosen:  # every check before anything changes
         if rank > min(child.in_features, child.out_features):
             raise ValueError(f"LoRA rank {rank} is larger than {full_name}'s smaller side "
