@@ -181,8 +181,10 @@ print(inspect.getsource(distillation_loss))
 # same vocabulary, early stopping on the validation split's gold labels, test
 # figures and an ordinary bundle (predict, serve, export and explain work on
 # it). `textclf distill --teacher runs/minilm --student gru+ngrams --out
-# runs/student` does the same from the shell. First the student on gold labels
-# only, then distilled — same model, same seed.
+# runs/student` does the same from the shell — and, unless told, chooses alpha,
+# T and the augmentation on the validation split and trains the gold-only
+# student too, handing back the better of the two there (`textclf.distill.choose`).
+# First the student on gold labels only, then distilled — same model, same seed.
 
 # %%
 STUDENT = "gru+ngrams"

@@ -99,7 +99,7 @@ def test_bundle_config_refuses_unknown_keys_and_newer_formats(tmp_path):
 
     source = Path(__file__).parent / "data" / "bundle_v1"
     for change, message in [({"colour": "blue"}, r'key "colour": expected one of the BundleConfig fields'),
-                            ({"version": 3}, r'key "version": expected a format version from 1 to 2')]:
+                            ({"version": 4}, r'key "version": expected a format version from 1 to 3')]:
         copy = tmp_path / str(len(list(tmp_path.iterdir())))
         shutil.copytree(source, copy)
         config = json.loads((copy / "config.json").read_text())

@@ -364,3 +364,104 @@ def test_a_cache_with_bytes_overwritten_inside_its_logits_is_recomputed(teacher,
     cache.write_bytes(bytes(raw))
     again, facts = teacher_logits(teacher, texts, cache, log=lines.append)
     assert not facts["cached"] and torch.equal(again, first) and str(cache) in lines[-2]
+
+
+# ---- textclf distill chooses on validation, and never silently hands back a worse student ---------------------
+
+
+def stub_students(monkeypatch, figures: dict, gold: tuple[float, float]):
+    """Students with known figures, ``(alpha, T, augmented?) -> (valid, test)``: the choice's logic alone."""
+    from types import SimpleNamespace
+
+    from textclf.distill import choose
+
+    def student(metrics):
+        return SimpleNamespace(metrics=metrics, files={})
+
+    def fake_distill(ds, teacher, job, out=None, resume=False, log=None, device=None, distillation_set=None):
+        dset = distillation_set
+        valid, test = figures[(dset.loss.alpha, dset.loss.temperature, len(dset.texts) > dset.n_gold)]
+        return student({"valid_accuracy": valid, "test_accuracy": test, "distillation": dset.record})
+
+    monkeypatch.setattr(choose, "distill_job", fake_distill)
+    monkeypatch.setattr(choose, "train_job", lambda *a, **k: student({"valid_accuracy": gold[0], "test_accuracy": gold[1]}))
+
+
+@pytest.mark.parametrize("copies_valid,copies", [(0.78, 0), (0.85, 4)])
+def test_the_choice_reads_the_validation_split_and_never_the_test_split(monkeypatch, teacher, tiny_dataset,
+                                                                       copies_valid, copies):
+    """Figures where the test split would choose otherwise at every step: alpha 0.9, T 4 has the best test
+    accuracy, the augmented student the worst; validation chooses alpha 0.9, T 2, and the copies by its figure."""
+    from textclf.distill.choose import COPIES, distill_choosing
+
+    figures = {(0.5, 2.0, False): (0.70, 0.90), (0.9, 2.0, False): (0.80, 0.60), (0.5, 4.0, False): (0.75, 0.95),
+               (0.9, 4.0, False): (0.72, 0.99), (0.9, 2.0, True): (copies_valid, 0.10)}
+    stub_students(monkeypatch, figures, gold=(0.65, 0.99))
+    said = []
+    student = distill_choosing(tiny_dataset, teacher, tiny_job(), log=said.append)
+    record = student.metrics["distillation"]
+    assert (record["alpha"], record["temperature"]) == (0.9, 2.0)
+    assert record["distillation_set"]["copies"] == copies and COPIES == 4
+    assert student.metrics["valid_accuracy"] == max(0.80, copies_valid) and record["kept"] == "distilled"
+    # gold-only, then (0.5, 2), (0.5, 4), (0.9, 2), (0.9, 4), then (0.9, 2) with the augmented texts
+    assert [t["valid_accuracy"] for t in record["tried"]] == [0.65, 0.70, 0.75, 0.80, 0.72, copies_valid]
+    assert record["gold_only_valid_accuracy"] == 0.65
+    assert "chosen: alpha 0.9, T 2 (validation)" in said and f"chosen: {copies} copies per text (validation)" in said
+
+
+def test_a_student_no_better_than_gold_only_on_validation_is_not_handed_back(monkeypatch, teacher, tiny_dataset):
+    from textclf.distill.choose import distill_choosing
+
+    figures = {(a, t, aug): (0.70, 0.99) for a in (0.5, 0.9) for t in (2.0, 4.0) for aug in (False, True)}
+    stub_students(monkeypatch, figures, gold=(0.70, 0.50))  # a tie on validation: the test split says distill
+    said = []
+    student = distill_choosing(tiny_dataset, teacher, tiny_job(), log=said.append)
+    assert student.metrics["distillation"]["kept"] == "gold-only" and student.metrics["test_accuracy"] == 0.50
+    assert any("distillation did not beat the gold labels alone on validation (0.7000 against 0.7000)" in line
+               for line in said)
+    kept = distill_choosing(tiny_dataset, teacher, tiny_job(), keep_distilled=True, log=said.append)
+    assert kept.metrics["distillation"]["kept"] == "distilled" and kept.metrics["test_accuracy"] == 0.99
+
+
+def test_a_misleading_teacher_gives_the_gold_only_student_and_is_named(tiny_bundles, tiny_dataset, tmp_path):
+    """A real run: a teacher saying the opposite of every label (the tiny CNN with its head negated), trusted alone
+    (alpha 1). The student handed back is exactly the gold-only one, the log says so with both figures and
+    names the teacher's agreement as the cause; the metrics record both; a changed test split changes nothing."""
+    from textclf.distill.choose import distill_choosing
+
+    directory, _ = tiny_bundles("cnn")
+    contrarian = load_bundle(directory, "cpu")
+    with torch.no_grad():
+        contrarian.model.out.weight.neg_()
+        contrarian.model.out.bias.neg_()
+    said = []
+    student = distill_choosing(tiny_dataset, contrarian, tiny_job(epochs=10), alpha=1.0, temperature=1.0, copies=0,
+                               log=said.append)
+    gold = train_job(tiny_dataset, tiny_job(epochs=10), log=lambda s: None)
+    for name, weights in gold.model.state_dict().items():
+        assert torch.equal(weights, student.model.state_dict()[name]), name
+    record = student.metrics["distillation"]
+    assert record["kept"] == "gold-only" and record["gold_only_valid_accuracy"] == gold.metrics["valid_accuracy"]
+    assert record["distilled_valid_accuracy"] < record["gold_only_valid_accuracy"]
+    line = next(s for s in said if "distillation did not beat" in s)
+    assert f"{record['distilled_valid_accuracy']:.4f} against {gold.metrics['valid_accuracy']:.4f}" in line
+    assert "likely cause: the teacher agrees with only" in line
+    save_bundle(student, tmp_path / "student")
+    assert "did not beat the gold labels alone" in (tmp_path / "student" / "README.md").read_text()
+    flipped = {"negative": "positive", "positive": "negative"}
+    other_test = replace(tiny_dataset, test=[Example(ex.text, flipped[ex.label]) for ex in tiny_dataset.test])
+    again = distill_choosing(other_test, contrarian, tiny_job(epochs=10), alpha=1.0, temperature=1.0, copies=0,
+                             log=lambda s: None)
+    assert [t["valid_accuracy"] for t in again.metrics["distillation"]["tried"]] == \
+        [t["valid_accuracy"] for t in record["tried"]]
+
+
+def test_near_uniform_soft_labels_are_named():
+    from textclf.distill.choose import likely_causes
+
+    texts = ["a", "b", "c", "d"]
+    flat = DistillationSet(texts, [0, 1, 0, 1], torch.tensor([[0.1, 0.0], [0.0, 0.1], [0.05, 0.0], [0.0, 0.1]]), 4,
+                           Distillation(0.5, 2.0), {"teacher_train_agreement": 1.0})
+    assert any("near uniform" in cause for cause in likely_causes(flat, Distillation(0.5, 2.0), 0.8))
+    sharp = replace(flat, logits=flat.logits * 100)
+    assert likely_causes(sharp, Distillation(0.5, 2.0), 0.8) == []

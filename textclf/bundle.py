@@ -12,6 +12,11 @@
     DIR/job.json, curves.png, confusion.png   the job and its figures (``Bundle.files``, from the pipeline)
     DIR/model.onnx, model.pt2   portable exports, once ``textclf export`` wrote them (textclf.graphs.write)
 
+An *adapter-only* bundle (``textclf train --finetune lora --adapter-only``) holds in ``model.safetensors`` only
+what LoRA trained (the adapters and the head) and in ``config.json`` an ``adapter`` record: the base weights'
+name (``minilm``, or the ``--init-from`` bundle's path) and fingerprint. ``load_bundle`` rebuilds the base,
+refuses it if its fingerprint differs, and folds the adapters in: the same model as the merged bundle.
+
 The folder is written all-or-nothing (built beside the target, then swapped in), so a crash at
 any point leaves either the previous bundle or the new one, complete. Nobody else reads
 ``config.json``: what callers need of it is a field of ``BundleConfig`` or a method of ``Bundle``.
@@ -34,7 +39,7 @@ from safetensors.torch import load_file, save_file
 
 from textclf.batching import EncodedDataset, encode_text, text_tokens
 from textclf.checkpoint import non_finite
-from textclf.config import ConfigError
+from textclf.config import ConfigError, check_float, check_int, fail
 from textclf.data import BUNDLED, DataError, Example, TextDataset
 from textclf.data.datasets import load_source
 from textclf.devices import choose_precision, pick_device
@@ -52,14 +57,17 @@ from textclf.files import (
 from textclf.inference import Evaluation, Forward, evaluate, logits
 from textclf.model_card import model_card
 from textclf.models import MODELS, ClassifierNet, build_config, build_model
+from textclf.models.lora import adapter_tensors, apply_adapters, base_state, embedding_key, weights_fingerprint
 from textclf.text import TOKENIZERS, Vocab, make_tokenizer
 from textclf.text_checks import check_texts
 from textclf.versions import versions
 
 FORMAT = "textclf-bundle"
 # config.json's format version; a later format reads the earlier ones (tests/data/bundle_v1). 2 added
-# vocab_fingerprint (a version-1 bundle has none: its vocabulary's order cannot be checked).
-VERSION = 2
+# vocab_fingerprint (a version-1 bundle has none: its vocabulary's order cannot be checked); 3 the adapter
+# record of an adapter-only bundle (only those are written as version 3: every other bundle stays readable by
+# a textclf that knows version 2).
+VERSION = 3
 
 # Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
 # the folder (a report, notes) is carried over when the bundle is rewritten.
@@ -111,6 +119,39 @@ class DataRecord:
 
 
 @dataclass
+class AdapterRecord:
+    """What an adapter-only bundle was trained beside: the base weights, named and fingerprinted, and the
+    adapters' shape (``textclf.models.lora``)."""
+
+    base: str              # a pretrained model's name (minilm), or the absolute path of the --init-from bundle
+    fingerprint: str       # lora.weights_fingerprint of the base's weights below its head
+    base_vocab_size: int   # rows of the base's embedding (more in the model: the new words' rows ship too)
+    rank: int
+    alpha: float
+    layers: list[str]      # the wrapped Linear layers' full names
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.base, str) and self.base):
+            fail(self, "base", "a pretrained model's name or a bundle folder's path")
+        if not (isinstance(self.fingerprint, str) and len(self.fingerprint) == 16):
+            fail(self, "fingerprint", "the 16 hex digits of the base weights' fingerprint")
+        check_int(self, "base_vocab_size", 1)
+        check_int(self, "rank", 1, 4096)
+        check_float(self, "alpha", 0.0, 1e6, low_open=True)
+        if not (isinstance(self.layers, list) and self.layers and all(isinstance(n, str) and n for n in self.layers)):
+            fail(self, "layers", "a non-empty list of the wrapped layers' names")
+
+    @property
+    def scale(self) -> float:
+        return self.alpha / self.rank
+
+    def expected(self, grown: bool) -> list[str]:
+        """The names ``model.safetensors`` holds: each layer's A and B, the head, the new words' rows if any."""
+        return [*(f"{layer}.lora_{m}" for layer in self.layers for m in "AB"), "out.weight", "out.bias",
+                *(["embedding.added_rows"] if grown else [])]
+
+
+@dataclass
 class BundleConfig:
     """``config.json``: everything needed to rebuild the model and turn raw text into its input."""
 
@@ -126,12 +167,15 @@ class BundleConfig:
     train_config: dict | None = None   # the TrainConfig it was trained with
     versions: str | None = None        # the library versions that wrote it
     vocab_fingerprint: str | None = None  # Vocab.fingerprint() of vocab.json: the token order the weights expect
+    adapter: AdapterRecord | None = None  # an adapter-only bundle: the base its adapters fold into
     format: str = FORMAT
     version: int = VERSION
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):
             self.data = DataRecord(**self.data)
+        if isinstance(self.adapter, dict):
+            self.adapter = AdapterRecord(**self.adapter)
         problem = self.problem()
         if problem:
             key, expected, found = problem
@@ -172,7 +216,7 @@ class BundleConfig:
 
     def to_json(self) -> str:
         values = dataclasses.asdict(self)
-        for key in ("temperature", "vocab_fingerprint"):
+        for key in ("temperature", "vocab_fingerprint", "adapter"):
             if values[key] is None:
                 values.pop(key)  # as before: a bundle not calibrated has no temperature key
         return json.dumps(values, indent=2)
@@ -198,17 +242,26 @@ class BundleConfig:
             checked = config.net_config()
         except (ConfigError, TypeError) as err:
             raise DataError(path, None, f"key \"model_config\": {err}") from None
-        record = values.get("data")
-        try:
-            config.data = DataRecord(**record) if isinstance(record, dict) else record
-        except (ConfigError, TypeError) as err:
-            raise DataError(path, None, f"key \"data\": {err}") from None
-        if config.data is not None and not isinstance(config.data, DataRecord):
-            raise key_error(path, "data", "the source and fingerprints textclf train writes, or null", config.data)
+        config.data = record_of(values, "data", DataRecord, path,
+                                "the source and fingerprints textclf train writes, or null")
+        config.adapter = record_of(values, "adapter", AdapterRecord, path,
+                                   "the base and adapters textclf train --adapter-only writes, or null")
         if len(labels := config.labels) != checked.n_classes:
             raise key_error(path, "labels", f"{checked.n_classes} labels, one per output of the model's head "
                             f"(model_config.n_classes)", labels)
         return config
+
+
+def record_of(values: dict, key: str, record_class: type, path: Path, expected: str):
+    """``values[key]`` as a checked ``record_class`` (or None); a problem is a ``DataError`` naming the key."""
+    record = values.get(key)
+    try:
+        made = record_class(**record) if isinstance(record, dict) else record
+    except (ConfigError, TypeError) as err:
+        raise DataError(path, None, f"key \"{key}\": {err}") from None
+    if made is not None and not isinstance(made, record_class):
+        raise key_error(path, key, expected, made)
+    return made
 
 
 def key_error(path: Path, key: str, expected: str, found: object = None) -> DataError:
@@ -234,6 +287,8 @@ class Bundle:
     stamp: tuple | None = None
     # the arithmetic of prediction: fp32, or bf16/fp16 under torch.autocast (``to``, ``load_bundle``)
     precision: str = "fp32"
+    # a LoRA model's adapters apart from its base: what ``save_bundle(..., adapter_only=True)`` writes
+    adapter: tuple[AdapterRecord, dict[str, torch.Tensor]] | None = None
 
     @classmethod
     def of(cls, model: ClassifierNet, name: str, vocab: Vocab, labels: list[str], *, tokenizer: str = "basic",
@@ -394,14 +449,18 @@ class Bundle:
         return self.path / "config.json"
 
 
-def save_bundle(bundle: Bundle, out: str | Path) -> Path:
+def save_bundle(bundle: Bundle, out: str | Path, adapter_only: bool = False) -> Path:
     """Write ``bundle`` to the folder ``out`` all-or-nothing: every file goes into a new folder beside ``out``,
     which then replaces it (``textclf.files.atomic_directory``). The model card, ``README.md``, is written
-    from the same config and metrics. ``bundle.path`` becomes ``out``."""
+    from the same config and metrics. ``bundle.path`` becomes ``out``. ``adapter_only``: the weights file
+    holds only a LoRA model's adapters and head, and ``config.json`` the base they fold into."""
     out = Path(out)
-    weights = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    if adapter_only and bundle.adapter is None:
+        raise ValueError("only a model fine-tuned with --finetune lora has adapters to write on their own")
+    record, adapters = bundle.adapter if adapter_only else (None, None)
+    weights = {k: v.detach().cpu().contiguous() for k, v in (adapters or bundle.model.state_dict()).items()}
     config = dataclasses.replace(bundle.config, versions=versions(), vocab_fingerprint=bundle.vocab.fingerprint(),
-                                 version=VERSION)
+                                 adapter=record, version=VERSION if adapter_only else 2)
     texts = {"config.json": config.to_json(),
              "vocab.json": bundle.vocab.to_json(),
              **({"metrics.json": json.dumps(strict_json(bundle.metrics), indent=2, allow_nan=False)}
@@ -477,9 +536,16 @@ def load_bundle(directory: str | Path, device: str | torch.device = "auto", prec
     stamp = weights_stamp(directory)
     with torch.device("meta"):  # the expected names, shapes and dtypes, without allocating anything
         expected = build_model(config.model, **net_config)[0].state_dict()
-    check_weight_header(weights_path, expected, config.model)
+    if config.adapter is None:
+        check_weight_header(weights_path, expected, config.model)
     model, _ = build_model(config.model, **net_config)
-    weights = load_file(str(weights_path))
+    weights = load_file(str(weights_path)) if config.adapter is None else None
+    adapters = None
+    if config.adapter is not None:  # only the adapters and the head: fold them into the base they name
+        embedding = embedding_key(model)
+        adapters = adapter_weights(config, weights_path, expected, net_config["vocab_size"], embedding)
+        weights = apply_adapters(base_weights(config, config_path), adapters, config.adapter.layers,
+                                 config.adapter.scale, embedding)
     bad = non_finite(weights)
     if bad:
         raise DataError(weights_path, None, f"tensor {bad[0]!r} holds NaN or infinite values; expected finite weights")
@@ -487,7 +553,73 @@ def load_bundle(directory: str | Path, device: str | torch.device = "auto", prec
     model.eval()
     metrics_path = directory / "metrics.json"
     metrics = read_json(metrics_path, "the bundle's metrics") if metrics_path.is_file() else None
-    return Bundle(model, vocab, config, metrics, directory, stamp=stamp).to(device, precision)
+    return Bundle(model, vocab, config, metrics, directory, stamp=stamp,
+                  adapter=(config.adapter, adapters) if adapters else None).to(device, precision)
+
+
+def adapter_record(model: ClassifierNet, base: str, base_rows: int, rank: int, alpha: float,
+                   layers: list[str]) -> tuple[AdapterRecord, dict[str, torch.Tensor]]:
+    """A LoRA model's adapters apart from its base (before ``merge_lora``), for an adapter-only bundle."""
+    fingerprint = weights_fingerprint(base_state(model, base_rows))
+    return (AdapterRecord(base, fingerprint, base_rows, rank, float(alpha), list(layers)),
+            adapter_tensors(model, base_rows))
+
+
+def base_weights(config: BundleConfig, path: Path) -> dict[str, torch.Tensor]:
+    """The base weights an adapter-only bundle names (a pretrained model's, or a bundle's), head left out,
+    checked against the recorded fingerprint: a ``DataError`` naming ``config.json`` if they differ."""
+    record = config.adapter
+    spec = MODELS.get(record.base)
+    try:
+        base = (spec.pretrained(len(config.labels), 0) if spec is not None and spec.pretrained is not None
+                else load_bundle(record.base, device="cpu").model)
+    except (ModuleNotFoundError, FileNotFoundError, DataError) as err:
+        raise DataError(path, None, f"key \"adapter\": its base {record.base} cannot be loaded ({err}); an "
+                        "adapter-only bundle needs the base weights it was trained beside") from None
+    state = base_state(base, record.base_vocab_size)
+    if weights_fingerprint(state) != record.fingerprint:
+        raise DataError(path, None, f"key \"adapter\": the base {record.base} now holds other weights (fingerprint "
+                        f"{weights_fingerprint(state)}, the adapters were trained beside {record.fingerprint}); "
+                        "expected the same base weights (or ship the merged bundle: train without --adapter-only)")
+    return state
+
+
+def adapter_weights(config: BundleConfig, path: Path, expected: dict[str, torch.Tensor], vocab_size: int,
+                    embedding: str) -> dict[str, torch.Tensor]:
+    """An adapter-only bundle's tensors, their names and shapes checked against the model ``config.json``
+    describes (``expected``: its state on the meta device)."""
+    record = config.adapter
+    names = record.expected(vocab_size > record.base_vocab_size)
+    try:
+        weights = load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types for a damaged file
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DataError(path, None, f"cannot read the adapters ({first}); expected a safetensors file") from None
+    missing, unexpected = sorted(set(names) - set(weights)), sorted(set(weights) - set(names))
+    if missing or unexpected:
+        raise DataError(path, None, f"tensors missing {missing[:3]}, unexpected {unexpected[:3]}; expected the "
+                        "adapters and head config.json's adapter record describes")
+    unknown = [layer for layer in record.layers if f"{layer}.weight" not in expected]
+    if unknown:
+        raise DataError(path.parent / "config.json", None, f"key \"adapter\": no Linear layer {unknown[0]!r} in the "
+                        f"{config.model} model config.json describes")
+    if "embedding.added_rows" in weights:
+        rows = (vocab_size - record.base_vocab_size, expected[embedding].shape[1])
+        if tuple(weights["embedding.added_rows"].shape) != rows:
+            raise DataError(path, None, f"tensor 'embedding.added_rows' is {list(weights['embedding.added_rows'].shape)};"
+                            f" expected {list(rows)} (the new words' rows: vocabulary size minus the base's)")
+    for layer in record.layers:
+        out_features, in_features = expected[f"{layer}.weight"].shape
+        shapes = {"A": (record.rank, in_features), "B": (out_features, record.rank)}
+        for m, shape in shapes.items():
+            if tuple(weights[f"{layer}.lora_{m}"].shape) != shape:
+                raise DataError(path, None, f"tensor '{layer}.lora_{m}' is {list(weights[f'{layer}.lora_{m}'].shape)}; "
+                                f"expected {list(shape)} (rank {record.rank})")
+    for name in ("out.weight", "out.bias"):
+        if tuple(weights[name].shape) != tuple(expected[name].shape):
+            raise DataError(path, None, f"tensor {name!r} is {list(weights[name].shape)}; expected "
+                            f"{list(expected[name].shape)} as config.json describes")
+    return weights
 
 
 def check_vocab(vocab: Vocab, model_config: dict, path: Path, fingerprint: str | None = None) -> None:

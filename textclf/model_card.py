@@ -122,7 +122,7 @@ def model_card(config, metrics: dict) -> str:
         + f"); {metrics.get('train_seconds', '?')} s of training."
         + (f" Transferred from the bundle `{metrics['transfer']['init_from']}` (fine-tuning mode "
            f"`{metrics['transfer']['finetune']}`)." if metrics.get("transfer") else "")
-        + distilled(metrics.get("distillation"))
+        + distilled(metrics.get("distillation")) + adapted(metrics.get("lora"), config.adapter)
         + (f" Softmax temperature {temperature:.3f} fitted on the validation split (`textclf calibrate`)."
            if temperature else ""),
         "", "## Evaluation", "", evaluation,
@@ -149,6 +149,18 @@ def model_card(config, metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def adapted(lora: dict | None, adapter) -> str:
+    """The model card's sentence on low-rank adapters (``metrics["lora"]``; ``adapter``: an adapter-only
+    bundle's record), or nothing."""
+    if not lora:
+        return ""
+    where = (f" This folder holds only the adapters and the head: `load_bundle` folds them into the base weights "
+             f"`{adapter.base}` (fingerprint `{adapter.fingerprint}`) and refuses other weights."
+             if adapter is not None else " The adapters are merged into the weights: an ordinary model.")
+    return (f" Fine-tuned with low-rank adapters (LoRA, rank {lora['rank']}, alpha {lora['alpha']:g}) on "
+            f"{', '.join(lora['targets'])}." + where)
+
+
 def distilled(record: dict | None) -> str:
     """The model card's sentence on distillation (``metrics["distillation"]``), or nothing."""
     if not record:
@@ -156,6 +168,12 @@ def distilled(record: dict | None) -> str:
     shown = record.get("teacher_test_accuracy")
     teacher = f"`{record['teacher_model']}` teacher (`{record['teacher']}`" + (
         f", test accuracy {shown:.4f})" if isinstance(shown, (int, float)) else ")")
+    if record.get("kept") == "gold-only":
+        return (f" Distillation from the {teacher} was tried and did not beat the gold labels alone on the validation "
+                f"split ({record['distilled_valid_accuracy']:.4f} against {record['gold_only_valid_accuracy']:.4f}): "
+                "this is the student trained on the gold labels alone.")
+    chosen = (f" (chosen on the validation split among {len(record['tried'])} students, the one trained on the gold "
+              f"labels alone included: {record['gold_only_valid_accuracy']:.4f} there)" if record.get("tried") else "")
     return (f" Distilled from the {teacher} with alpha {record['alpha']} and temperature {record['temperature']}, on "
-            f"{record['distillation_set']['texts']:,} texts: {record['distillation_set']['source']}.")
+            f"{record['distillation_set']['texts']:,} texts: {record['distillation_set']['source']}{chosen}.")
 

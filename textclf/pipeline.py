@@ -18,7 +18,7 @@ import torch
 from textclf.baseline import NAME as BASELINE
 from textclf.baseline import linear_baseline
 from textclf.batching import EncodedDataset, encode_splits
-from textclf.bundle import Bundle, BundleConfig, DataRecord, check_bundle_out, load_bundle
+from textclf.bundle import Bundle, BundleConfig, DataRecord, adapter_record, check_bundle_out, load_bundle
 from textclf.config import ConfigError, check_bool, check_choice, check_int, fail
 from textclf.data import TextDataset
 from textclf.devices import choose_precision, pick_device
@@ -38,7 +38,7 @@ from textclf.inference import evaluate
 from textclf.metrics import format_confusion
 from textclf.models import MODELS, Recipe, build_model, check_options, option_names, spec_of
 from textclf.models.base import MAX_WIDTH, ClassifierNet
-from textclf.models.lora import merge_lora
+from textclf.models.lora import lora_layers, merge_lora
 from textclf.models.losses import Criterion, cross_entropy
 from textclf.printable import printable
 from textclf.text import Tokenizer, Vocab, make_tokenizer, tokenize
@@ -165,6 +165,10 @@ def new_model(vocab: Vocab, ds: TextDataset, job: JobConfig, log=print) -> tuple
         set_trainable(model, job.finetune, job.last_k, job.lora, job.train.seed)
         log(f"{job.model}: {spec.about}; fine-tuning: {finetune_text(job)}")
         return model, job.model
+    if job.finetune != "full":  # nothing pretrained to keep: a from-scratch model learns everything
+        raise ValueError(f"--finetune {job.finetune} keeps part of a trained model: it needs --init-from BUNDLE or a "
+                         f"pretrained model ({', '.join(n for n, s in MODELS.items() if s.pretrained)}); a "
+                         f"{job.model} from scratch trains in full")
     pretrained, dim = embeddings_for(vocab, job, log)
     torch.manual_seed(job.train.seed)
     model, _ = build_model(job.model, pretrained, vocab_size=len(vocab), n_classes=len(ds.labels), embed_dim=dim,
@@ -313,6 +317,7 @@ def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
     """Test the trained model and put it, its vocabulary, config and metrics into a ``Bundle``."""
     ds, job, model, model_name, source = work.ds, work.job, work.model, work.model_name, work.source
     parameters, precision = count_parameters(model), job.train.precision  # what the optimizer trained
+    adapter = lora_adapter(work) if job.finetune == "lora" else None  # before merging: what --adapter-only ships
     if job.finetune == "lora":  # the adapters folded into their layers: the bundle holds an ordinary model
         merge_lora(model)
     best = next(e for e in history.epochs if e["epoch"] == history.best_epoch)
@@ -335,10 +340,23 @@ def bundle_of(work: Work, history, seconds: float, log=print) -> Bundle:
     config = BundleConfig(model_name, asdict(model.config), list(ds.labels), tokenizer=tokenizer_name(job, source),
                           max_len=job.max_len, dataset=ds.name, embeddings=job.embeddings,
                           train_config=asdict(job.train), data=DataRecord(ds.source, ds.fingerprints()))
-    bundle = Bundle(model.eval(), work.vocab, config, metrics, precision=precision)  # predicts as it was trained
+    bundle = Bundle(model.eval(), work.vocab, config, metrics, precision=precision,  # predicts as it was trained
+                    adapter=adapter)
     if work.run.hooks.is_writer:
         bundle.files = job_files(job, metrics, test, ds, f"{model_name} on {ds.name}")
     return bundle
+
+
+def lora_adapter(work: Work):
+    """A LoRA model's adapters apart from the base they were trained beside, named: the ``--init-from`` bundle's
+    folder, or the pretrained model's name (None for a source bundle in memory only: no base to name)."""
+    job, source = work.job, work.source
+    if source is not None and source.path is None and not job.init_from:
+        return None
+    base = str(Path(job.init_from or source.path).resolve()) if source is not None else job.model
+    rows = (source.model if source is not None else work.model).embedding.weight.shape[0]
+    return adapter_record(work.model, base, rows, job.lora.rank, job.lora.alpha,
+                          lora_layers(work.model))
 
 
 def checkpoint_vocab(ds: TextDataset, job: JobConfig, source: Bundle | None, out: Path | None,
@@ -370,8 +388,13 @@ def log_test(test, metrics: dict, best: dict, best_epoch: int, seconds: float, l
 
 def job_files(job: JobConfig, metrics: dict, test, ds: TextDataset, title: str) -> dict[str, bytes]:
     """The files written beside the bundle: the job (``job.json``), the training curves, the test confusion."""
-    files = {"job.json": json.dumps(asdict(job), indent=2).encode("utf-8"),
+    files = {"job.json": job_json(job),
              "curves.png": png_bytes(training_curves(metrics["history"], metrics["best_epoch"], title))}
     if test is not None:
         files["confusion.png"] = png_bytes(confusion_figure(test.confusion(len(ds.labels)), ds.labels))
     return files
+
+
+def job_json(job: JobConfig) -> bytes:
+    """``job.json``: the job a bundle was trained with."""
+    return json.dumps(asdict(job), indent=2).encode("utf-8")

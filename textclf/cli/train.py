@@ -106,9 +106,12 @@ def add_job_options(parser: argparse.ArgumentParser, default_out: str) -> None:
                                "attention's query and value)")
     transfer.add_argument("--lora-dropout", type=float, help=config_default(
         LoRAOptions, "dropout", "--finetune lora: dropout on the adapters' input"))
+    transfer.add_argument("--adapter-only", action="store_true",
+                          help="--finetune lora: write only the adapters and the head (and the base weights' name "
+                               "and fingerprint; they load back onto those weights) instead of the merged model")
     transfer.add_argument("--layer-lr-decay", type=float,
-                          help="discriminative learning rates: each stage down trains at lr x this (MiniLM's recipe: "
-                               "0.9; 1 turns it off)")
+                          help=recipe_default("layer_lr_decay", "discriminative learning rates: each stage down "
+                                              "trains at lr x this; 1 turns it off"))
     transfer.add_argument("--no-extend-vocab", action="store_true",
                           help="keep the source vocabulary as is (new words read as <unk>)")
     parser.add_argument("--seed", type=int, default=0)
@@ -129,6 +132,9 @@ def job_from_args(args: argparse.Namespace, progress: bool = True):
     if args.finetune != "lora" and any(v is not None for v in lora.values()):
         given = next(f"--lora-{k}" for k, v in lora.items() if v is not None)
         raise ValueError(f"{given} is an option of --finetune lora (this run fine-tunes: {args.finetune})")
+    if args.adapter_only and args.finetune != "lora":
+        raise ValueError(f"--adapter-only writes a LoRA model's adapters: it needs --finetune lora (this run "
+                         f"fine-tunes: {args.finetune})")
     return job_for(args.model, **{k: getattr(args, k) for k in trained}, progress=progress and not args.quiet,
                    init_from=str(args.init_from) if args.init_from else None,
                    extend_vocab=not args.no_extend_vocab, baseline=not args.no_baseline,
@@ -185,7 +191,7 @@ def write_bundle(args: argparse.Namespace, make, say=print, main: bool = True, h
     try:
         bundle = make()
         if main:  # one swap writes the bundle and drops the checkpoint files
-            save_bundle(bundle, args.out)
+            save_bundle(bundle, args.out, adapter_only=args.adapter_only)
         if hooks is not None:
             hooks.barrier()
     except (TrainingDiverged, TrainingInterrupted) as err:

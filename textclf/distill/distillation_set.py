@@ -49,12 +49,15 @@ class DistillationSet:
                              if augmented else [])
         renumber = {old: new for new, old in enumerate(gold)}
         extra = len(rows) - len(gold)
+        made = self.record.get("distillation_set", {})
         record = {**self.record, "alpha": (loss or self.loss).alpha, "temperature": (loss or self.loss).temperature,
-                  "distillation_set": {**self.record.get("distillation_set", {}), "texts": len(rows), "gold": len(gold),
-                                   "augmented": extra}}
-        if not augmented or len(gold) < self.n_gold:
+                  "distillation_set": {**made, "texts": len(rows), "gold": len(gold), "augmented": extra,
+                                       "copies": made.get("copies", 0) if augmented else 0}}
+        if len(gold) < self.n_gold:
             record["distillation_set"]["source"] = (f"{len(gold):,} of the training split's {self.n_gold:,} texts"
                                                 + (f" + {extra:,} augmented texts made from them" if extra else ""))
+        elif not augmented:
+            record["distillation_set"]["source"] = "the training split"
         return DistillationSet([self.texts[i] for i in rows], [self.labels[i] for i in rows], self.logits[rows],
                            len(gold), loss or self.loss, record, [renumber[self.origin[i]] for i in rows])
 
