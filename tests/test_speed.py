@@ -135,3 +135,79 @@ def test_textclf_bench_and_quantized_evaluate_on_the_command_line(tiny_bundles):
     bad = subprocess.run([sys.executable, "-m", "textclf", "bench", str(directory), "--dataset", "rotten_tomatoes",
                           "--variants", "turbo"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown variant(s) ['turbo']" in bad.stderr
+
+
+# ---- int8 per channel, the head in fp32, the layers chosen on validation --------------------------------------
+
+
+class TwoLayers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.hidden, self.out = torch.nn.Linear(16, 8), torch.nn.Linear(8, 2)
+        with torch.no_grad():  # rows of very different sizes: what one scale per tensor handles badly
+            self.hidden.weight.mul_(torch.logspace(-3, 0, 8)[:, None])
+
+    def forward(self, x):
+        return self.out(torch.relu(self.hidden(x)))
+
+
+def test_per_channel_int8_matches_the_by_hand_reference_and_keeps_the_head():
+    from textclf.speed.quantize import int8_dynamic, quantize_per_channel
+
+    model = TwoLayers()
+    quantized = int8_dynamic(model)
+    assert isinstance(quantized.out, torch.nn.Linear) and type(quantized.out) is torch.nn.Linear  # the head: fp32
+    packed = quantized.hidden.weight()  # the quantized weight torch stores
+    q, scale = quantize_per_channel(model.hidden.weight.detach())
+    assert torch.allclose(packed.q_per_channel_scales().float(), scale, rtol=1e-6)
+    assert torch.equal(packed.int_repr(), q) and torch.all(packed.q_per_channel_zero_points() == 0)
+    by_hand = q.float() * scale[:, None]  # dequantized: within half a step of each row's own scale
+    assert torch.all((by_hand - model.hidden.weight).abs() <= scale[:, None] / 2 + 1e-7)
+    per_tensor, t_scale, zero = quantize_tensor(model.hidden.weight.detach())
+    small_row = 0  # the smallest row keeps its shape per channel; per tensor it is nearly all zero point
+    assert (by_hand[small_row] - model.hidden.weight[small_row]).abs().max() < \
+        (dequantize(per_tensor, t_scale, zero)[small_row] - model.hidden.weight[small_row]).abs().max() / 10
+    every = int8_dynamic(model, keep=[], per_channel=False)
+    assert type(every.out) is not torch.nn.Linear
+    with pytest.raises(ValueError, match="no Linear layer 'nope'.*hidden, out"):
+        int8_dynamic(model, keep=["nope"])
+
+
+def test_textclf_quantize_chooses_on_validation_and_predict_uses_it(tiny_bundles, tmp_path):
+    import shutil
+
+    from textclf.bundle import save_bundle
+    from textclf.data import DataError
+    from textclf.speed.int8_choice import FILE, choose_int8, kept_layers
+
+    directory, _ = tiny_bundles("transformer")
+    copy = tmp_path / "b"
+    shutil.copytree(directory, copy)
+    from conftest import make_tiny_dataset
+
+    tiny = make_tiny_dataset()
+    data = tmp_path / "tiny.csv"
+    data.write_text("text,label,split\n" + "".join(f'"{ex.text}",{ex.label},{split}\n' for split in
+                                                  ("train", "valid", "test") for ex in tiny.split(split)))
+    run = subprocess.run([sys.executable, "-m", "textclf", "quantize", str(copy), "--budget", "0", "--dataset",
+                          str(data)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    choice = json.loads((copy / FILE).read_text())
+    assert choice["keep"][0] == "out" and choice["split"] == "valid" and choice["budget"] == 0
+    bundle = load_bundle(copy, "cpu")
+    assert len(choice["costs"]) == len([m for m in bundle.model.modules() if isinstance(m, torch.nn.Linear)])
+    # a budget of 0: int8 as accurate as fp32 on validation, or every layer back in fp32
+    assert choice["int8_accuracy"] >= choice["fp32_accuracy"] or len(choice["keep"]) == len(choice["costs"])
+    assert kept_layers(bundle) == choice["keep"]
+    again = choose_int8(bundle, tiny.valid, budget=0, log=lambda s: None)
+    assert again.keep == choice["keep"]  # measured on the validation split: the same choice
+    predicted = subprocess.run([sys.executable, "-m", "textclf", "predict", str(copy), "a fine film", "--quantize",
+                                "int8"], capture_output=True, text=True, timeout=600)
+    assert predicted.returncode == 0, predicted.stderr
+    with torch.no_grad():
+        next(bundle.model.parameters()).add_(0.01)  # other weights than the ones measured
+    with pytest.raises(DataError, match="int8.json: was measured on other weights"):
+        kept_layers(bundle)
+    save_bundle(bundle, copy)  # a rewritten bundle drops the old choice
+    assert not (copy / FILE).exists()

@@ -72,7 +72,7 @@ VERSION = 3
 # Files a bundle folder owns: written together, replaced together. Anything else a learner keeps in
 # the folder (a report, notes) is carried over when the bundle is rewritten.
 BUNDLE_FILES = ("model.safetensors", "config.json", "vocab.json", "metrics.json", "job.json", "curves.png",
-                "confusion.png", "README.md", "model.onnx", "model.pt2")  # README.md: the model card
+                "confusion.png", "README.md", "model.onnx", "model.pt2", "int8.json")  # README.md: the model card
 TRAINING_FILES = ("checkpoint.pt", "checkpoint.vocab.json")
 
 
@@ -593,12 +593,8 @@ def adapter_weights(config: BundleConfig, path: Path, expected: dict[str, torch.
     try:
         weights = load_file(str(path))
     except Exception as err:  # safetensors raises its own error types for a damaged file
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        raise DataError(path, None, f"cannot read the adapters ({first}); expected a safetensors file") from None
-    missing, unexpected = sorted(set(names) - set(weights)), sorted(set(weights) - set(names))
-    if missing or unexpected:
-        raise DataError(path, None, f"tensors missing {missing[:3]}, unexpected {unexpected[:3]}; expected the "
-                        "adapters and head config.json's adapter record describes")
+        raise unreadable(path, err, "the adapters") from None
+    check_names(path, names, weights, "the adapters and head config.json's adapter record describes")
     unknown = [layer for layer in record.layers if f"{layer}.weight" not in expected]
     if unknown:
         raise DataError(path.parent / "config.json", None, f"key \"adapter\": no Linear layer {unknown[0]!r} in the "
@@ -635,6 +631,18 @@ def check_vocab(vocab: Vocab, model_config: dict, path: Path, fingerprint: str |
                         f"{model_config['pad_index']} (config.json model_config.pad_index)")
 
 
+def unreadable(path: Path, err: Exception, what: str) -> DataError:
+    first = (str(err).splitlines() or [type(err).__name__])[0]
+    return DataError(path, None, f"cannot read {what} ({first}); expected a safetensors file")
+
+
+def check_names(path: Path, expected, found, what: str) -> None:
+    """The tensor names in a weights file against the expected ones, the first few of each difference named."""
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise DataError(path, None, f"tensors missing {missing[:3]}, unexpected {unexpected[:3]}; expected {what}")
+
+
 def check_weight_header(path: Path, expected: dict[str, torch.Tensor], model_name: str) -> None:
     """Names, shapes and dtypes in the safetensors header against the model's, before reading any tensor."""
     try:
@@ -642,12 +650,8 @@ def check_weight_header(path: Path, expected: dict[str, torch.Tensor], model_nam
             found = {k: (tuple(weights.get_slice(k).get_shape()), weights.get_slice(k).get_dtype())
                      for k in weights.keys()}
     except Exception as err:  # safetensors raises its own error types for a damaged file
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        raise DataError(path, None, f"cannot read the weights ({first}); expected a safetensors file") from None
-    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
-    if missing or unexpected:
-        raise DataError(path, None, f"tensors missing {missing[:3]}, unexpected {unexpected[:3]}; expected the "
-                        f"weights of the {model_name} model config.json describes")
+        raise unreadable(path, err, "the weights") from None
+    check_names(path, expected, found, f"the weights of the {model_name} model config.json describes")
     for key, tensor in expected.items():
         shape, dtype = found[key]
         want_dtype = SAFETENSORS_DTYPES.get(tensor.dtype)

@@ -35,7 +35,7 @@ from textclf.cli.behaviour import add_behaviour
 from textclf.cli.distill import add_distill
 from textclf.cli.inputs import whole_number
 from textclf.cli.scoring import add_calibrate, add_evaluate, add_explain, add_predict, add_report
-from textclf.cli.shipping import add_bench, add_export, add_serve
+from textclf.cli.shipping import add_bench, add_export, add_quantize, add_serve
 from textclf.cli.tools import add_check, add_data, add_tokenize
 from textclf.cli.train import add_train, job_from_args
 from textclf.data import DataError
@@ -45,7 +45,7 @@ from textclf.printable import printable
 __all__ = ["build_parser", "job_from_args", "main"]
 
 COMMANDS = (add_train, add_distill, add_evaluate, add_predict, add_explain, add_report, add_calibrate, add_behaviour,
-            add_bench, add_export, add_serve, add_tokenize, add_data, add_check)
+            add_bench, add_quantize, add_export, add_serve, add_tokenize, add_data, add_check)
 
 
 # The commands that run a model: each takes --threads (textclf.devices.choose_threads decides without it).

@@ -19,7 +19,7 @@ def add_bench(commands) -> None:
     bench.add_argument("--rounds", type=whole_number(1, 100), default=3, help="alternating timed rounds")
     bench.add_argument("--batch-size", type=whole_number(1, 4096), default=64)
     bench.add_argument("--variants", nargs="+", default=["fp32", "fp32 unsorted", "fp32 1 thread", "int8",
-                                                         "torchao int8", "onnxruntime", "onnxruntime int8", "bf16",
+                                                         "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8", "bf16",
                                                          "compile", "ipex"])
     bench.add_argument("--profile", action="store_true", help="also show where fp32 spends its time")
     add_speed_options(bench)  # --quantize/--backend: that one variant against fp32
@@ -42,6 +42,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.profile:
         print("\nwhere fp32 prediction spends its time (torch.profiler, self CPU time):")
         print(profile_summary(bundle, texts[:500], batch_size=args.batch_size))
+    return 0
+
+
+def add_quantize(commands) -> None:
+    quantize = commands.add_parser("quantize", help="measure which layers int8 may touch on the validation split "
+                                   "and write DIR/int8.json (--quantize int8 reads it)")
+    quantize.add_argument("bundle", type=Path)
+    add_dataset_options(quantize, positional=False, default=None)
+    quantize.add_argument("--budget", type=float, default=0.5,
+                          help="validation accuracy int8 may lose, in points (default 0.5)")
+    quantize.add_argument("--limit", type=whole_number(1), default=100_000, help="at most this many texts")
+    quantize.set_defaults(run=cmd_quantize)
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from textclf.speed.int8_choice import choose_int8, save_choice
+
+    if not 0 <= args.budget <= 100:
+        raise ValueError(f"--budget {args.budget}: expected points of accuracy from 0 to 100")
+    bundle = open_bundle(args)
+    if bundle.device.type != "cpu":
+        raise ValueError("int8 runs on the CPU only; use --device cpu")
+    examples = dataset_for(args, bundle, "valid").split("valid")[: args.limit]
+    if not examples:
+        raise DataError(args.bundle, None, "the valid split is empty; expected labelled texts to measure on")
+    print(f"{args.bundle} ({bundle.model_name}): each Linear layer alone in int8 on {len(examples):,} validation texts")
+    choice = choose_int8(bundle, examples, budget=args.budget / 100)
+    print("| layer | accuracy cost (points) | loss cost |\n|---|---:|---:|")
+    for cost in sorted(choice.costs, key=lambda c: -c["loss"]):
+        print(f"| {cost['layer']} | {100 * cost['accuracy']:+.2f} | {cost['loss']:+.4f} |")
+    bundle.check_unchanged()
+    path = save_choice(bundle, choice)
+    print(f"kept in fp32: {', '.join(choice.keep) or 'none'}; validation accuracy {choice.int8_accuracy:.4f} in int8, "
+          f"{choice.fp32_accuracy:.4f} in fp32 -> {path}")
     return 0
 
 

@@ -18,6 +18,7 @@ from textclf.bundle import Bundle
 from textclf.graphs.run import OnnxForward, quantize_onnx, require_onnxruntime
 from textclf.graphs.write import export_onnx
 from textclf.inference import Forward
+from textclf.speed.int8_choice import kept_layers
 from textclf.speed.quantize import int8_dynamic
 
 BACKENDS = ("torch", "onnxruntime")
@@ -42,15 +43,17 @@ def with_backend(bundle: Bundle, *, quantize: str | None = None, backend: str = 
     if bundle.precision != "fp32":
         raise ValueError(f"--precision {bundle.precision} applies to the torch backend; int8 and ONNX Runtime run in "
                          "their own arithmetic: leave --precision out (or fp32) with them")
-    bundle.forward = fast_forward(bundle.model, bundle.model_name, quantize=quantize, backend=backend)
+    keep = kept_layers(bundle) if quantize == "int8" else None  # textclf quantize's choice, where made
+    bundle.forward = fast_forward(bundle.model, bundle.model_name, quantize=quantize, backend=backend, keep=keep)
     return bundle
 
 
 def fast_forward(model: nn.Module, model_name: str, *, quantize: str | None = None,
-                 backend: str = "torch") -> Forward:
-    """``(ids, mask) -> logits`` for ``model`` through ``backend`` (``torch`` | ``onnxruntime``), int8 or fp32."""
+                 backend: str = "torch", keep: list[str] | None = None) -> Forward:
+    """``(ids, mask) -> logits`` for ``model`` through ``backend`` (``torch`` | ``onnxruntime``), int8 or fp32;
+    torch's int8 per channel, ``keep`` (default: the head) left in fp32."""
     if backend == "torch":
-        return int8_dynamic(model) if quantize == "int8" else model
+        return int8_dynamic(model, keep=keep) if quantize == "int8" else model
     return onnx_forward(model, int8=quantize == "int8")
 
 

@@ -19,13 +19,15 @@ from textclf.bundle import Bundle
 from textclf.devices import HALF, fast_bf16
 from textclf.inference import logits
 from textclf.speed import backends
+from textclf.speed.int8_choice import FILE, kept_layers
+from textclf.speed.quantize import int8_dynamic
 from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
 from textclf.speed.timing import compare, latencies
 
-VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "torchao int8", "onnxruntime", "onnxruntime int8",
+VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8",
             "bf16", "fp16", "compile", "ipex")
 # what runs only on the CPU (a bundle on a GPU lists them with the reason instead of a number)
-CPU_ONLY = ("fp32 1 thread", "int8", "torchao int8", "onnxruntime", "onnxruntime int8", "ipex")
+CPU_ONLY = ("fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8", "ipex")
 
 
 @dataclass
@@ -104,7 +106,11 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
         if name == "fp32 1 thread":
             return backends.one_thread(bundle.model), f"of {torch.get_num_threads()}"
         if name == "int8":
-            return backends.fast_forward(bundle.model, model_name, quantize="int8"), ""
+            keep = kept_layers(bundle)
+            note = f"{len(keep)} layer(s) fp32 ({FILE})" if keep is not None else "per channel, head fp32"
+            return backends.fast_forward(bundle.model, model_name, quantize="int8", keep=keep), note
+        if name == "int8 per tensor":  # the plain quantize_dynamic: every Linear layer, one scale per tensor
+            return int8_dynamic(bundle.model, keep=[], per_channel=False), "every layer, the head too"
         if name == "torchao int8":
             return backends.torchao_int8(bundle.model), ""
         if name.startswith("onnxruntime"):

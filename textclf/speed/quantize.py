@@ -5,9 +5,17 @@ By hand, for one tensor (asymmetric, per tensor)::
     scale = (max - min) / 255          zero_point = round(-min / scale) - 128
     q = clamp(round(w / scale) + zero_point, -128, 127)      w ~ (q - zero_point) * scale
 
-The rounding error of each weight is at most ``scale / 2``. ``quantize_dynamic`` does this per
-Linear layer for the weights ahead of time and for the activations on the fly ("dynamic"),
-runs the matmul in int8 (fbgemm on x86) and returns float outputs.
+The rounding error of each weight is at most ``scale / 2``. One scale for a whole tensor is set by its
+largest weight, so a row of small weights keeps few distinct levels: **per channel** gives each output row
+(each output feature) its own scale, symmetric (zero point 0)::
+
+    scale_i = max_j |w_ij| / 127.5          q_ij = clamp(round(w_ij / scale_i), -128, 127)
+
+``quantize_dynamic`` does this per Linear layer for the weights ahead of time and for the activations on
+the fly ("dynamic"), runs the matmul in int8 (fbgemm on x86) and returns float outputs. ``int8_dynamic``
+quantizes per channel and leaves out the layers in ``keep`` (the head by default: two outputs, where every
+rounding error goes straight into the logits); ``textclf.speed.int8_choice`` measures which other layers
+cost accuracy and keeps those in fp32 too.
 
 ``torch.ao.quantization.quantize_dynamic`` still works in torch 2.13 but is deprecated (its
 successor is torchao). On CPUs without VNNI (like the AMD EPYC these lessons were measured on)
@@ -38,13 +46,41 @@ def dequantize(q: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
     return (q.to(torch.float32) - zero_point) * scale
 
 
-def int8_dynamic(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` (on the CPU) whose Linear layers run in int8 (dynamic quantization)."""
+def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight`` ``[out, in]`` as int8 ``q`` with one ``scale`` per output row (symmetric: zero point 0)."""
+    scale = (weight.abs().amax(dim=1) / 127.5).clamp(min=torch.finfo(torch.float32).eps)  # [out]
+    q = torch.clamp(torch.round(weight * (1 / scale)[:, None]), -128, 127).to(torch.int8)  # [out, in]
+    # (times 1/scale, as fbgemm computes it: at a largest weight w / scale is -127.5 on paper)
+    return q, scale
+
+
+HEAD = ("out",)  # kept in fp32 unless told otherwise
+
+
+def linear_layers(model: nn.Module) -> list[str]:
+    """The full names of the model's Linear layers, input to output."""
+    return [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+
+
+def int8_dynamic(model: nn.Module, keep: tuple[str, ...] | list[str] | None = None, per_channel: bool = True,
+                 only: list[str] | None = None) -> nn.Module:
+    """A copy of ``model`` (on the CPU) whose Linear layers run in int8 (dynamic quantization), per channel
+    (else one scale per tensor), except the layers named in ``keep`` (full names: ``out``,
+    ``layers.0.attention.query``; None: the head, ``out``); ``only``: quantize just these (one layer's cost)."""
     if torch.backends.quantized.engine == "none":
         raise RuntimeError("this torch build has no quantized engine (fbgemm/qnnpack); int8 is not available")
+    names = linear_layers(model)
+    keep = [name for name in HEAD if name in names] if keep is None else list(keep)
+    unknown = [name for name in [*keep, *(only or [])] if name not in names]
+    if unknown:
+        raise ValueError(f"no Linear layer {unknown[0]!r} in this {type(model).__name__}; its Linear layers: "
+                         f"{', '.join(names)}")
     model = copy.deepcopy(model).cpu().eval()
+    qconfig = (torch.ao.quantization.per_channel_dynamic_qconfig if per_channel
+               else torch.ao.quantization.default_dynamic_qconfig)
+    chosen = {name: qconfig for name in (only if only is not None else names) if name not in keep}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.ao.quantization is deprecated.*")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
-        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(model, chosen, dtype=torch.qint8)
