@@ -180,6 +180,41 @@ print(f"int8 vs fp32 on 64 reviews: largest logit difference {(a - b).abs().max(
       f"same prediction {float((a.argmax(1) == b.argmax(1)).float().mean()):.0%}")
 
 # %% [markdown]
+# ### One scale per row, and which layers to leave alone
+#
+# One scale for a whole tensor is set by its largest weight: a row of small
+# weights then has few levels left. `int8_dynamic` gives each output row its
+# own scale (*per channel*, symmetric: `scale_i = max|w_i| / 127.5`) and
+# leaves the head in fp32 — two outputs, where every rounding error lands in
+# the logits. Which *other* layers to leave alone is measured, not guessed:
+# each layer alone in int8, its cost in validation accuracy and loss
+# (`textclf quantize DIR` does this, keeps the costliest in fp32 until int8 is
+# within half a point of fp32 on validation, and writes `DIR/int8.json`, which
+# `--quantize int8` reads).
+
+# %%
+from pathlib import Path
+
+from textclf.bundle import holds_bundle, load_bundle
+from textclf.speed.int8_choice import layer_costs
+from textclf.speed.quantize import quantize_per_channel
+
+rows_q, row_scales = quantize_per_channel(weight)
+print(f"mean rounding error of {tuple(weight.shape)}: per tensor "
+      f"{(dequantize(q, scale, zero_point) - weight).abs().mean():.2e}, per channel "
+      f"{(rows_q.float() * row_scales[:, None] - weight).abs().mean():.2e}")
+TUNED = Path("runs/minilm")  # a fine-tuned MiniLM: textclf train --model minilm --out runs/minilm
+if holds_bundle(TUNED) and not SMOKE:
+    tuned = load_bundle(TUNED, "cpu")
+    fp32_accuracy, _, costs = layer_costs(tuned, ds.valid[:400])
+    print(f"fp32 validation accuracy on 400 reviews {fp32_accuracy:.4f}; the 8 costliest layers alone in int8:")
+    for cost in sorted(costs, key=lambda c: -c["loss"])[:8]:
+        print(f"  {cost['layer']:<28} accuracy {-100 * cost['accuracy']:+.2f} points, loss {cost['loss']:+.4f}")
+else:
+    print(f"(the per-layer costs need a trained classifier: {TUNED} is {'there' if holds_bundle(TUNED) else 'absent'}; "
+          "full mode measures it when present)")
+
+# %% [markdown]
 # ## 5. ONNX Runtime, compile, bf16, IPEX — and the table for your machine
 #
 # * **ONNX Runtime** (`pip install 'textclf[onnx]'`): the model exported as a

@@ -150,14 +150,16 @@ show(fig, "accuracy_vs_trained", FIGURES)
 # Read it from left to right: the head alone trains a few hundred numbers and
 # cannot change what the encoder sees; LoRA trains about 0.1–0.3% of MiniLM
 # and lets every block adapt; full fine-tuning trains all of it. Note the
-# seconds: on a CPU a LoRA step is no faster than a full one — the backward
-# pass still runs through every block to reach the adapters in the lower ones;
-# what LoRA saves is the frozen weights' gradients and optimizer state.
+# seconds: the backward pass still runs through every block to reach the
+# adapters in the lower ones, but the frozen weights need no gradients of
+# their own and the optimizer updates thousands of numbers, not millions — on
+# the whole split an epoch took half the full fine-tune's time here
+# (docs/results.md).
 #
 # And note the budget: two epochs of 1,800 reviews are about 120 steps. The
 # adapters start at zero; on a budget this small they can lag full
-# fine-tuning by several points (Hu et al. match it on GLUE, with many
-# epochs). One seed on a slice of the data is one draw: `benchmarks/lora.py`
+# fine-tuning (Hu et al. match it on GLUE, with many epochs; on the whole RT
+# split, 4 epochs, three seeds, rank 8 came within 0.8 points of it). One seed on a slice of the data is one draw: `benchmarks/lora.py`
 # runs every way over three seeds on the whole training split, with each run's
 # peak memory and seconds per epoch. In small mode (300 reviews, one epoch,
 # three ways) the accuracies sit near chance: the table shows what each way
