@@ -159,8 +159,9 @@ show(fig, "accuracy_vs_trained", FIGURES)
 # And note the budget: two epochs of 1,800 reviews are about 120 steps. The
 # adapters start at zero; on a budget this small they can lag full
 # fine-tuning (Hu et al. match it on GLUE, with many epochs; on the whole RT
-# split, 4 epochs, three seeds, rank 8 came within 0.8 points of it). One seed on a slice of the data is one draw: `benchmarks/lora.py`
-# runs every way over three seeds on the whole training split, with each run's
+# split, 4 epochs, three seeds, rank 8 came within 0.8 points of it). One
+# seed on a slice of the data is one draw: `benchmarks/lora.py` runs every
+# way over three seeds on the whole training split, with each run's
 # peak memory and seconds per epoch. In small mode (300 reviews, one epoch,
 # three ways) the accuracies sit near chance: the table shows what each way
 # trains, not what it achieves.

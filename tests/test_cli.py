@@ -151,6 +151,20 @@ def test_help_texts_quote_the_recipes_and_the_choices_are_the_configs(command, c
     assert f"default {FROM_SCRATCH.max_len} (minilm: {MINILM.max_len})" in text
     assert f"(minilm: {MINILM.train.lr:g})" in text and f"{{{','.join(OPTIMIZERS)}}}" in text
     assert f"{{{','.join(SCHEDULES)}}}" in text
+    assert f"default none (minilm: {MINILM.layer_lr_decay:g})" in text  # --layer-lr-decay, from the recipe
+    assert f"minilm {MINILM.lora_lr:g}" in text                         # --lr with --finetune lora
+    if command == "distill":  # what is chosen, from the choosing module; the rest from DistillConfig
+        from dataclasses import fields
+
+        from textclf.distill.choose import COPIES, GRID
+        from textclf.distill.job import DistillConfig
+
+        alphas, temperatures = sorted({a for a, _ in GRID}), sorted({t for _, t in GRID})
+        assert f"chosen from {', '.join(f'{a:g}' for a in alphas)}" in text
+        assert f"chosen from {', '.join(f'{t:g}' for t in temperatures)}" in text and f"0 or {COPIES}" in text
+        defaults = {f.name: f.default for f in fields(DistillConfig)}
+        assert f"n-gram sample (default {defaults['p_ngram']})" in text
+        assert f"per word (default {defaults['p_drop']})" in text
 
 
 def test_version_and_a_help_that_shows_the_commands_not_the_developer_notes(capsys):

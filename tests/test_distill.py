@@ -384,7 +384,8 @@ def stub_students(monkeypatch, figures: dict, gold: tuple[float, float]):
         return student({"valid_accuracy": valid, "test_accuracy": test, "distillation": dset.record})
 
     monkeypatch.setattr(choose, "distill_job", fake_distill)
-    monkeypatch.setattr(choose, "train_job", lambda *a, **k: student({"valid_accuracy": gold[0], "test_accuracy": gold[1]}))
+    monkeypatch.setattr(choose, "train_job",
+                        lambda *a, **k: student({"valid_accuracy": gold[0], "test_accuracy": gold[1]}))
 
 
 @pytest.mark.parametrize("copies_valid,copies", [(0.78, 0), (0.85, 4)])

@@ -255,7 +255,8 @@ def test_an_adapter_only_bundle_predicts_exactly_as_its_merged_twin(tiny_bundles
         names = set(f.keys())
     wrapped = bundle.adapter[0].layers
     assert wrapped and all(layer.endswith(".qkv") for layer in wrapped)
-    assert names == {"embedding.added_rows", "out.weight", "out.bias", *(f"{w}.lora_{m}" for w in wrapped for m in "AB")}
+    assert names == {"embedding.added_rows", "out.weight", "out.bias",
+                     *(f"{w}.lora_{m}" for w in wrapped for m in "AB")}
     merged, adapters = load_bundle(tmp_path / "merged"), load_bundle(tmp_path / "adapters")
     assert adapters.config.adapter.base == str(base.resolve()) and adapters.config.version == 3
     assert merged.config.version == 2 and merged.config.adapter is None

@@ -602,8 +602,9 @@ def adapter_weights(config: BundleConfig, path: Path, expected: dict[str, torch.
     if "embedding.added_rows" in weights:
         rows = (vocab_size - record.base_vocab_size, expected[embedding].shape[1])
         if tuple(weights["embedding.added_rows"].shape) != rows:
-            raise DataError(path, None, f"tensor 'embedding.added_rows' is {list(weights['embedding.added_rows'].shape)};"
-                            f" expected {list(rows)} (the new words' rows: vocabulary size minus the base's)")
+            found = list(weights["embedding.added_rows"].shape)
+            raise DataError(path, None, f"tensor 'embedding.added_rows' is {found}; expected {list(rows)} (the new "
+                            "words' rows: vocabulary size minus the base's)")
     for layer in record.layers:
         out_features, in_features = expected[f"{layer}.weight"].shape
         shapes = {"A": (record.rank, in_features), "B": (out_features, record.rank)}

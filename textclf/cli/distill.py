@@ -34,8 +34,9 @@ def add_distill(commands) -> None:
         "labels alone is trained too: the better of the two on validation is kept (textclf.distill.choose).")
     soft.add_argument("--alpha", type=float, help="weight of the soft loss (the teacher); 1 - alpha goes to the gold "
                       f"labels (default: chosen from {', '.join(f'{a:g}' for a in sorted({a for a, _ in GRID}))})")
+    temperatures = ", ".join(f"{t:g}" for t in sorted({t for _, t in GRID}))
     soft.add_argument("--temperature", type=float, help="softens the teacher's and the student's distributions in "
-                      f"the soft loss (default: chosen from {', '.join(f'{t:g}' for t in sorted({t for _, t in GRID}))})")
+                      f"the soft loss (default: chosen from {temperatures})")
     soft.add_argument("--copies", type=whole_number(0, 100), help="augmented texts per training text, labelled by the "
                       f"teacher (default: 0 or {COPIES}, chosen on validation)")
     soft.add_argument("--keep-distilled", action="store_true",

@@ -19,8 +19,8 @@ def add_bench(commands) -> None:
     bench.add_argument("--rounds", type=whole_number(1, 100), default=3, help="alternating timed rounds")
     bench.add_argument("--batch-size", type=whole_number(1, 4096), default=64)
     bench.add_argument("--variants", nargs="+", default=["fp32", "fp32 unsorted", "fp32 1 thread", "int8",
-                                                         "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8", "bf16",
-                                                         "compile", "ipex"])
+                                                         "int8 per tensor", "torchao int8", "onnxruntime",
+                                                         "onnxruntime int8", "bf16", "compile", "ipex"])
     bench.add_argument("--profile", action="store_true", help="also show where fp32 spends its time")
     add_speed_options(bench)  # --quantize/--backend: that one variant against fp32
     bench.set_defaults(run=cmd_bench)

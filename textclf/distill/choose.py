@@ -118,8 +118,8 @@ def kept(best: Bundle, gold: Bundle, dset: DistillationSet, loss: Distillation, 
     wins = distilled_valid > gold_valid
     chosen = best if wins or keep_distilled else gold
     record = dict(best.metrics["distillation"])
-    record.update(kept="distilled" if chosen is best else "gold-only", tried=tried, distilled_valid_accuracy=distilled_valid,
-                  gold_only_valid_accuracy=gold_valid)
+    record.update(kept="distilled" if chosen is best else "gold-only", tried=tried,
+                  distilled_valid_accuracy=distilled_valid, gold_only_valid_accuracy=gold_valid)
     if wins:
         log(f"kept the distilled student: valid accuracy {distilled_valid:.4f} against {gold_valid:.4f} on the gold "
             "labels alone")

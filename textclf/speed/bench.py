@@ -19,13 +19,13 @@ from textclf.bundle import Bundle
 from textclf.devices import HALF, fast_bf16
 from textclf.inference import logits
 from textclf.speed import backends
+from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
 from textclf.speed.int8_choice import FILE, kept_layers
 from textclf.speed.quantize import int8_dynamic
-from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
 from textclf.speed.timing import compare, latencies
 
-VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8",
-            "bf16", "fp16", "compile", "ipex")
+VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime",
+            "onnxruntime int8", "bf16", "fp16", "compile", "ipex")
 # what runs only on the CPU (a bundle on a GPU lists them with the reason instead of a number)
 CPU_ONLY = ("fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8", "ipex")
 
