@@ -244,7 +244,7 @@ for name, options in transfer_ways.items():
 rows = ["| news encoder, then | valid accuracy | test accuracy | trained parameters | share | seconds |",
         "|---|---:|---:|---:|---:|---:|"]
 rows += [f"| {name} | {m['valid_accuracy']:.4f} | {m['test_accuracy']:.4f} | {m['trainable_parameters']:,} | "
-         f"{100 * m['trainable_parameters'] / m['total_parameters']:.2g}% | {m['train_seconds']:.0f} |"
+         f"{100 * m['trainable_parameters'] / m['total_parameters']:.3g}% | {m['train_seconds']:.0f} |"
          for name, m in transferred.items()]
 show_table("\n".join(rows))
 lora_ways = [name for name in transferred if name.startswith("LoRA")]
