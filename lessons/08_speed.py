@@ -207,9 +207,11 @@ TUNED = Path("runs/minilm")  # a fine-tuned MiniLM: textclf train --model minilm
 if holds_bundle(TUNED) and not SMOKE:
     tuned = load_bundle(TUNED, "cpu")
     fp32_accuracy, _, costs = layer_costs(tuned, ds.valid[:400])
-    print(f"fp32 validation accuracy on 400 reviews {fp32_accuracy:.4f}; the 8 costliest layers alone in int8:")
+    print(f"fp32 validation accuracy on 400 reviews {fp32_accuracy:.4f}; the 8 layers whose int8 raises the "
+          "validation loss most, each alone in int8:")
     for cost in sorted(costs, key=lambda c: -c["loss"])[:8]:
-        print(f"  {cost['layer']:<28} accuracy {-100 * cost['accuracy']:+.2f} points, loss {cost['loss']:+.4f}")
+        print(f"  {cost['layer']:<28} accuracy change {-100 * cost['accuracy']:+.2f} points, loss change "
+              f"{cost['loss']:+.4f}")
 else:
     print(f"(the per-layer costs need a trained classifier: {TUNED} is {'there' if holds_bundle(TUNED) else 'absent'}; "
           "full mode measures it when present)")
