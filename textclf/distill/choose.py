@@ -94,7 +94,7 @@ def distill_choosing(ds: TextDataset, teacher: Bundle, job: JobConfig, *, alpha:
                                   cache, log)
     dset = whole.subset(list(range(whole.n_gold)), augmented=False) if copies is None else whole
     students = [distilled(dset, Distillation(a, t)) for a, t in candidates]
-    best = max(students, key=lambda b: b.metrics["valid_accuracy"])  # the first of equals: the grid's order
+    best = max(students, key=lambda b: b.metrics["valid_accuracy"])  # the first of equals: the candidates' order
     loss = Distillation(best.metrics["distillation"]["alpha"], best.metrics["distillation"]["temperature"])
     if len(candidates) > 1:
         log(f"chosen: alpha {loss.alpha:g}, T {loss.temperature:g} (validation)")

@@ -44,7 +44,12 @@ class Int8Choice:
 
 def layer_costs(bundle: Bundle, examples: list[Example]) -> tuple[float, float, list[dict]]:
     """fp32's validation accuracy and loss, and each Linear layer's cost when it alone runs in int8."""
-    data, n = bundle.dataset(examples), len(bundle.labels)
+    return costs_on(bundle, bundle.dataset(examples))
+
+
+def costs_on(bundle: Bundle, data) -> tuple[float, float, list[dict]]:
+    """``layer_costs`` on examples already encoded (``bundle.dataset``)."""
+    n = len(bundle.labels)
     base = evaluate(bundle.model, data, n_classes=n)
     costs = []
     for name in linear_layers(bundle.model):
@@ -56,8 +61,8 @@ def layer_costs(bundle: Bundle, examples: list[Example]) -> tuple[float, float, 
 def choose_int8(bundle: Bundle, examples: list[Example], budget: float = 0.005, log=print) -> Int8Choice:
     """The fewest layers kept in fp32 (the head first, then the costliest) for validation accuracy within
     ``budget`` (a fraction: 0.005 = half a point) of fp32's."""
-    data, n = bundle.dataset(examples), len(bundle.labels)
-    fp32, _, costs = layer_costs(bundle, examples)
+    data, n = bundle.dataset(examples), len(bundle.labels)  # encoded once for every pass below
+    fp32, _, costs = costs_on(bundle, data)
     keep = [name for name in HEAD if name in linear_layers(bundle.model)]
     order = [c["layer"] for c in sorted(costs, key=lambda c: -c["loss"]) if c["layer"] not in keep]
     while True:
