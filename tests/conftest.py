@@ -33,6 +33,17 @@ def options_for(name: str, options: dict) -> dict:
     return {k: v for k, v in options.items() if k in {f.name for f in fields(MODELS[name].config_class)}}
 
 
+def networks() -> list[str]:
+    """One registry name per network (class and fixed options): ``static`` is ``nbow``'s network with other word
+    vectors, so tests of what a network computes run it once."""
+    from textclf.models import MODELS
+
+    seen: dict = {}
+    for name, spec in MODELS.items():
+        seen.setdefault((spec.model_class, tuple(sorted(spec.fixed.items()))), name)
+    return list(seen.values())
+
+
 if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
     # `pytest -n N`: N workers share the cores, so each gets its share of threads (torch's default, a thread per
     # core in every worker, oversubscribes them: 10x slower measured); the commands the tests start inherit it

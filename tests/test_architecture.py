@@ -22,7 +22,7 @@ LAYERS = [
                      "textclf.lesson_utils", "textclf.demos"]),
     ("data", ["textclf.data"]),
     ("text", ["textclf.text"]),
-    ("tensors", ["textclf.glove", "textclf.batching"]),
+    ("tensors", ["textclf.glove", "textclf.batching", "textclf.tensor_cache"]),
     ("models", ["textclf.models"]),
     ("inference", ["textclf.inference", "textclf.metrics", "textclf.calibration", "textclf.baseline",
                    "textclf.figures"]),

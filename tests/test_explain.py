@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import options_for
+from conftest import networks, options_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,9 +23,9 @@ from textclf.explain import (
     riemann_sum,
     save_html,
 )
-from textclf.models import MODELS, build_model
+from textclf.models import build_model
 
-FAMILIES = list(MODELS)
+FAMILIES = networks()
 BASELINES = ["pad", "unk", "zero"]
 
 

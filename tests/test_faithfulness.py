@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from conftest import options_for
+from conftest import networks, options_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,9 +31,9 @@ from textclf.explain import (
 from textclf.explain.attention import rolled_out
 from textclf.explain.integrated_gradients import baseline_embeddings, model_output
 from textclf.explain.perturb import fixed_positions
-from textclf.models import MODELS, build_model
+from textclf.models import build_model
 
-FAMILIES = list(MODELS)
+FAMILIES = networks()
 ATTENTION = {"transformer", "minilm"}
 
 

@@ -40,6 +40,7 @@ from textclf.models import MODELS, Recipe, build_model, check_options, option_na
 from textclf.models.base import MAX_WIDTH, ClassifierNet
 from textclf.models.lora import lora_layers, merge_lora
 from textclf.models.losses import Criterion, cross_entropy
+from textclf.models.minilm_vectors import minilm_vectors
 from textclf.printable import printable
 from textclf.text import Tokenizer, Vocab, make_tokenizer, tokenize
 from textclf.train_config import TrainConfig, check_layer_lr_decay, check_max_len
@@ -51,7 +52,7 @@ DEFAULT_MODEL = "gru+ngrams"  # what `textclf train` trains with no flags: chose
 @dataclass
 class JobConfig:
     model: str = DEFAULT_MODEL
-    embeddings: str = "glove"        # "glove" (bundled subset), "random", or a GloVe file/zip/"kumo"
+    embeddings: str = "glove"        # "glove" (bundled subset), "minilm" (distilled), "random", a GloVe file/zip/"kumo"
     freeze_embeddings: bool = False
     embed_dim: int = 100             # for random embeddings; GloVe sets its own
     min_freq: int = 2
@@ -69,7 +70,7 @@ class JobConfig:
     def __post_init__(self) -> None:
         check_choice(self, "model", MODELS)
         if not isinstance(self.embeddings, str) or not self.embeddings:
-            fail(self, "embeddings", "glove, random, kumo or a GloVe file")
+            fail(self, "embeddings", "glove, minilm, random, kumo or a GloVe file")
         check_bool(self, "freeze_embeddings")
         check_int(self, "embed_dim", 1, MAX_WIDTH)
         check_int(self, "min_freq", 1)
@@ -109,7 +110,8 @@ def job_for(model: str = DEFAULT_MODEL, **overrides) -> JobConfig:
     if given.get("grad_clip") == 0:
         given["grad_clip"] = None
     model_options = dict(given.pop("model_options", None) or {})
-    train, job = asdict(base.train), {"max_len": base.max_len, "layer_lr_decay": base.layer_lr_decay}
+    train = asdict(base.train)
+    job = {"embeddings": base.embeddings, "max_len": base.max_len, "layer_lr_decay": base.layer_lr_decay}
     if given.get("finetune") == "lora" and "lr" not in given and base.lora_lr is not None:
         train["lr"] = base.lora_lr  # adapters start at zero and are few: they learn at a larger rate
     for key, value in given.items():
@@ -130,10 +132,15 @@ def default_job(model: str = DEFAULT_MODEL) -> JobConfig:
     return job_for(model)
 
 
-def embeddings_for(vocab: Vocab, job: JobConfig, log=print) -> tuple[torch.Tensor | None, int]:
-    """The pretrained matrix for ``vocab`` (None for random embeddings) and the embedding size."""
+def embeddings_for(vocab: Vocab, job: JobConfig, log=print,
+                   fit_words: int | None = None) -> tuple[torch.Tensor | None, int]:
+    """The pretrained matrix for ``vocab`` (None for random embeddings) and the embedding size (``fit_words``:
+    the source vocabulary's size in a transfer, whose directions MiniLM's vectors for new words must share)."""
     if job.embeddings == "random":
         return None, job.embed_dim
+    if job.embeddings == "minilm":  # distilled from MiniLM's encoder (models/minilm_vectors.py)
+        matrix = minilm_vectors(vocab, fit_words=fit_words, log=log)
+        return matrix, matrix.shape[1]
     source = "bundled" if job.embeddings == "glove" else job.embeddings
     matrix, coverage = embedding_matrix(vocab, load_glove(source), seed=job.train.seed)
     log(f"GloVe: {coverage}")
@@ -189,7 +196,7 @@ def transferred_model(source: Bundle, vocab: Vocab, ds: TextDataset, job: JobCon
         log(f"--init-from: using the source's model ({name}), not {job.model}")
     new_rows = None
     if len(vocab) > n_old and job.embeddings != "random":
-        matrix, _ = embeddings_for(vocab, job, log=lambda line: None)
+        matrix, _ = embeddings_for(vocab, job, log=lambda line: None, fit_words=n_old - 2)  # less <pad>, <unk>
         if matrix is not None and matrix.shape[1] == source.model.config.embed_dim:
             new_rows = matrix[n_old:]  # GloVe vectors for the words the source never saw
     model, parameters = transfer(source.model, len(ds.labels), job.finetune, job.last_k, vocab_size=len(vocab),

@@ -84,8 +84,10 @@ def add_train(commands) -> None:
 
 def add_job_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     """What ``textclf train`` and ``textclf distill`` share: how the model is built and trained, where it goes."""
-    parser.add_argument("--embeddings", default="glove",
-                        help="glove (bundled 50d subset), random, or a GloVe .txt/.zip file or 'kumo'")
+    parser.add_argument("--embeddings",
+                        help="glove (bundled 50d subset), minilm (word vectors distilled from MiniLM's encoder, "
+                        "256d; needs MiniLM's files), random, or a GloVe .txt/.zip file or 'kumo' (default: the "
+                        "model's recipe: glove; static: minilm)")
     parser.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding layer fixed")
     parser.add_argument("--min-freq", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(default_out), help=f"bundle directory (default {default_out})")

@@ -2,10 +2,10 @@
 
 Labelling 40,000 texts with MiniLM takes minutes on a laptop CPU, and a student is trained many times (seeds,
 alpha, T, another student); the logits do not change unless the teacher or the texts do. So they are kept in
-a safetensors file whose metadata records fingerprints of both (and the precision they were computed in) and a
-digest of the logits themselves (their shape and values). A cache that does not match — another teacher, other
-texts, rows or columns missing, values changed, a damaged file — is said so in one line naming the file and
-recomputed, never trusted: the cache is derived, so losing it costs time, not work.
+a safetensors file (``textclf.tensor_cache``) whose metadata records fingerprints of both (and the precision
+they were computed in) and a digest of the logits themselves (their shape and values). A cache that does not
+match — another teacher, other texts, rows or columns missing, values changed, a damaged file — is said so in
+one line naming the file and recomputed, never trusted: the cache is derived, so losing it costs time, not work.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from textclf.bundle import Bundle
 from textclf.distill.distillation_set import texts_fingerprint
-from textclf.files import atomic_write
+from textclf.tensor_cache import CacheKind, read_cached, write_cached
 
 CACHE_FORMAT = "textclf-teacher-logits"
 CACHE_NAME = "teacher_logits.safetensors"  # in the student's folder; kept when the bundle is rewritten
+KIND = CacheKind("teacher logits", "logits", "texts", "labels")
 
 
 def teacher_fingerprint(teacher: Bundle) -> str:
@@ -40,44 +39,6 @@ def teacher_fingerprint(teacher: Bundle) -> str:
     return digest.hexdigest()[:16]
 
 
-def logits_digest(logits: torch.Tensor) -> str:
-    """A sha256 of a logits tensor's shape and values: the cache is trusted only if its contents match it."""
-    digest = hashlib.sha256(json.dumps(list(logits.shape)).encode())
-    digest.update(logits.float().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def read_cache(path: Path, expected: dict[str, str], shape: tuple[int, int],
-               log: Callable[[str], None]) -> torch.Tensor | None:
-    """The cached logits if ``path`` holds them for exactly ``expected`` (fingerprints), with ``shape``
-    ``[n_texts, n_classes]`` and the values its digest records; else None (said why, naming the file)."""
-    if not path.is_file():
-        return None
-    try:
-        with safe_open(str(path), framework="pt") as cache:
-            found = cache.metadata() or {}
-            logits = cache.get_tensor("logits")
-    except (SafetensorError, OSError, KeyError, ValueError) as err:
-        log(f"teacher logits: {path} is not a readable cache ({err}); computing them again")
-        return None
-    stale = [key for key, value in expected.items() if found.get(key) != value]
-    if stale:
-        log(f"teacher logits: {path} was computed for another {' and '.join(stale)}; computing them again")
-        return None
-    if tuple(logits.shape) != shape:
-        log(f"teacher logits: {path} holds {' x '.join(map(str, logits.shape))} logits, expected {shape[0]:,} texts "
-            f"x {shape[1]} labels; computing them again")
-        return None
-    if found.get("digest") != logits_digest(logits):
-        log(f"teacher logits: {path} does not match the digest recorded with its logits (changed after they were "
-            "written, or written by an older textclf); computing them again")
-        return None
-    if not torch.isfinite(logits).all():
-        log(f"teacher logits: {path} holds non-finite logits; computing them again")
-        return None
-    return logits
-
-
 def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None = None, *, batch_size: int = 64,
                    log: Callable[[str], None] = print) -> tuple[torch.Tensor, dict]:
     """``[len(texts), n_classes]`` logits of ``teacher`` (through its inference seam, on its device), read from
@@ -87,7 +48,7 @@ def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None =
                 "labels": json.dumps(teacher.labels)}
     path = Path(cache) if cache is not None else None
     shape = (len(texts), len(teacher.labels))
-    logits = read_cache(path, expected, shape, log) if path is not None else None
+    logits = read_cached(path, expected, shape, KIND, log) if path is not None else None
     facts = {"teacher_fingerprint": expected["teacher"], "texts_fingerprint": expected["texts"],
              "cached": logits is not None}
     if logits is not None:
@@ -97,8 +58,6 @@ def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None =
     if not torch.isfinite(logits).all():
         raise ValueError(f"the teacher {teacher.path or ''} gave non-finite logits; is it a diverged model?")
     if path is not None:
-        written = {**expected, "digest": logits_digest(logits)}
-        atomic_write(path, lambda tmp: save_file({"logits": logits.contiguous()}, str(tmp), metadata=written),
-                     suffix=".safetensors")
+        write_cached(path, logits, expected, KIND)
         log(f"teacher logits: {len(texts):,} texts labelled, cached in {path}")
     return logits, facts

@@ -26,11 +26,13 @@ from textclf.train_config import TrainConfig, check_layer_lr_decay, check_max_le
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a model trains unless told otherwise: a ``TrainConfig`` and the two job options a recipe decides
-    (tokens kept per text, layer-wise learning-rate decay). ``textclf.pipeline.job_for`` turns a recipe plus
+    """How a model trains unless told otherwise: a ``TrainConfig`` and the job options a recipe decides
+    (word vectors, tokens kept per text, layer-wise learning-rate decay).
+    ``textclf.pipeline.job_for`` turns a recipe plus
     overrides into a ``JobConfig``."""
 
     train: TrainConfig = field(default_factory=TrainConfig)
+    embeddings: str = "glove"  # the word vectors a from-scratch model starts from (--embeddings)
     max_len: int | None = 400
     layer_lr_decay: float | None = None  # a pretrained encoder: each stage down learns at lr * decay^depth
     lora_lr: float | None = None  # the learning rate of --finetune lora (None: the recipe's lr)
@@ -42,6 +44,8 @@ class Recipe:
 
 
 FROM_SCRATCH = Recipe()
+# model2vec's static model: word vectors distilled from MiniLM (models/minilm_vectors.py), averaged, a linear head
+STATIC = Recipe(embeddings="minilm")
 # lora_lr: Hu et al. 2021 fine-tuned RoBERTa-base's adapters at 4e-4 to 5e-4 on GLUE (the full model: ~1e-5).
 FINE_TUNING = Recipe(TrainConfig(epochs=3, batch_size=32, lr=5e-5, optimizer="adamw", warmup=0.1, schedule="linear",
                                  weight_decay=0.01, grad_clip=1.0, patience=3), max_len=128, lora_lr=5e-4)
@@ -77,6 +81,8 @@ def minilm_vocab() -> Vocab:
 
 MODELS: dict[str, ModelSpec] = {
     "nbow": ModelSpec(NBoW, NBoWConfig, about="mean of word vectors, then a linear layer"),
+    "static": ModelSpec(NBoW, NBoWConfig, STATIC,
+                        about="model2vec's static model: the mean of MiniLM-distilled word vectors, a linear layer"),
     "lstm": ModelSpec(RNNClassifier, RNNConfig, about="packed bidirectional LSTM", fixed={"cell": "lstm"}),
     "gru": ModelSpec(RNNClassifier, RNNConfig, about="packed bidirectional GRU", fixed={"cell": "gru"}),
     "cnn": ModelSpec(KimCNN, CNNConfig, about="Kim's CNN: filters of 3, 4, 5 words, max-pooled"),
