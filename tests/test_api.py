@@ -16,7 +16,7 @@ TEXTS, LABELS = POS * 6 + NEG * 6, ["positive"] * 24 + ["negative"] * 24
 
 
 def test_list_models():
-    assert textclf.list_models() == ["nbow", "lstm", "gru", "cnn", "gru+ngrams", "transformer", "minilm"]
+    assert textclf.list_models() == ["nbow", "static", "lstm", "gru", "cnn", "gru+ngrams", "transformer", "minilm"]
 
 
 def test_finetune_call_save_load(tmp_path):

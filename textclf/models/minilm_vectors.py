@@ -93,13 +93,17 @@ def minilm_vectors(vocab: Vocab, dim: int = DIM, *, weighted: bool = True, fit_w
                    folder: Path | None = None, cache: Path | None = None,
                    log: Callable[[str], None] = print) -> torch.Tensor:
     """``[len(vocab), dim]``: every word's MiniLM vector, reduced by PCA and (``weighted``) scaled by its Zipf
-    weight; the specials' rows are zeros. ``fit_words``: fit the PCA on the first that many words only (a
+    weight (``dim`` at most the number of words); the specials' rows are zeros. ``fit_words``: fit the PCA on the first that many words only (a
     vocabulary extended for a transfer: the new words in the source's directions)."""
     specials = {vocab.pad_token, vocab.unk_token}
     rows = [i for i, word in enumerate(vocab.itos) if word not in specials]
     fit = len(rows) if fit_words is None else min(fit_words, len(rows))
-    if not 1 <= dim <= min(fit, 384):
-        raise ValueError(f"dim={dim}: PCA of {fit:,} words' 384-value vectors keeps 1 to {min(fit, 384)} of them")
+    if not 1 <= dim <= 384:
+        raise ValueError(f"dim={dim}: PCA of MiniLM's 384-value vectors keeps 1 to 384 directions")
+    if dim > fit:  # n words span at most n directions
+        log(f"MiniLM word vectors: {dim} dimensions asked for, but PCA of {fit:,} words finds at most {fit}; "
+            f"keeping {fit}")
+        dim = fit
     pooled = pooled_vectors(vocab, [vocab.itos[i] for i in rows], folder, cache, log)  # [n_words, hidden]
     vectors = pca(pooled, dim, fit)  # [n_words, dim]
     if weighted:
