@@ -93,8 +93,9 @@ def minilm_vectors(vocab: Vocab, dim: int = DIM, *, weighted: bool = True, fit_w
                    folder: Path | None = None, cache: Path | None = None,
                    log: Callable[[str], None] = print) -> torch.Tensor:
     """``[len(vocab), dim]``: every word's MiniLM vector, reduced by PCA and (``weighted``) scaled by its Zipf
-    weight (``dim`` at most the number of words); the specials' rows are zeros. ``fit_words``: fit the PCA on the first that many words only (a
-    vocabulary extended for a transfer: the new words in the source's directions)."""
+    weight (``dim`` at most the number of words); the specials' rows are zeros. ``fit_words``: fit the PCA on
+    the first that many words only (a vocabulary extended for a transfer: the new words in the source's
+    directions)."""
     specials = {vocab.pad_token, vocab.unk_token}
     rows = [i for i, word in enumerate(vocab.itos) if word not in specials]
     fit = len(rows) if fit_words is None else min(fit_words, len(rows))
