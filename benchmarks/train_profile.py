@@ -32,6 +32,7 @@ from torch import nn
 
 from textclf.batching import BucketBatchSampler, Collator, encode_splits
 from textclf.data import TextDataset, load_dataset
+from textclf.devices import autocast
 from textclf.finetune import parameter_groups
 from textclf.inference import evaluate
 from textclf.models import spec_of
@@ -73,6 +74,11 @@ def main() -> None:
     parser.add_argument("--train-texts", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3, help="steps run before the timed ones")
+    parser.add_argument("--adamw", choices=["make_optimizer", "for-loop", "foreach", "fused"],
+                        default="make_optimizer", help="the AdamW implementation of the timed steps")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="the forward's autocast")
+    parser.add_argument("--torch-profile", type=int, default=0, metavar="N",
+                        help="also print torch.profiler's N costliest operations over the timed steps")
     args = parser.parse_args()
     print(describe_machine())
     full = load_dataset("rotten_tomatoes")
@@ -84,20 +90,27 @@ def main() -> None:
     model, _ = new_model(vocab, ds, job, log=lambda line: None)
     groups = parameter_groups(model, config.lr, job.layer_lr_decay)
     optimizer = make_optimizer(model, config, groups)
+    if args.adamw != "make_optimizer":  # the same groups, another implementation
+        optimizer = torch.optim.AdamW([dict(g) for g in optimizer.param_groups], lr=config.lr,
+                                      **{"for-loop": {"foreach": False}, "foreach": {"foreach": True},
+                                         "fused": {"fused": True}}[args.adamw])
     batches = BucketBatchSampler(encoded["train"].lengths, config.batch_size, seed=0)
     scheduler = make_scheduler(optimizer, config, len(batches))
     collate, phases = Collator(vocab.pad_index), Phases()
     model.train()
     texts = 0
+    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if args.torch_profile else None
     for step, indices in enumerate(batches):
         if step >= args.warmup + args.steps:
             break
         if step == args.warmup:  # the first steps allocate the optimizer's state and warm the allocator
             phases.seconds.clear()
             texts = 0
+            if profiler:
+                profiler.start()
         with phases("collate + .to()"):
             batch = collate([encoded["train"][i] for i in indices]).to("cpu")
-        with phases("forward + loss"):
+        with phases("forward + loss"), autocast(torch.device("cpu"), args.precision):
             loss = F.cross_entropy(model(batch.ids, batch.mask), batch.labels)
         with phases("zero_grad + backward"):
             optimizer.zero_grad()
@@ -109,13 +122,18 @@ def main() -> None:
         with phases("schedule"):
             scheduler.step()
         texts += len(indices)
+    if profiler:
+        profiler.stop()
     total = sum(sum(v) for v in phases.seconds.values())
-    print(f"\n{len(phases.seconds['clip'])} steps of MiniLM (batch {config.batch_size}, max_len {job.max_len}, "
+    print(f"\n{len(phases.seconds['clip'])} steps of MiniLM in {args.precision} (batch {config.batch_size}, "
+          f"max_len {job.max_len}, AdamW: {args.adamw}, "
           f"{len(groups)} layer-wise groups): {texts / total:.1f} examples/s over the phases below\n")
     print("| phase | ms per step | share |\n|---|---:|---:|")
     for name, seconds in phases.seconds.items():
         print(f"| {name} | {1000 * sum(seconds) / len(seconds):.1f} | {sum(seconds) / total:.1%} |")
 
+    if profiler:
+        print("\n" + profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.torch_profile))
     print("\n| AdamW implementation, MiniLM's groups | ms per optimizer step |\n|---|---:|")
     for name, extra in (("make_optimizer (what fit uses)", None), ("for-loop (foreach=False)", {"foreach": False}),
                         ("foreach=True", {"foreach": True}), ("fused=True", {"fused": True})):
