@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -39,7 +40,7 @@ from textclf.models import spec_of
 from textclf.pipeline import job_for, new_model
 from textclf.speed.bench import describe_machine
 from textclf.text import make_tokenizer
-from textclf.training import make_optimizer, make_scheduler
+from textclf.training import fit, make_optimizer, make_scheduler
 
 
 class Phases:
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--adamw", choices=["make_optimizer", "for-loop", "foreach", "fused"],
                         default="make_optimizer", help="the AdamW implementation of the timed steps")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="the forward's autocast")
+    parser.add_argument("--fit", action="store_true", help="also time one epoch of fit on the same texts")
     parser.add_argument("--torch-profile", type=int, default=0, metavar="N",
                         help="also print torch.profiler's N costliest operations over the timed steps")
     args = parser.parse_args()
@@ -154,6 +156,14 @@ def main() -> None:
         checkpoint = time.perf_counter() - start
     print(f"\nonce an epoch: validation on {len(ds.valid)} texts {validation:.2f} s; a checkpoint (weights + "
           f"optimizer state) {checkpoint:.2f} s")
+    if args.fit:  # the product's loop on the same texts, one epoch: what its callbacks add to the phases
+        model, _ = new_model(vocab, ds, job, log=lambda line: None)
+        history = fit(model, encoded["train"], encoded["valid"], replace(config, precision=args.precision),
+                      param_groups=parameter_groups(model, config.lr, job.layer_lr_decay), log=lambda line: None)
+        seconds = history.epochs[0]["seconds"]
+        print(f"fit, one epoch of {len(ds.train):,} texts in {args.precision}: {seconds:.1f} s = "
+              f"{len(ds.train) / seconds:.1f} examples/s (the steps, validation and fit's callbacks; the phases "
+              f"above: {texts / total:.1f})")
 
 
 if __name__ == "__main__":
