@@ -12,12 +12,15 @@ bundle. Those bundles are one training run each: their points have no accuracy b
 Accuracy: the RT test split (1,275 reviews), the mean over seeds, the bars from the lowest to the highest seed.
 Speed: texts per second end to end (raw text in, predictions out, tokenizing included, batches of 64), the
 median of ``--rounds`` rounds that alternate between every point in one process (seed 0's model for the trained
-rows: the seeds share a network), the bars the rounds' 10th to 90th percentile. Writes ``docs/frontier.png``.
+rows: the seeds share a network), the bars the rounds' 10th to 90th percentile. Writes ``docs/frontier.png``
+and the measurements it is drawn from, ``docs/frontier.json`` (``--redraw`` draws it again from them).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import statistics
 from dataclasses import replace
 from pathlib import Path
@@ -26,15 +29,17 @@ import torch
 
 from textclf.bundle import Bundle, load_bundle
 from textclf.data import load_dataset
-from textclf.figures import GREY, new_figure, save
+from textclf.figures import BLUE, GREEN, GREY, ORANGE, new_figure, save
+from textclf.files import atomic_write_text
 from textclf.pipeline import job_for, train_job
 from textclf.speed.backends import with_backend
 from textclf.speed.bench import describe_machine
 from textclf.speed.hardware import bf16_supported
-from textclf.speed.timing import compare
+from textclf.speed.timing import Timing, compare
 
 TRAINED = ("static", "nbow", "cnn", "gru+ngrams")
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "frontier.png"
+RECORD = FIGURE.with_suffix(".json")  # the measurements the figure is drawn from (--redraw)
 
 
 def cpu_name() -> str:
@@ -81,7 +86,13 @@ def main() -> None:
     parser.add_argument("--minilm", type=Path, help="a MiniLM bundle (textclf train --model minilm)")
     parser.add_argument("--student", type=Path, help="a distilled student bundle (textclf distill)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--redraw", action="store_true", help=f"draw the figure again from {RECORD.name}")
     args = parser.parse_args()
+    if args.redraw:
+        record = json.loads(RECORD.read_text())
+        args.rounds, args.seeds = record["rounds"], record["seeds"]
+        timings = {n: Timing(n, seconds) for n, seconds in record["seconds"].items()}
+        return draw(record["accuracies"], timings, record["texts"], args)
     print(f"{cpu_name()}; {describe_machine()}; seeds {args.seeds}")
     ds = load_dataset("rotten_tomatoes")
     texts, labels = [ex.text for ex in ds.test], [ex.label for ex in ds.test]
@@ -105,6 +116,9 @@ def main() -> None:
         accuracies[name] = [accuracy_of(bundle, texts, labels)]
         runs[name] = lambda b=bundle: b.predict(texts)
     timings = compare(runs, rounds=args.rounds)
+    atomic_write_text(RECORD, json.dumps({"machine": f"{cpu_name()}; {describe_machine()}", "texts": len(texts),
+                                          "rounds": args.rounds, "seeds": args.seeds, "accuracies": accuracies,
+                                          "seconds": {n: t.seconds for n, t in timings.items()}}, indent=1))
     speed = {name: len(texts) / t.median for name, t in timings.items()}
     print(f"\nRT test split ({len(texts):,} texts), end to end, batch 64, {args.rounds} alternating rounds\n")
     print("| point | test accuracy (%) | seeds | texts/s | p10-p90 texts/s |\n|---|---:|---:|---:|---:|")
@@ -118,19 +132,29 @@ def main() -> None:
 
 
 def draw(accuracies, timings, n_texts: int, args) -> None:
-    fig, ax = new_figure(size=(8.5, 5))
-    for name, t in timings.items():
+    """Each point named beside it; colour by kind: MiniLM's backends, the classic models, the student, the
+    linear baseline."""
+    fig, ax = new_figure(size=(8.5, 5.2))
+    above: list[tuple[float, float]] = []  # points named above themselves: a close neighbour is named below
+    for name, t in sorted(timings.items(), key=lambda item: -statistics.mean(accuracies[item[0]])):
         acc = [100 * a for a in accuracies[name]]
         mean, x = statistics.mean(acc), n_texts / t.median
+        crowded = any(abs(math.log10(x) - u) < 0.15 and abs(mean - v) < 0.4 for u, v in above)
+        if not crowded:
+            above.append((math.log10(x), mean))
         xerr = [[x - n_texts / t.percentile(90)], [n_texts / t.percentile(10) - x]]
         yerr = [[mean - min(acc)], [max(acc) - mean]] if len(acc) > 1 else None
-        colour = GREY if name == "linear baseline" else None
-        ax.errorbar(x, mean, xerr=xerr, yerr=yerr, fmt="o", capsize=3, color=colour, label=name)
+        colour = (GREY if name == "linear baseline" else ORANGE if name.startswith("MiniLM")
+                  else GREEN if "student" in name else BLUE)
+        ax.errorbar(x, mean, xerr=xerr, yerr=yerr, fmt="o", capsize=3, color=colour)
+        ax.annotate(name, (x, mean), fontsize=8, xytext=(5, -11 if crowded else 4), textcoords="offset points",
+                    color=colour)
     ax.set_xscale("log")
+    ax.set_xlim(right=ax.get_xlim()[1] * 2.5)  # room for the names of the fastest points
     ax.set_xlabel(f"texts per second, end to end (log scale; median of {args.rounds} rounds, bars p10-p90)")
-    ax.set_ylabel(f"RT test accuracy (%, {n_texts:,} texts; bars: lowest to highest of {len(args.seeds)} seeds)")
-    ax.set_title(f"Accuracy against speed on {cpu_name()}, {torch.get_num_threads()} threads")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.set_ylabel(f"RT test accuracy (%, {n_texts:,} texts)")
+    ax.set_title(f"Accuracy against speed, {cpu_name()}, {torch.get_num_threads()} threads\n"
+                 f"(vertical bars: lowest to highest of {len(args.seeds)} seeds; no bar: one run)", fontsize=10)
     save(fig, FIGURE)
     print(f"\n[figure] {FIGURE}")
 

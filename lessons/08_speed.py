@@ -259,6 +259,18 @@ show(fig, "speed", FIGURES)
 # `predict`, `evaluate` and `serve`) uses what won.
 
 # %% [markdown]
+# ### The frontier: every model and backend at once
+#
+# Speed alone picks nothing; what a model costs in accuracy for what it gains
+# in speed does. `python benchmarks/frontier.py --minilm runs/minilm` trains
+# the classic models for three seeds, takes a MiniLM bundle through each
+# backend above, and draws them all as points — test accuracy against texts
+# per second end to end, on a log axis, with the seeds' spread and the rounds'
+# spread as bars. docs/results.md quotes the machine it ran on:
+#
+# ![accuracy against speed, every model and backend](../docs/frontier.png)
+
+# %% [markdown]
 # ## 6. On a GPU: autocast, the gradient scaler, and why small models barely gain
 #
 # Everything above runs unchanged on a GPU: `--device cuda` (or `auto`, the

@@ -296,7 +296,9 @@ show(fig, "tradeoff", FIGURES)
 # %% [markdown]
 # One seed is one draw: `benchmarks/distill.py` repeats each student over
 # three seeds, chooses α and T on the validation split, and draws the learning
-# curve (docs/results.md quotes its table).
+# curve (docs/results.md quotes its table); `benchmarks/frontier.py` draws
+# every model and backend on one accuracy-against-speed figure, seeds' spread
+# as bars (lesson 8).
 #
 # ## 8. When is distillation worth it?
 #
