@@ -31,19 +31,13 @@ from textclf.inference import logits
 from textclf.models.minilm_vectors import minilm_vectors
 from textclf.pipeline import job_for, train_job
 from textclf.speed.bench import describe_machine
+from textclf.speed.hardware import cpu_name
 from textclf.speed.timing import compare
 from textclf.text import Vocab, tokenize
 
 ROWS = {"default": ("gru+ngrams", "gru+ngrams"), "cnn": ("cnn", "cnn"), "static": ("nbow", "static")}
 TARGET_ACCURACY, TARGET_SECONDS, TARGET_SPEEDUP = 0.814, 60.0, 5.0
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
 
 
 def spread(values: list[float], scale: float = 100.0, fmt: str = ".2f") -> str:

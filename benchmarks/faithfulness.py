@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -36,18 +35,12 @@ from textclf.data import load_dataset
 from textclf.explain import compare, comparison_figure
 from textclf.figures import save
 from textclf.pipeline import job_for, train_job
+from textclf.speed.hardware import cpu_name
 
 JOBS = {"default": dict(model="gru+ngrams"), "cnn": dict(model="cnn", embeddings="glove"),
         "minilm": dict(model="minilm")}
 SAMPLES = {"default": (20, 200), "cnn": (20, 200), "minilm": (5, 100)}  # Shapley orders, LIME/KernelSHAP texts
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def bundle_for(name: str, given: dict[str, Path], folder: Path):

@@ -27,9 +27,8 @@ from textclf.train_config import TrainConfig, check_layer_lr_decay, check_max_le
 @dataclass(frozen=True)
 class Recipe:
     """How a model trains unless told otherwise: a ``TrainConfig`` and the job options a recipe decides
-    (word vectors, tokens kept per text, layer-wise learning-rate decay).
-    ``textclf.pipeline.job_for`` turns a recipe plus
-    overrides into a ``JobConfig``."""
+    (word vectors, tokens kept per text, layer-wise learning-rate decay). ``textclf.pipeline.job_for`` turns a
+    recipe plus overrides into a ``JobConfig``."""
 
     train: TrainConfig = field(default_factory=TrainConfig)
     embeddings: str = "glove"  # the word vectors a from-scratch model starts from (--embeddings)

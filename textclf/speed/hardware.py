@@ -10,13 +10,23 @@ AttributeError. So textclf never imports it blindly: ``ipex_status`` compares ve
 from __future__ import annotations
 
 import importlib
+import platform
 from importlib import metadata
 
 import torch
 
 from textclf.devices import bf16_supported, cpu_flags
 
-__all__ = ["bf16_supported", "cpu_capability", "cpu_flags", "int8_dot_product", "ipex_status"]
+__all__ = ["bf16_supported", "cpu_capability", "cpu_flags", "cpu_name", "int8_dot_product", "ipex_status"]
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere what ``platform`` knows): every figure names it."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def cpu_capability() -> str:
