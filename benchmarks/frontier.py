@@ -34,20 +34,13 @@ from textclf.files import atomic_write_text
 from textclf.pipeline import job_for, train_job
 from textclf.speed.backends import with_backend
 from textclf.speed.bench import describe_machine
-from textclf.speed.hardware import bf16_supported
+from textclf.speed.hardware import bf16_supported, cpu_name
 from textclf.speed.timing import Timing, compare
 
 TRAINED = ("static", "nbow", "cnn", "gru+ngrams")
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "frontier.png"
 RECORD = FIGURE.with_suffix(".json")  # the measurements the figure is drawn from (--redraw)
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
 
 
 def accuracy_of(bundle: Bundle, texts: list[str], labels: list[str]) -> float:
@@ -77,6 +70,14 @@ def minilm_points(path: Path) -> dict[str, Bundle]:
         print(f"(ONNX Runtime point skipped: {err})")
     if bf16_supported():
         points["MiniLM bf16"] = load_bundle(path, "cpu", precision="bf16")
+    return points
+
+
+def given_points(args) -> dict[str, Bundle]:
+    """The bundles named on the command line: MiniLM through each backend, the distilled student."""
+    points = minilm_points(args.minilm) if args.minilm else {}
+    if args.student:
+        points["distilled student"] = load_bundle(args.student, "cpu")
     return points
 
 
@@ -110,9 +111,7 @@ def main() -> None:
             if seed == args.seeds[0]:
                 runs[model] = lambda b=bundle: b.predict(texts)
         print(f"  {model}: {', '.join(f'{a:.2%}' for a in accuracies[model])}", flush=True)
-    given = {**(minilm_points(args.minilm) if args.minilm else {}),
-             **({"distilled student": load_bundle(args.student, "cpu")} if args.student else {})}
-    for name, bundle in given.items():
+    for name, bundle in given_points(args).items():
         accuracies[name] = [accuracy_of(bundle, texts, labels)]
         runs[name] = lambda b=bundle: b.predict(texts)
     timings = compare(runs, rounds=args.rounds)
