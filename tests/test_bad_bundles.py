@@ -45,7 +45,7 @@ def edit_config(bundle, **changes):
     ({"labels": ["negative", "positive", "neutral"]}, r'key "labels": expected 2 labels, one per output'),
     ({"labels": [0, 1]}, r'key "labels": expected a list of distinct'),
     ({"labels": KeyError}, r'key "labels": expected a list'),
-    ({"model": KeyError}, r'key "model": expected one of nbow, lstm'),
+    ({"model": KeyError}, r'key "model": expected one of nbow, static, lstm'),
     ({"model": "gpt5"}, r'key "model": expected one of'),
     ({"model_config": KeyError}, r'key "model_config": expected an object'),
     ({"model_config": [1, 2]}, r'key "model_config": expected an object'),
