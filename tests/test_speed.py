@@ -174,6 +174,57 @@ def test_per_channel_int8_matches_the_by_hand_reference_and_keeps_the_head():
         int8_dynamic(model, keep=["nope"])
 
 
+def int8_linear_by_hand(x: torch.Tensor, layer: torch.nn.Linear, levels: int) -> torch.Tensor:
+    """The reference: activations asymmetric per tensor on ``0..levels``, weights per channel, integer matmul."""
+    from textclf.speed.quantize import quantize_per_channel
+
+    q, w_scale = quantize_per_channel(layer.weight.detach())
+    low, high = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+    x_scale = (high - low) / levels
+    zero = round(-low / x_scale)
+    qx = torch.clamp(torch.round(x / x_scale) + zero, 0, levels)
+    return ((qx - zero) @ q.float().T) * x_scale * w_scale + layer.bias.detach()
+
+
+@pytest.mark.parametrize("bits", [7, 8])
+def test_int8_activations_match_the_by_hand_reference(bits):
+    from textclf.speed.quantize import int8_dynamic, int8_full_range
+
+    if bits == 8 and not int8_full_range():
+        pytest.skip("this CPU's int8 kernel is not exact with 8-bit activations (no VNNI)")
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(torch.nn.Linear(96, 40))
+    x = torch.randn(16, 96) * 2
+    x[:, 3] += 15  # an outlier feature, as transformers have: it sets the activations' scale
+    quantized = int8_dynamic(layer, keep=[], bits=bits)
+    by_hand = int8_linear_by_hand(x, layer[0], 2 ** bits - 1)
+    assert torch.allclose(quantized(x), by_hand, atol=1e-4)
+    other = int8_linear_by_hand(x, layer[0], 2 ** (15 - bits) - 1)  # the other width: a different result
+    assert not torch.allclose(quantized(x), other, atol=1e-2)
+
+
+def test_8_bit_activations_halve_the_error_where_the_cpu_allows_them():
+    from textclf.speed.hardware import int8_dot_product
+    from textclf.speed.quantize import activation_bits, int8_dynamic, int8_full_range
+
+    if int8_dot_product():  # VNNI or AMX: products add up in int32, so the probe must find 8 bits exact
+        assert int8_full_range() and activation_bits() == 8
+    if not int8_full_range():
+        with pytest.raises(ValueError, match="activation bits 8"):
+            int8_dynamic(TwoLayers(), bits=8)
+        return
+    torch.manual_seed(1)
+    layer = torch.nn.Sequential(torch.nn.Linear(256, 256))
+    x = torch.randn(64, 256)
+    exact = layer(x).detach()
+    errors = {bits: float((int8_dynamic(layer, keep=[], bits=bits)(x) - exact).norm() / exact.norm())
+              for bits in (7, 8)}
+    assert errors[8] < 0.7 * errors[7]  # half the activation step; the weights' rounding is the same
+    assert type(int8_dynamic(layer, keep=[])[0]).__name__ == "FullRangeLinear"
+    with pytest.raises(ValueError, match="activation bits 6"):
+        int8_dynamic(layer, bits=6)
+
+
 def test_textclf_quantize_chooses_on_validation_and_predict_uses_it(tiny_bundles, tmp_path):
     import shutil
 

@@ -58,6 +58,7 @@ def add_quantize(commands) -> None:
 
 def cmd_quantize(args: argparse.Namespace) -> int:
     from textclf.speed.int8_choice import choose_int8, save_choice
+    from textclf.speed.quantize import activation_bits
 
     if not 0 <= args.budget <= 100:
         raise ValueError(f"--budget {args.budget}: expected points of accuracy from 0 to 100")
@@ -67,7 +68,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     examples = dataset_for(args, bundle, "valid").split("valid")[: args.limit]
     if not examples:
         raise DataError(args.bundle, None, "the valid split is empty; expected labelled texts to measure on")
-    print(f"{args.bundle} ({bundle.model_name}): each Linear layer alone in int8 on {len(examples):,} validation texts")
+    print(f"{args.bundle} ({bundle.model_name}): each Linear layer alone in int8 on {len(examples):,} validation texts "
+          f"({activation_bits()}-bit activations on this CPU)")
     choice = choose_int8(bundle, examples, budget=args.budget / 100)
     print("| layer | accuracy cost (points) | loss cost |\n|---|---:|---:|")
     for cost in sorted(choice.costs, key=lambda c: -c["loss"]):

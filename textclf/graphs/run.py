@@ -6,10 +6,11 @@
 ``OnnxForward`` runs it in an ``onnxruntime.InferenceSession`` and has the ``(ids, mask) ->
 logits`` contract of every forward, so it plugs into ``Bundle.forward``.
 
-int8 with ONNX Runtime: ``quantize_onnx`` quantizes the weights per output channel with
-``reduce_range`` (7-bit weights). On x86 CPUs without VNNI, ORT's default int8 settings
-(per tensor, full range) flipped 16% of the predictions in a trial (the u8 x s8 products
-saturate); per-channel weights with ``reduce_range`` kept them.
+int8 with ONNX Runtime: ``quantize_onnx`` quantizes the weights per output channel, with
+``reduce_range`` (7-bit weights) unless told the CPU has int8 dot products (VNNI). On x86 CPUs
+without VNNI, ORT's default int8 settings (per tensor, full range) flipped 16% of the
+predictions in a trial (the u8 x s8 products saturate); per-channel weights with
+``reduce_range`` kept them. With VNNI the products add up in int32 and 8-bit weights are exact.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def require_onnxruntime():
     return onnxruntime
 
 
-def quantize_onnx(source: str | Path, target: str | Path) -> Path:
-    """int8 weights, per channel, reduced range (see the module docstring for why not the defaults)."""
+def quantize_onnx(source: str | Path, target: str | Path, reduce_range: bool = True) -> Path:
+    """int8 weights, per channel, 7-bit unless ``reduce_range`` is False (see the module docstring for why not
+    the defaults)."""
     require_onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -42,7 +44,8 @@ def quantize_onnx(source: str | Path, target: str | Path) -> Path:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=reduce_range)
     finally:
         quiet.setLevel(level)
     return Path(target)

@@ -18,6 +18,7 @@ from textclf.bundle import Bundle
 from textclf.graphs.run import OnnxForward, quantize_onnx, require_onnxruntime
 from textclf.graphs.write import export_onnx
 from textclf.inference import Forward
+from textclf.speed.hardware import int8_dot_product
 from textclf.speed.int8_choice import kept_layers
 from textclf.speed.quantize import int8_dynamic
 
@@ -63,7 +64,7 @@ def onnx_forward(model: nn.Module, int8: bool = False) -> Forward:
     folder = tempfile.TemporaryDirectory(prefix="textclf-onnx-")
     path = export_onnx(model, Path(folder.name) / "model.onnx")
     if int8:
-        path = quantize_onnx(path, Path(folder.name) / "model.int8.onnx")
+        path = quantize_onnx(path, Path(folder.name) / "model.int8.onnx", reduce_range=not int8_dot_product())
     forward = OnnxForward.of(path, model)
     forward.folder = folder  # keeps the files as long as the session lives
     return forward

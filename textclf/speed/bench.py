@@ -21,13 +21,14 @@ from textclf.inference import logits
 from textclf.speed import backends
 from textclf.speed.hardware import bf16_supported, cpu_capability, int8_dot_product, ipex_status
 from textclf.speed.int8_choice import FILE, kept_layers
-from textclf.speed.quantize import int8_dynamic
+from textclf.speed.quantize import activation_bits, int8_dynamic
 from textclf.speed.timing import compare, latencies
 
-VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime",
-            "onnxruntime int8", "bf16", "fp16", "compile", "ipex")
+VARIANTS = ("fp32", "fp32 unsorted", "fp32 1 thread", "int8", "int8 7-bit", "int8 per tensor", "torchao int8",
+            "onnxruntime", "onnxruntime int8", "bf16", "fp16", "compile", "ipex")
 # what runs only on the CPU (a bundle on a GPU lists them with the reason instead of a number)
-CPU_ONLY = ("fp32 1 thread", "int8", "int8 per tensor", "torchao int8", "onnxruntime", "onnxruntime int8", "ipex")
+CPU_ONLY = ("fp32 1 thread", "int8", "int8 7-bit", "int8 per tensor", "torchao int8", "onnxruntime",
+            "onnxruntime int8", "ipex")
 
 
 @dataclass
@@ -108,7 +109,11 @@ def make_forward(bundle: Bundle, name: str) -> tuple[Callable | None, str]:
         if name == "int8":
             keep = kept_layers(bundle)
             note = f"{len(keep)} layer(s) fp32 ({FILE})" if keep is not None else "per channel, head fp32"
-            return backends.fast_forward(bundle.model, model_name, quantize="int8", keep=keep), note
+            return (backends.fast_forward(bundle.model, model_name, quantize="int8", keep=keep),
+                    f"{note}, {activation_bits()}-bit activations")
+        if name == "int8 7-bit":  # the same layers with torch's reduce_range activations: what 8 bits buy
+            keep = kept_layers(bundle)
+            return int8_dynamic(bundle.model, keep=keep, bits=7), "as int8, activations 0..127"
         if name == "int8 per tensor":  # the plain quantize_dynamic: every Linear layer, one scale per tensor
             return int8_dynamic(bundle.model, keep=[], per_channel=False), "every layer, the head too"
         if name == "torchao int8":

@@ -5,7 +5,8 @@ few outputs are the logits; sometimes the last feed-forward layers). Measured, n
 
 1. ``layer_costs``: each Linear layer alone in int8 (per channel), the rest fp32: its cost in validation
    accuracy and loss;
-2. ``choose_int8``: every layer but the head in int8; while the validation accuracy is more than
+2. ``choose_int8``: every layer but the head in int8 (activations in 8 bits where this CPU's kernel is exact
+   with them, else 7: ``textclf.speed.quantize``); while the validation accuracy is more than
    ``budget`` below fp32's, the costliest layer left (by loss: finer than accuracy) goes back to fp32.
 
 The choice is written beside the bundle as ``int8.json`` (with a fingerprint of the weights it was measured
@@ -24,7 +25,7 @@ from textclf.data import DataError, Example
 from textclf.files import atomic_write_text, read_json
 from textclf.inference import evaluate
 from textclf.models.lora import weights_fingerprint
-from textclf.speed.quantize import HEAD, int8_dynamic, linear_layers
+from textclf.speed.quantize import HEAD, activation_bits, int8_dynamic, linear_layers
 
 FILE = "int8.json"
 
@@ -40,6 +41,7 @@ class Int8Choice:
     costs: list[dict] = field(default_factory=list)  # per layer: name, accuracy cost, loss cost (alone in int8)
     fingerprint: str = ""                             # of the weights it was measured on
     split: str = "valid"
+    activation_bits: int = 7                          # 8 where the CPU it was measured on is exact with them
 
 
 def layer_costs(bundle: Bundle, examples: list[Example]) -> tuple[float, float, list[dict]]:
@@ -71,7 +73,8 @@ def choose_int8(bundle: Bundle, examples: list[Example], budget: float = 0.005, 
         if fp32 - accuracy <= budget or not order:
             break
         keep.append(order.pop(0))
-    return Int8Choice(keep, fp32, accuracy, budget, costs, weights_fingerprint(bundle.model.state_dict()))
+    return Int8Choice(keep, fp32, accuracy, budget, costs, weights_fingerprint(bundle.model.state_dict()),
+                      activation_bits=activation_bits())
 
 
 def save_choice(bundle: Bundle, choice: Int8Choice) -> Path:

@@ -17,6 +17,13 @@ quantizes per channel and leaves out the layers in ``keep`` (the head by default
 rounding error goes straight into the logits); ``textclf.speed.int8_choice`` measures which other layers
 cost accuracy and keeps those in fp32 too.
 
+**The activations get 8 bits where that is exact, else 7.** fbgemm multiplies uint8 activations by int8
+weights. Without VNNI the CPU adds each pair of products in int16: two products of 255 x 127 overflow it,
+so ``quantize_dynamic``'s layers always quantize activations to 0..127 (``reduce_range``), twice the rounding
+error. With VNNI (or AMX) the products add up in int32 and the full 0..255 is exact: ``int8_full_range``
+measures that on this CPU (one worst-case matmul against its exact value), and ``int8_dynamic`` then uses
+``FullRangeLinear``, the same layer with 8-bit activations.
+
 ``torch.ao.quantization.quantize_dynamic`` still works in torch 2.13 but is deprecated (its
 successor is torchao). On CPUs without VNNI (like the AMD EPYC these lessons were measured on)
 torchao's int8 path falls back to a slow ``torch._int_mm`` (~20x slower), while the old fbgemm
@@ -27,10 +34,12 @@ warning, and measures the result (``textclf bench``) rather than assuming.
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 
 import torch
 from torch import nn
+from torch.ao.nn.quantized import dynamic as dynamic_int8
 
 
 def quantize_tensor(weight: torch.Tensor) -> tuple[torch.Tensor, float, int]:
@@ -62,13 +71,53 @@ def linear_layers(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
 
 
+class FullRangeLinear(dynamic_int8.Linear):
+    """torch's dynamic int8 Linear with 8-bit activations (0..255) instead of 7: for CPUs where
+    ``int8_full_range()`` says the kernel is exact with them."""
+
+    def _get_name(self) -> str:  # what print(model) shows
+        return "FullRangeLinear"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params,
+                                                  reduce_range=False).to(x.dtype)
+
+
+@functools.cache
+def int8_full_range() -> bool:
+    """Whether this CPU's int8 matmul is exact with 8-bit activations: one worst case (every activation 255,
+    every weight 127, 64 of them, so each pair of products overflows int16) against its exact value."""
+    if torch.backends.quantized.engine == "none":
+        return False
+    layer = nn.Linear(64, 8, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)  # per-channel scale 1/127.5: every weight is 127 in int8
+    layer.qconfig = torch.ao.quantization.per_channel_dynamic_qconfig  # what from_float reads
+    x = torch.ones(4, 64)        # scale 1/255: every activation is 255 in uint8
+    exact = 64 * 255 * 127 * (1 / 255) * (1 / 127.5)  # what int32 accumulation gives
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantized = FullRangeLinear.from_float(layer)
+    return bool(torch.allclose(quantized(x), torch.full((4, 8), exact), rtol=1e-4))
+
+
+def activation_bits() -> int:
+    """8 where ``int8_full_range()``, else 7 (torch's ``reduce_range``)."""
+    return 8 if int8_full_range() else 7
+
+
 def int8_dynamic(model: nn.Module, keep: tuple[str, ...] | list[str] | None = None, per_channel: bool = True,
-                 only: list[str] | None = None) -> nn.Module:
+                 only: list[str] | None = None, bits: int | None = None) -> nn.Module:
     """A copy of ``model`` (on the CPU) whose Linear layers run in int8 (dynamic quantization), per channel
     (else one scale per tensor), except the layers named in ``keep`` (full names: ``out``,
-    ``layers.0.attention.query``; None: the head, ``out``); ``only``: quantize just these (one layer's cost)."""
+    ``layers.0.attention.query``; None: the head, ``out``); ``only``: quantize just these (one layer's cost);
+    ``bits``: the activations' (None: ``activation_bits()``, 8 where exact here, else 7)."""
     if torch.backends.quantized.engine == "none":
         raise RuntimeError("this torch build has no quantized engine (fbgemm/qnnpack); int8 is not available")
+    bits = activation_bits() if bits is None else bits
+    if bits not in (7, 8) or (bits == 8 and not int8_full_range()):
+        raise ValueError(f"activation bits {bits}: expected 7, or 8 where this CPU's int8 kernel is exact with them "
+                         f"(here: {activation_bits()})")
     names = linear_layers(model)
     keep = [name for name in HEAD if name in names] if keep is None else list(keep)
     unknown = [name for name in [*keep, *(only or [])] if name not in names]
@@ -83,4 +132,5 @@ def int8_dynamic(model: nn.Module, keep: tuple[str, ...] | list[str] | None = No
         warnings.filterwarnings("ignore", message=".*torch.ao.quantization is deprecated.*")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
-        return torch.ao.quantization.quantize_dynamic(model, chosen, dtype=torch.qint8)
+        mapping = {nn.Linear: FullRangeLinear if bits == 8 else dynamic_int8.Linear}
+        return torch.ao.quantization.quantize_dynamic(model, chosen, dtype=torch.qint8, mapping=mapping)
