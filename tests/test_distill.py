@@ -211,6 +211,17 @@ def test_the_teachers_logits_are_cached_and_a_stale_or_broken_cache_is_recompute
     assert facts["texts_fingerprint"] == texts_fingerprint(texts) != texts_fingerprint(texts[::-1])
 
 
+def test_a_long_labelling_says_how_far_it_is_and_gives_the_same_logits(teacher, monkeypatch):
+    import textclf.distill.teacher as teaching
+
+    texts = [f"a {'wonderful' if i % 2 else 'dull'} film, take {i}" for i in range(7)]
+    monkeypatch.setattr(teaching, "CHUNK", 3)
+    said = []
+    chunked, _ = teacher_logits(teacher, texts, None, log=said.append)
+    assert [line.split(" (")[0] for line in said] == [f"teacher logits: {n}/7 texts" for n in (3, 6, 7)]
+    assert torch.allclose(chunked, teacher.logits(texts), atol=1e-6)
+
+
 def test_a_changed_weight_changes_the_teachers_fingerprint(teacher):
     before, kept = teacher_fingerprint(teacher), teacher.model.out.bias.detach().clone()
     with torch.no_grad():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +40,21 @@ def teacher_fingerprint(teacher: Bundle) -> str:
     return digest.hexdigest()[:16]
 
 
+CHUNK = 4096  # texts per progress line while the teacher labels
+
+
+def labelled_in_chunks(teacher: Bundle, texts: list[str], batch_size: int,
+                       log: Callable[[str], None]) -> torch.Tensor:
+    """The teacher's logits, ``CHUNK`` texts at a time, with a line after each (minutes of work otherwise silent)."""
+    parts, start = [], time.perf_counter()
+    for begin in range(0, len(texts), CHUNK):
+        parts.append(teacher.logits(texts[begin : begin + CHUNK], batch_size=batch_size).float().cpu())
+        if len(texts) > CHUNK:
+            done = min(begin + CHUNK, len(texts))
+            log(f"teacher logits: {done:,}/{len(texts):,} texts ({time.perf_counter() - start:.0f}s)")
+    return torch.cat(parts)
+
+
 def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None = None, *, batch_size: int = 64,
                    log: Callable[[str], None] = print) -> tuple[torch.Tensor, dict]:
     """``[len(texts), n_classes]`` logits of ``teacher`` (through its inference seam, on its device), read from
@@ -54,7 +70,7 @@ def teacher_logits(teacher: Bundle, texts: list[str], cache: str | Path | None =
     if logits is not None:
         log(f"teacher logits: {len(texts):,} texts read from {path}")
         return logits, facts
-    logits = teacher.logits(texts, batch_size=batch_size).float().cpu()  # [n_texts, n_classes]
+    logits = labelled_in_chunks(teacher, texts, batch_size, log)  # [n_texts, n_classes]
     if not torch.isfinite(logits).all():
         raise ValueError(f"the teacher {teacher.path or ''} gave non-finite logits; is it a diverged model?")
     if path is not None:
