@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from matplotlib.lines import Line2D
 
 from textclf.bundle import Bundle, load_bundle
 from textclf.data import load_dataset
@@ -38,6 +39,7 @@ from textclf.speed.hardware import bf16_supported, cpu_name
 from textclf.speed.timing import Timing, compare
 
 TRAINED = ("static", "nbow", "cnn", "gru+ngrams")
+MARKERS = {"MiniLM fp32": "o", "MiniLM bf16": "s", "MiniLM torch int8": "^", "MiniLM ONNX Runtime int8": "D"}
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "frontier.png"
 RECORD = FIGURE.with_suffix(".json")  # the measurements the figure is drawn from (--redraw)
 
@@ -135,19 +137,28 @@ def draw(accuracies, timings, n_texts: int, args) -> None:
     linear baseline."""
     fig, ax = new_figure(size=(8.5, 5.2))
     above: list[tuple[float, float]] = []  # points named above themselves: a close neighbour is named below
+    shown: list[str] = []  # the MiniLM points, named in the legend
     for name, t in sorted(timings.items(), key=lambda item: -statistics.mean(accuracies[item[0]])):
         acc = [100 * a for a in accuracies[name]]
         mean, x = statistics.mean(acc), n_texts / t.median
+        xerr = [[x - n_texts / t.percentile(90)], [n_texts / t.percentile(10) - x]]
+        yerr = [[mean - min(acc)], [max(acc) - mean]] if len(acc) > 1 else None
+        if name.startswith("MiniLM"):  # four backends within half a decade: a marker each, named in the legend
+            ax.errorbar(x, mean, xerr=xerr, yerr=yerr, fmt=MARKERS.get(name, "o"), capsize=3, color=ORANGE,
+                        markersize=7)
+            shown.append(name)
+            continue
         crowded = any(abs(math.log10(x) - u) < 0.15 and abs(mean - v) < 0.4 for u, v in above)
         if not crowded:
             above.append((math.log10(x), mean))
-        xerr = [[x - n_texts / t.percentile(90)], [n_texts / t.percentile(10) - x]]
-        yerr = [[mean - min(acc)], [max(acc) - mean]] if len(acc) > 1 else None
-        colour = (GREY if name == "linear baseline" else ORANGE if name.startswith("MiniLM")
-                  else GREEN if "student" in name else BLUE)
+        colour = GREY if name == "linear baseline" else GREEN if "student" in name else BLUE
         ax.errorbar(x, mean, xerr=xerr, yerr=yerr, fmt="o", capsize=3, color=colour)
         ax.annotate(name, (x, mean), fontsize=8, xytext=(5, -11 if crowded else 4), textcoords="offset points",
                     color=colour)
+    if shown:  # markers alone in the legend (no error bars: their caps blur the shapes)
+        handles = [Line2D([], [], marker=MARKERS.get(name, "o"), linestyle="", color=ORANGE, markersize=7, label=name)
+                   for name in MARKERS if name in shown]
+        ax.legend(handles=handles, loc="lower left", fontsize=8, title="MiniLM, one run each", title_fontsize=8)
     ax.set_xscale("log")
     ax.set_xlim(right=ax.get_xlim()[1] * 2.5)  # room for the names of the fastest points
     ax.set_xlabel(f"texts per second, end to end (log scale; median of {args.rounds} rounds, bars p10-p90)")
