@@ -218,8 +218,8 @@ if holds_bundle(TUNED) and not SMOKE:
     print(f"fp32 validation accuracy on 400 reviews {fp32_accuracy:.4f}; the 8 layers whose int8 raises the "
           "validation loss most, each alone in int8:")
     for cost in sorted(costs, key=lambda c: -c["loss"])[:8]:
-        print(f"  {cost['layer']:<28} accuracy change {-100 * cost['accuracy']:+.2f} points, loss change "
-              f"{cost['loss']:+.4f}")
+        change = round(-100 * cost["accuracy"], 2) + 0.0  # (+ 0.0 turns -0.00 into 0.00)
+        print(f"  {cost['layer']:<28} accuracy change {change:+.2f} points, loss change {cost['loss']:+.4f}")
 else:
     print(f"(the per-layer costs need a trained classifier: {TUNED} is {'there' if holds_bundle(TUNED) else 'absent'}; "
           "full mode measures it when present)")
