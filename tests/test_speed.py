@@ -256,6 +256,14 @@ def test_textclf_quantize_chooses_on_validation_and_predict_uses_it(tiny_bundles
     predicted = subprocess.run([sys.executable, "-m", "textclf", "predict", str(copy), "a fine film", "--quantize",
                                 "int8"], capture_output=True, text=True, timeout=600)
     assert predicted.returncode == 0, predicted.stderr
+    assert "activations" not in predicted.stderr  # measured here: nothing to say
+    from textclf.speed.quantize import activation_bits
+
+    other = dict(choice, activation_bits=15 - activation_bits())  # as if measured on the other kind of CPU
+    (copy / FILE).write_text(json.dumps(other))
+    with pytest.warns(UserWarning, match=f"measured with {15 - activation_bits()}-bit activations.*runs int8 "
+                                         f"with {activation_bits()}"):
+        assert kept_layers(bundle) == choice["keep"]  # still used: the warning says what was not measured
     with torch.no_grad():
         next(bundle.model.parameters()).add_(0.01)  # other weights than the ones measured
     with pytest.raises(DataError, match="int8.json: was measured on other weights"):

@@ -10,13 +10,14 @@ few outputs are the logits; sometimes the last feed-forward layers). Measured, n
    ``budget`` below fp32's, the costliest layer left (by loss: finer than accuracy) goes back to fp32.
 
 The choice is written beside the bundle as ``int8.json`` (with a fingerprint of the weights it was measured
-on) and ``--quantize int8`` reads it; a bundle without one keeps its head in fp32 and quantizes the rest.
-The test split is not looked at.
+on, and the activations' width) and ``--quantize int8`` reads it (warning when this CPU's width differs); a
+bundle without one keeps its head in fp32 and quantizes the rest. The test split is not looked at.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -97,4 +98,8 @@ def kept_layers(bundle: Bundle) -> list[str] | None:
     if values.get("fingerprint") != weights_fingerprint(bundle.model.state_dict()):
         raise DataError(path, None, "was measured on other weights than this bundle's (retrained since?); run "
                         "`textclf quantize DIR` again, or delete the file")
+    measured, here = values.get("activation_bits", 7), activation_bits()  # files before the field: 7 bits
+    if measured != here:  # still a sound choice, but its accuracy was not measured with this CPU's arithmetic
+        warnings.warn(f"{path}: measured with {measured}-bit activations, and this CPU runs int8 with {here}; "
+                      "`textclf quantize DIR` measures the choice here", stacklevel=2)
     return keep
