@@ -221,6 +221,8 @@ def test_8_bit_activations_halve_the_error_where_the_cpu_allows_them():
               for bits in (7, 8)}
     assert errors[8] < 0.7 * errors[7]  # half the activation step; the weights' rounding is the same
     assert type(int8_dynamic(layer, keep=[])[0]).__name__ == "FullRangeLinear"
+    attention_out = torch.nn.Sequential(torch.nn.MultiheadAttention(8, 2).out_proj)  # a subclass of Linear
+    assert type(int8_dynamic(attention_out, keep=[])[0]).__name__ == "FullRangeLinear"
     with pytest.raises(ValueError, match="activation bits 6"):
         int8_dynamic(layer, bits=6)
 

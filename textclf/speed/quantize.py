@@ -40,6 +40,7 @@ import warnings
 import torch
 from torch import nn
 from torch.ao.nn.quantized import dynamic as dynamic_int8
+from torch.ao.quantization.quantization_mappings import get_default_dynamic_quant_module_mappings
 
 
 def quantize_tensor(weight: torch.Tensor) -> tuple[torch.Tensor, float, int]:
@@ -132,5 +133,7 @@ def int8_dynamic(model: nn.Module, keep: tuple[str, ...] | list[str] | None = No
         warnings.filterwarnings("ignore", message=".*torch.ao.quantization is deprecated.*")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
-        mapping = {nn.Linear: FullRangeLinear if bits == 8 else dynamic_int8.Linear}
+        mapping = get_default_dynamic_quant_module_mappings()  # Linear (and its subclasses) -> int8 Linear, ...
+        if bits == 8:
+            mapping = {kind: FullRangeLinear if int8 is dynamic_int8.Linear else int8 for kind, int8 in mapping.items()}
         return torch.ao.quantization.quantize_dynamic(model, chosen, dtype=torch.qint8, mapping=mapping)
