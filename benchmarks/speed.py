@@ -194,11 +194,11 @@ def main() -> None:
               f"{bundle.metrics.get('test_accuracy', float('nan')):.2%}); int8 keeps in fp32: "
               f"{', '.join(kept_layers(bundle) or ['the head (no int8.json)'])}")
     # name -> a stand-in forward (int8, ONNX Runtime), or None: the model (bf16: under autocast, see `use`)
+    keep = kept_layers(bundle)  # int8.json read (and its weights fingerprinted) once
     variants = {"textclf fp32": None,
-                "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8",
-                                                      keep=kept_layers(bundle))}
+                "textclf int8": backends.fast_forward(bundle.model, "minilm", quantize="int8", keep=keep)}
     if activation_bits() == 8:  # the same layers with torch's 7-bit activations: what 8 bits buy
-        variants["textclf int8 7-bit"] = int8_dynamic(bundle.model, keep=kept_layers(bundle), bits=7)
+        variants["textclf int8 7-bit"] = int8_dynamic(bundle.model, keep=keep, bits=7)
     try:
         variants["textclf onnxruntime"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime")
         variants["textclf onnxruntime int8"] = backends.fast_forward(bundle.model, "minilm", backend="onnxruntime",

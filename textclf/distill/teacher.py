@@ -46,12 +46,13 @@ CHUNK = 4096  # texts per progress line while the teacher labels
 def labelled_in_chunks(teacher: Bundle, texts: list[str], batch_size: int,
                        log: Callable[[str], None]) -> torch.Tensor:
     """The teacher's logits, ``CHUNK`` texts at a time, with a line after each (minutes of work otherwise silent)."""
+    if len(texts) <= CHUNK:  # one call, nothing to report (no texts included: an empty [0, n_classes])
+        return teacher.logits(texts, batch_size=batch_size).float().cpu()
     parts, start = [], time.perf_counter()
     for begin in range(0, len(texts), CHUNK):
         parts.append(teacher.logits(texts[begin : begin + CHUNK], batch_size=batch_size).float().cpu())
-        if len(texts) > CHUNK:
-            done = min(begin + CHUNK, len(texts))
-            log(f"teacher logits: {done:,}/{len(texts):,} texts ({time.perf_counter() - start:.0f}s)")
+        done = min(begin + CHUNK, len(texts))
+        log(f"teacher logits: {done:,}/{len(texts):,} texts ({time.perf_counter() - start:.0f}s)")
     return torch.cat(parts)
 
 
